@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+
+/// A content identifier (CIDv1) as atproto uses it: a multicodec (`dag-cbor`
+/// 0x71 for data-model blocks, `raw` 0x55 for blobs) and a SHA-256 multihash.
+///
+/// The string form is multibase base32 lower (`bafyrei…`, `bafkrei…`); the
+/// binary form is `varint(1) varint(codec) varint(0x12) varint(32) digest`.
+public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The content codecs atproto uses.
+    public enum Codec: UInt64, Sendable {
+        case dagCBOR = 0x71
+        case raw = 0x55
+    }
+
+    /// Multihash code of SHA-256.
+    public static let sha256Code: UInt64 = 0x12
+
+    /// Errors raised while parsing a CID.
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case notBase32(String)
+        case unsupportedVersion(UInt64)
+        case unsupportedCodec(UInt64)
+        case unsupportedHash(UInt64)
+        case wrongDigestLength(UInt64)
+        case truncated
+        case trailingBytes
+        case malformedVarint
+
+        public var description: String {
+            switch self {
+            case .notBase32(let s): return "CID '\(s)' is not a base32 (multibase 'b') CIDv1 string"
+            case .unsupportedVersion(let v): return "CID version \(v) is not supported (only CIDv1)"
+            case .unsupportedCodec(let c): return "CID codec 0x\(String(c, radix: 16)) is not dag-cbor or raw"
+            case .unsupportedHash(let h): return "CID hash 0x\(String(h, radix: 16)) is not sha2-256"
+            case .wrongDigestLength(let n): return "CID digest is \(n) bytes, expected 32"
+            case .truncated: return "CID bytes are truncated"
+            case .trailingBytes: return "CID has bytes after the digest"
+            case .malformedVarint: return "CID has a malformed varint"
+            }
+        }
+    }
+
+    /// The content codec.
+    public let codec: Codec
+    /// The 32-byte SHA-256 digest of the content.
+    public let digest: [UInt8]
+
+    /// Creates a CID from its parts; `digest` must be 32 bytes.
+    public init(codec: Codec, digest: [UInt8]) {
+        precondition(digest.count == 32, "a sha2-256 digest is 32 bytes")
+        self.codec = codec
+        self.digest = digest
+    }
+
+    /// The CID of `bytes` under `codec`, hashing them with SHA-256.
+    public static func compute<D: DataProtocol>(_ bytes: D, codec: Codec = .dagCBOR) -> CID {
+        CID(codec: codec, digest: Array(SHA256.hash(data: bytes)))
+    }
+
+    /// Parses the binary form, which must be exactly one CID.
+    public init<C: Collection>(bytes: C) throws(ParseError) where C.Element == UInt8 {
+        let (cid, length) = try CID.decodePrefix(bytes)
+        guard length == bytes.count else { throw .trailingBytes }
+        self = cid
+    }
+
+    /// Parses a CID at the start of `bytes` (as in a CAR section).
+    /// - Returns: the CID and the number of bytes it took.
+    public static func decodePrefix<C: Collection>(_ bytes: C) throws(ParseError) -> (CID, Int)
+    where C.Element == UInt8 {
+        var rest = bytes[...]
+        func next() throws(ParseError) -> UInt64 {
+            do {
+                let (v, n) = try Varint.decode(rest)
+                rest = rest.dropFirst(n)
+                return v
+            } catch .truncated {
+                throw .truncated
+            } catch {
+                throw .malformedVarint
+            }
+        }
+        let version = try next()
+        guard version == 1 else { throw .unsupportedVersion(version) }
+        let codecCode = try next()
+        guard let codec = Codec(rawValue: codecCode) else { throw .unsupportedCodec(codecCode) }
+        let hash = try next()
+        guard hash == sha256Code else { throw .unsupportedHash(hash) }
+        let length = try next()
+        guard length == 32 else { throw .wrongDigestLength(length) }
+        guard rest.count >= 32 else { throw .truncated }
+        let digest = Array(rest.prefix(32))
+        let consumed = bytes.count - rest.count + 32
+        return (CID(codec: codec, digest: digest), consumed)
+    }
+
+    /// Parses the base32 string form (`b…`).
+    public init(string: String) throws(ParseError) {
+        guard string.first == "b", let bytes = Base32.decode(string.dropFirst()) else {
+            throw .notBase32(string)
+        }
+        try self.init(bytes: bytes)
+    }
+
+    /// The binary form: 36 bytes for a sha2-256 CIDv1.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = [0x01]
+        out.reserveCapacity(36)
+        Varint.encode(codec.rawValue, into: &out)
+        out.append(0x12)
+        out.append(0x20)
+        out.append(contentsOf: digest)
+        return out
+    }
+
+    /// The base32 string form, `b` followed by the lower-case base32 bytes.
+    public var string: String { "b" + Base32.encode(bytes) }
+
+    public var description: String { string }
+
+    /// Orders CIDs by their binary form.
+    public static func < (lhs: CID, rhs: CID) -> Bool {
+        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+}

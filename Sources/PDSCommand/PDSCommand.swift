@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `pds` command line: the server, administration and benchmarks.
+@main
+struct PDSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pds",
+        abstract: "A self-hosted AT Protocol Personal Data Server with a community feed generator.",
+        version: PDSVersion.current,
+        subcommands: []
+    )
+}
+
+/// The version string printed by `pds --version`.
+enum PDSVersion {
+    static let current = "0.1.0"
+}
