@@ -4,7 +4,11 @@
 /// There are no floats: the data model forbids them. Integers are signed
 /// 64-bit. A blob is an ordinary map (`$type: "blob"`, `ref`, `mimeType`,
 /// `size`); see ``BlobRef`` for a typed view of it.
-public indirect enum DataValue: Hashable, Sendable {
+///
+/// The enum is not `indirect`: arrays and maps already store their elements
+/// on the heap, so scalars need no box of their own (one allocation fewer per
+/// value when decoding).
+public enum DataValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
