@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "pds", targets: ["PDSCommand"]),
         .library(name: "ATProto", targets: ["ATProto"]),
         .library(name: "ATCrypto", targets: ["ATCrypto"]),
+        .library(name: "CAR", targets: ["CAR"]),
+        .library(name: "MST", targets: ["MST"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -39,7 +41,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "CAR", dependencies: ["ATProto"]),
+        .target(name: "MST", dependencies: ["ATProto"]),
         .testTarget(name: "ATProtoTests", dependencies: ["ATProto"]),
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto"]),
+        .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto"]),
+        .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto"]),
     ]
 )
