@@ -112,8 +112,7 @@ struct DAGCBORReader {
     /// Makes a String from `count` bytes at the cursor, validating UTF-8.
     @inline(__always)
     mutating func readText(count: Int, start: Int) throws(DAGCBORError) -> String {
-        let bytes = UnsafeBufferPointer(start: base + position, count: count)
-        guard let string = String(validating: bytes, as: UTF8.self) else {
+        guard let string = UTF8Validation.string(base + position, count: count) else {
             throw .invalidUTF8(offset: start)
         }
         position += count

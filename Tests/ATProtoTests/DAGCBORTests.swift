@@ -215,6 +215,24 @@ struct DAGCBORTests {
         #expect(try DAGCBOR.decode([0x63, 0x61, 0x00, 0x62]) == .string("a\u{0}b"))
     }
 
+    /// The decoder's own UTF-8 check agrees with the standard library on
+    /// random byte strings biased towards tricky lead and continuation bytes.
+    @Test func utf8ValidatorAgreesWithStandardLibrary() throws {
+        var rng = SeededGenerator(seed: 0x0078_7F8)
+        let interesting: [UInt8] = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x9f, 0xa0, 0x8f, 0x90]
+        var valid = 0
+        for i in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...12, using: &rng)).map { _ in
+                Bool.random(using: &rng) ? interesting.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
+            }
+            let expected = String(validating: bytes, as: UTF8.self)
+            let actual = bytes.withUnsafeBufferPointer { UTF8Validation.string($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
+            #expect(actual == expected, "case \(i): \(bytes.hex)")
+            if expected != nil { valid += 1 }
+        }
+        #expect(valid > 1000)
+    }
+
     @Test func rejectsIntegersOutsideInt64() throws {
         #expect(throws: DAGCBORError.integerOutOfRange(offset: 0)) {
             try DAGCBOR.decode([0x1b, 0x80, 0, 0, 0, 0, 0, 0, 0])
