@@ -1,0 +1,159 @@
+/// An atproto handle: a DNS host name such as `alice.bsky.social`.
+///
+/// Syntax (the atproto handle spec, i.e. modern DNS host-name rules):
+/// - ASCII letters, digits, hyphens and dots only (internationalised names
+///   are written in punycode, `xn--…`);
+/// - at least two labels separated by dots, no empty labels;
+/// - each label 1–63 characters, not starting or ending with a hyphen;
+/// - the last label (the top-level domain) does not start with a digit, which
+///   also rules out IPv4 addresses;
+/// - at most 253 characters in all.
+///
+/// Handles are case-insensitive: equality and hashing ignore ASCII case, and
+/// `normalized` gives the lower-case form to store and compare. Top-level
+/// domains that atproto does not allow for real accounts (`.local`, `.onion`,
+/// …) are syntactically valid; `isDisallowedTLD` and `isReserved` let policy
+/// code reject them.
+public struct Handle: Hashable, Sendable, CustomStringConvertible, Codable {
+    /// The maximum length of a handle, in characters.
+    public static let maxLength = 253
+    /// The maximum length of one label, in characters.
+    public static let maxLabelLength = 63
+
+    /// The special handle shown for an account whose handle does not verify.
+    public static let invalidHandleMarker = "handle.invalid"
+
+    /// Top-level domains the atproto handle spec disallows for accounts,
+    /// although they are syntactically fine.
+    public static let disallowedTLDs: Set<String> = [
+        "alt", "arpa", "example", "internal", "invalid", "local", "localhost", "onion",
+    ]
+
+    /// Special-use and reserved top-level domains (RFC 2606, RFC 6761,
+    /// RFC 6762, RFC 7686, RFC 9476 and ICANN's `.internal`): the disallowed
+    /// TLDs plus `.test`, which atproto allows for development only.
+    public static let reservedTLDs: Set<String> = disallowedTLDs.union(["test"])
+
+    /// The handle exactly as given (case preserved).
+    public let string: String
+
+    /// Parses a handle.
+    public init(_ string: String) throws(SyntaxError) {
+        if let reason = string.withUTF8Bytes(Handle.problem) {
+            throw SyntaxError(kind: .handle, value: string, reason: reason)
+        }
+        self.string = string
+    }
+
+    /// A value from a string already checked by `problem`.
+    init(validated string: String) {
+        self.string = string
+    }
+
+    /// Whether `string` is a syntactically valid handle.
+    public static func isValid(_ string: String) -> Bool {
+        string.withUTF8Bytes(problem) == nil
+    }
+
+    /// The handle in lower case, the form to store, compare and resolve.
+    public var normalized: Handle { Handle(validated: string.lowercased()) }
+
+    /// The labels, e.g. `["alice", "bsky", "social"]`.
+    public var labels: [String] {
+        string.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// The top-level domain in lower case, e.g. `social`.
+    public var tld: String {
+        let lastDot = string.lastIndex(of: ".") ?? string.startIndex
+        return string[lastDot...].dropFirst().lowercased()
+    }
+
+    /// Whether the top-level domain is one the atproto spec disallows for
+    /// accounts (`.alt`, `.arpa`, `.example`, `.internal`, `.invalid`,
+    /// `.local`, `.localhost`, `.onion`).
+    public var isDisallowedTLD: Bool { Handle.disallowedTLDs.contains(tld) }
+
+    /// Whether the top-level domain is special-use or reserved: a disallowed
+    /// TLD or `.test`. A production PDS should not register such handles.
+    public var isReserved: Bool { Handle.reservedTLDs.contains(tld) }
+
+    /// Whether this is the `handle.invalid` marker (in any case).
+    public var isInvalidHandleMarker: Bool {
+        string.utf8.count == Handle.invalidHandleMarker.utf8.count
+            && string.lowercased() == Handle.invalidHandleMarker
+    }
+
+    public var description: String { string }
+
+    /// Handles are equal when they are equal ignoring ASCII case.
+    public static func == (lhs: Handle, rhs: Handle) -> Bool {
+        lhs.string.withUTF8Bytes { a in
+            rhs.string.withUTF8Bytes { b in
+                guard a.count == b.count else { return false }
+                for i in 0..<a.count where ASCII.lowercased(a[i]) != ASCII.lowercased(b[i]) {
+                    return false
+                }
+                return true
+            }
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        string.withUTF8Bytes { b in
+            for c in b { hasher.combine(ASCII.lowercased(c)) }
+            hasher.combine(b.count)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let string = try SyntaxCoding.decodeString(from: decoder)
+        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try SyntaxCoding.encode(string, to: encoder)
+    }
+
+    /// Why `b` is not a handle, or `nil` if it is one.
+    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        if b.isEmpty { return "a handle can't be empty" }
+        if b.count > maxLength { return "a handle is at most \(maxLength) characters long" }
+        var labelStart = 0
+        var labelCount = 0
+        for i in 0...b.count {
+            if i < b.count {
+                let c = b[i]
+                if c == ASCII.dot {
+                    // end of a label: checked below
+                } else if ASCII.isAlnum(c) || c == ASCII.hyphen {
+                    continue
+                } else {
+                    return "a handle may only contain ASCII letters, digits, hyphens and dots"
+                        + " (use punycode for international names)"
+                }
+            }
+            let length = i - labelStart
+            if length == 0 {
+                return "a handle can't start or end with a dot or have two dots in a row"
+            }
+            if length > maxLabelLength {
+                return "each label of a handle is at most \(maxLabelLength) characters long"
+            }
+            if b[labelStart] == ASCII.hyphen || b[i - 1] == ASCII.hyphen {
+                return "a label of a handle can't start or end with a hyphen"
+            }
+            labelCount += 1
+            if i == b.count {
+                if labelCount < 2 {
+                    return "a handle needs at least two labels separated by dots"
+                }
+                if ASCII.isDigit(b[labelStart]) {
+                    return "the last label of a handle (the top-level domain) can't start with a digit"
+                }
+            }
+            labelStart = i + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,67 @@
+/// A record key: the last part of a record's path in a repository
+/// (`app.bsky.feed.post/<rkey>`).
+///
+/// Syntax (the atproto record-key spec): 1–512 characters from the ASCII
+/// letters, digits and `_ ~ . : -`, and not `.` or `..`. Record keys are
+/// case-sensitive. A collection's Lexicon may narrow this further (`tid`,
+/// `nsid`, `literal:self`, …); that is checked elsewhere.
+public struct RecordKey: Hashable, Sendable, CustomStringConvertible, Codable {
+    /// The maximum length of a record key, in characters.
+    public static let maxLength = 512
+
+    /// The record key exactly as given.
+    public let string: String
+
+    /// Parses a record key.
+    public init(_ string: String) throws(SyntaxError) {
+        if let reason = string.withUTF8Bytes(RecordKey.problem) {
+            throw SyntaxError(kind: .recordKey, value: string, reason: reason)
+        }
+        self.string = string
+    }
+
+    /// A value from a string already checked by `problem`.
+    init(validated string: String) {
+        self.string = string
+    }
+
+    /// A record key made from a TID, which is always valid.
+    public init(_ tid: TID) {
+        self.string = tid.string
+    }
+
+    /// Whether `string` is a syntactically valid record key.
+    public static func isValid(_ string: String) -> Bool {
+        string.withUTF8Bytes(problem) == nil
+    }
+
+    public var description: String { string }
+
+    public init(from decoder: any Decoder) throws {
+        let string = try SyntaxCoding.decodeString(from: decoder)
+        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try SyntaxCoding.encode(string, to: encoder)
+    }
+
+    /// Whether `c` may appear in a record key.
+    @inline(__always) static func isAllowed(_ c: UInt8) -> Bool {
+        ASCII.isAlnum(c) || c == ASCII.underscore || c == ASCII.tilde || c == ASCII.dot
+            || c == ASCII.colon || c == ASCII.hyphen
+    }
+
+    /// Why `b` is not a record key, or `nil` if it is one.
+    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        if b.isEmpty { return "a record key can't be empty" }
+        if b.count > maxLength { return "a record key is at most \(maxLength) characters long" }
+        if !b.allSatisfy(isAllowed) {
+            return "a record key may only contain ASCII letters, digits and _ ~ . : -"
+        }
+        if b.count <= 2 && b.allSatisfy({ $0 == ASCII.dot }) {
+            return "a record key can't be '.' or '..'"
+        }
+        return nil
+    }
+}
