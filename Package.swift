@@ -3,17 +3,19 @@ import PackageDescription
 
 let package = Package(
     name: "swift-pds",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pds", targets: ["PDSCommand"]),
         .library(name: "ATProto", targets: ["ATProto"]),
         .library(name: "ATCrypto", targets: ["ATCrypto"]),
         .library(name: "CAR", targets: ["CAR"]),
         .library(name: "MST", targets: ["MST"]),
+        .library(name: "Repo", targets: ["Repo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -38,14 +40,27 @@ let package = Package(
             dependencies: [
                 "ATProto",
                 "ATCrypto",
+                "MST",
+                "CAR",
+                "Repo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "CAR", dependencies: ["ATProto"]),
         .target(name: "MST", dependencies: ["ATProto"]),
+        // The numbered SQL files of the schema, embedded as resources.
+        .target(name: "Migrations", path: "migrations", resources: [.copy("sql")]),
+        .target(
+            name: "Repo",
+            dependencies: [
+                "ATProto", "ATCrypto", "MST", "CAR", "Migrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(name: "ATProtoTests", dependencies: ["ATProto"]),
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto"]),
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto"]),
+        .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto"]),
     ]
 )

@@ -63,3 +63,20 @@ public final class RecordingBlockStore: BlockStore {
     /// The blocks read so far.
     public var recorded: [CID: [UInt8]] { seen.withLock { $0 } }
 }
+
+/// A store that sees some new blocks in front of a base store: a commit's
+/// blocks before they are written.
+public struct OverlayBlockStore: BlockStore {
+    private let base: any BlockStore
+    private let overlay: [CID: [UInt8]]
+
+    public init(_ overlay: [CID: [UInt8]], over base: any BlockStore) {
+        self.base = base
+        self.overlay = overlay
+    }
+
+    public func getBlock(_ cid: CID) throws -> [UInt8]? {
+        if let bytes = overlay[cid] { return bytes }
+        return try base.getBlock(cid)
+    }
+}

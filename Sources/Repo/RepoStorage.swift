@@ -1,0 +1,157 @@
+import ATProto
+import CAR
+import Foundation
+import GRDB
+import MST
+
+/// Hosted repositories in SQLite: their blocks, current commits and record
+/// index. Each commit is written in one transaction, and only if the
+/// repository is still at the commit it was built on, so two concurrent
+/// writers can never fork a repository.
+public final class RepoStorage: Sendable {
+    public let pool: DatabasePool
+
+    public init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    /// The blocks of one repository.
+    public func blockStore(did: String) -> SQLiteBlockStore {
+        SQLiteBlockStore(did: did, reader: pool)
+    }
+
+    /// The current commit of a repository, or nil when it is not hosted.
+    public func currentCommit(did: String) throws -> (cid: CID, rev: String)? {
+        try pool.read { db in try RepoStorage.currentCommit(did: did, db: db) }
+    }
+
+    static func currentCommit(did: String, db: Database) throws -> (cid: CID, rev: String)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT cid, rev FROM repo_root WHERE did = ?", arguments: [did])
+        else { return nil }
+        let data: Data = row["cid"]
+        return (try CID(bytes: [UInt8](data)), row["rev"])
+    }
+
+    /// The repository at its current commit, or nil when it is not hosted.
+    public func repository(did: String) throws -> Repository? {
+        guard let head = try currentCommit(did: did) else { return nil }
+        return try Repository(did: did, commitCID: head.cid, store: blockStore(did: did))
+    }
+
+    /// Writes a commit: new blocks, removed blocks, the record index and the
+    /// new root, all or nothing.
+    public func apply(_ result: CommitResult) throws {
+        try pool.write { db in try RepoStorage.apply(result, db: db) }
+    }
+
+    /// The same inside a caller's transaction (so other tables, such as the
+    /// event log, change atomically with the repository).
+    public static func apply(_ result: CommitResult, db: Database) throws {
+        let did = result.did
+        let current = try currentCommit(did: did, db: db)
+        guard current?.cid == result.prevCommit else { throw RepoError.concurrentWrite(did) }
+        let now = ISO8601DateFormatter().string(from: Date())
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO blockstore (did, cid, rev, size, content) VALUES (?, ?, ?, ?, ?)")
+        for (cid, bytes) in result.newBlocks {
+            try insert.execute(arguments: [did, Data(cid.bytes), result.rev, bytes.count, Data(bytes)])
+        }
+        for op in result.ops {
+            let parts = op.path.split(separator: "/", maxSplits: 1).map(String.init)
+            if let cid = op.cid {
+                try db.execute(
+                    sql: """
+                        INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev,
+                        indexed_at = excluded.indexed_at
+                        """,
+                    arguments: [did, parts[0], parts[1], Data(cid.bytes), result.rev, now])
+            } else {
+                try db.execute(
+                    sql: "DELETE FROM record WHERE did = ? AND collection = ? AND rkey = ?",
+                    arguments: [did, parts[0], parts[1]])
+            }
+        }
+        let remove = try db.cachedStatement(
+            sql: """
+                DELETE FROM blockstore WHERE did = ? AND cid = ?
+                AND NOT EXISTS (SELECT 1 FROM record WHERE did = ? AND cid = ?)
+                """)
+        for cid in result.removedBlocks {
+            let key = Data(cid.bytes)
+            try remove.execute(arguments: [did, key, did, key])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO repo_root (did, cid, rev, indexed_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (did) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at
+                """,
+            arguments: [did, Data(result.commitCID.bytes), result.rev, now])
+    }
+
+    /// Replaces a repository with the one in a CAR (after verifying it), as
+    /// `importRepo` and `pds repo import` do.
+    @discardableResult
+    public func importCAR<Source: CARByteSource>(_ source: Source, expectedDID: String? = nil) throws -> RepoVerification {
+        var reader = try CARReader(source: source)
+        guard let root = reader.roots.first, reader.roots.count == 1 else { throw RepoError.noRoot }
+        let blocks = try reader.readAll()
+        let verification = try RepoVerifier.verify(root: root, blocks: blocks, expectedDID: expectedDID)
+        let did = verification.did
+        let repo = try Repository(did: did, commitCID: root, store: MemoryBlockStore(blocks))
+        let tree = try repo.tree()
+        // Keep only what the repository references: its commit, nodes and records.
+        var live: [CID: [UInt8]] = [root: blocks[root]!]
+        try tree.forEachNode { cid, bytes in live[cid] = bytes }
+        var records: [(path: String, cid: CID)] = []
+        try tree.forEach { path, cid in
+            records.append((path, cid))
+            live[cid] = blocks[cid]
+            return true
+        }
+        let now = ISO8601DateFormatter().string(from: Date())
+        try pool.write { db in
+            for table in ["blockstore", "record", "repo_root"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE did = ?", arguments: [did])
+            }
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO blockstore (did, cid, rev, size, content) VALUES (?, ?, ?, ?, ?)")
+            for (cid, bytes) in live {
+                try insert.execute(arguments: [did, Data(cid.bytes), repo.commit.rev, bytes.count, Data(bytes)])
+            }
+            let record = try db.cachedStatement(
+                sql: "INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) VALUES (?, ?, ?, ?, ?, ?)")
+            for (path, cid) in records {
+                let parts = path.split(separator: "/", maxSplits: 1).map(String.init)
+                try record.execute(arguments: [did, parts[0], parts[1], Data(cid.bytes), repo.commit.rev, now])
+            }
+            try db.execute(
+                sql: "INSERT INTO repo_root (did, cid, rev, indexed_at) VALUES (?, ?, ?, ?)",
+                arguments: [did, Data(root.bytes), repo.commit.rev, now])
+        }
+        return verification
+    }
+
+    /// Streams a repository as a CAR: the commit first, then every block (or,
+    /// with `since`, only blocks written by later revs).
+    public func exportCAR(did: String, since: String? = nil, sink: @escaping ([UInt8]) throws -> Void) throws {
+        try pool.read { db in
+            guard let head = try RepoStorage.currentCommit(did: did, db: db) else { throw RepoError.noRoot }
+            guard let commitBytes = try SQLiteBlockStore.getBlock(head.cid, did: did, db: db) else {
+                throw RepoError.missingBlock(head.cid)
+            }
+            var writer = CARWriter(roots: [head.cid], sink: sink)
+            try writer.write(cid: head.cid, bytes: commitBytes)
+            let headKey = Data(head.cid.bytes)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT cid, content FROM blockstore WHERE did = ? AND rev > ? AND cid != ?",
+                arguments: [did, since ?? "", headKey])
+            while let row = try rows.next() {
+                let cidData: Data = row["cid"]
+                let content: Data = row["content"]
+                try writer.write(cid: try CID(bytes: [UInt8](cidData)), bytes: [UInt8](content))
+            }
+            try writer.finish()
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ATProto
+import Foundation
+import GRDB
+import MST
+
+/// The blocks of one repository in the service database's `blockstore`
+/// table, read as the MST needs them.
+public struct SQLiteBlockStore: BlockStore {
+    public let did: String
+    let reader: any DatabaseReader
+
+    public init(did: String, reader: any DatabaseReader) {
+        self.did = did
+        self.reader = reader
+    }
+
+    public func getBlock(_ cid: CID) throws -> [UInt8]? {
+        try reader.read { db in try SQLiteBlockStore.getBlock(cid, did: did, db: db) }
+    }
+
+    static func getBlock(_ cid: CID, did: String, db: Database) throws -> [UInt8]? {
+        let data = try Data.fetchOne(
+            db, sql: "SELECT content FROM blockstore WHERE did = ? AND cid = ?",
+            arguments: [did, Data(cid.bytes)])
+        return data.map { [UInt8]($0) }
+    }
+}

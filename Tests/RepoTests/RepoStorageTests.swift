@@ -1,0 +1,107 @@
+import ATCrypto
+import ATProto
+import CAR
+import Foundation
+import GRDB
+import MST
+import Testing
+
+@testable import Repo
+
+@Suite("SQLite repository storage")
+struct RepoStorageTests {
+    let key = PrivateKey.generate(.secp256k1)
+    let did = RepoTestSupport.did
+
+    func blockCount(_ storage: RepoStorage) throws -> Int {
+        try storage.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM blockstore")! }
+    }
+
+    @Test func commitsAreStoredAndOnlyLiveBlocksKept() throws {
+        let (storage, dir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rkeys = try RepoTestSupport.populated(storage, key: key, count: 300, batch: 25)
+        var repo = try storage.repository(did: did)!
+        #expect(try repo.tree().count() == 300)
+        let indexed = try storage.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM record WHERE did = ?", arguments: [did])! }
+        #expect(indexed == 300)
+
+        // Delete a third: the blockstore holds exactly the commit, the nodes and the live records.
+        let generator = TIDGenerator()
+        var rev = try TID(repo.commit.rev)
+        for chunk in stride(from: 0, to: 100, by: 20) {
+            rev = try generator.next(after: rev)
+            let writes = rkeys[chunk..<chunk + 20].map { RepoWrite.delete(collection: "app.bsky.feed.post", rkey: $0) }
+            try storage.apply(try repo.apply(Array(writes), key: key, rev: rev))
+            repo = try storage.repository(did: did)!
+        }
+        var live = 1
+        try repo.tree().forEachNode { _, _ in live += 1 }
+        #expect(try blockCount(storage) == live + 200)
+        #expect(try repo.tree().count() == 200)
+    }
+
+    @Test func aStaleCommitIsRefused() throws {
+        let (storage, dir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try RepoTestSupport.populated(storage, key: key, count: 10)
+        let repo = try storage.repository(did: did)!
+        let generator = TIDGenerator()
+        let a = try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "a", record: RepoTestSupport.post(1))],
+                               key: key, rev: generator.next())
+        let b = try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "b", record: RepoTestSupport.post(2))],
+                               key: key, rev: generator.next())
+        try storage.apply(a)
+        let before = try blockCount(storage)
+        #expect(throws: RepoError.concurrentWrite(did)) { try storage.apply(b) }
+        #expect(try blockCount(storage) == before)
+        #expect(try storage.currentCommit(did: did)?.cid == a.commitCID)
+    }
+
+    @Test func exportVerifiesAndImportsBack() throws {
+        let (storage, dir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try RepoTestSupport.populated(storage, key: key, count: 500, batch: 100)
+        var car: [UInt8] = []
+        try storage.exportCAR(did: did) { car += $0 }
+        let verified = try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: did, key: key.publicKey)
+        #expect(verified.recordCount == 500 && verified.signatureVerified)
+        #expect(verified.collections == ["app.bsky.feed.post": 500])
+        #expect(throws: RepoError.badSignature) {
+            try RepoVerifier.verifyCAR(InMemoryByteSource(car), key: PrivateKey.generate(.secp256k1).publicKey)
+        }
+        #expect(throws: RepoError.self) {
+            try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: "did:plc:someoneelse22222222222")
+        }
+
+        let (other, otherDir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: otherDir) }
+        let imported = try other.importCAR(InMemoryByteSource(car))
+        #expect(imported.commitCID == verified.commitCID)
+        #expect(try other.repository(did: did)?.tree().count() == 500)
+
+        // `since` exports only what later revs wrote.
+        let head = try storage.currentCommit(did: did)!
+        var partial: [UInt8] = []
+        try storage.exportCAR(did: did, since: head.rev) { partial += $0 }
+        var reader = try CARReader(source: InMemoryByteSource(partial))
+        #expect(try reader.readAll().count == 1)  // only the commit
+    }
+
+    @Test func aRepoMissingARecordFailsVerification() throws {
+        let (storage, dir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try RepoTestSupport.populated(storage, key: key, count: 20)
+        var blocks: [CID: [UInt8]] = [:]
+        var car: [UInt8] = []
+        try storage.exportCAR(did: did) { car += $0 }
+        var reader = try CARReader(source: InMemoryByteSource(car))
+        let root = reader.roots[0]
+        blocks = try reader.readAll()
+        let repo = try Repository(commitCID: root, store: MemoryBlockStore(blocks))
+        let victim = try repo.tree().list(limit: 1)[0].value
+        blocks[victim] = nil
+        #expect(throws: RepoError.missingBlock(victim)) { try RepoVerifier.verify(root: root, blocks: blocks) }
+        #expect(throws: RepoError.self) { try storage.importCAR(InMemoryByteSource(CARWriter.bytes(roots: [root], blocks: blocks.map { ($0.key, $0.value) }))) }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// The database schema as numbered SQL files (`migrations/sql/NNNN_name.sql`),
+/// shipped inside the binary as resources and applied in order at start-up.
+public enum SchemaMigrations {
+    /// One migration: its number, its name and its SQL.
+    public struct Migration: Sendable {
+        public let number: Int
+        public let name: String
+        public let sql: String
+    }
+
+    /// Every migration, in order.
+    public static func all() throws -> [Migration] {
+        guard let folder = Bundle.module.url(forResource: "sql", withExtension: nil) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "migrations/sql is not bundled"])
+        }
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "sql" }
+        return try files.compactMap { url -> Migration? in
+            let name = url.deletingPathExtension().lastPathComponent
+            guard let number = Int(name.prefix { $0.isNumber }) else { return nil }
+            return Migration(number: number, name: name, sql: try String(contentsOf: url, encoding: .utf8))
+        }
+        .sorted { $0.number < $1.number }
+    }
+}
