@@ -57,6 +57,11 @@ struct DAGCBORReader {
         self.end = end
     }
 
+    /// The most elements reserved up front for one array or map. A declared
+    /// count is only checked against the bytes left, and nested containers
+    /// could each claim that much, so larger ones grow as they are filled.
+    static let maxReservation = 1024
+
     @inline(__always)
     var remaining: Int { end - position }
 
@@ -159,7 +164,7 @@ struct DAGCBORReader {
             // Every element takes at least one byte.
             let count = try checkLength(argument, start: start)
             var elements: [DataValue] = []
-            elements.reserveCapacity(count)
+            elements.reserveCapacity(Swift.min(count, DAGCBORReader.maxReservation))
             for _ in 0..<count {
                 elements.append(try readValue(depth: depth + 1))
             }
@@ -182,7 +187,7 @@ struct DAGCBORReader {
     /// Reads `count` map entries, checking key type, order and uniqueness.
     mutating func readMapEntries(count: Int, depth: Int) throws(DAGCBORError) -> DataMap {
         var entries: [(key: String, value: DataValue)] = []
-        entries.reserveCapacity(count)
+        entries.reserveCapacity(Swift.min(count, DAGCBORReader.maxReservation))
         var previousKeyStart = 0
         var previousKeyCount = -1
         for _ in 0..<count {
