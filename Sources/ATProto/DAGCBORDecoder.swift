@@ -11,8 +11,9 @@ extension DAGCBOR {
     /// that one value.
     ///
     /// The decoder is strict: anything but the single canonical encoding of a
-    /// data-model value is refused (see ``DAGCBORError``), and no input makes
-    /// it crash, overflow the stack or allocate more than the input's size.
+    /// data-model value is refused (see ``DAGCBORError``). No input makes it
+    /// crash or overflow the stack, and every declared length or count is
+    /// checked against the bytes left before anything is allocated for it.
     public static func decode<C: Collection<UInt8>>(_ bytes: C) throws(DAGCBORError) -> DataValue {
         let (value, length) = try decodePrefix(bytes)
         guard length == bytes.count else { throw .trailingBytes(offset: length) }
