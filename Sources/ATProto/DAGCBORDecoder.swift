@@ -11,8 +11,9 @@ extension DAGCBOR {
     /// that one value.
     ///
     /// The decoder is strict: anything but the single canonical encoding of a
-    /// data-model value is refused (see ``DAGCBORError``), and no input makes
-    /// it crash, overflow the stack or allocate more than the input's size.
+    /// data-model value is refused (see ``DAGCBORError``). No input makes it
+    /// crash or overflow the stack, and every declared length or count is
+    /// checked against the bytes left before anything is allocated for it.
     public static func decode<C: Collection<UInt8>>(_ bytes: C) throws(DAGCBORError) -> DataValue {
         let (value, length) = try decodePrefix(bytes)
         guard length == bytes.count else { throw .trailingBytes(offset: length) }
@@ -56,6 +57,11 @@ struct DAGCBORReader {
         self.base = base
         self.end = end
     }
+
+    /// The most elements reserved up front for one array or map. A declared
+    /// count is only checked against the bytes left, and nested containers
+    /// could each claim that much, so larger ones grow as they are filled.
+    static let maxReservation = 1024
 
     @inline(__always)
     var remaining: Int { end - position }
@@ -159,7 +165,7 @@ struct DAGCBORReader {
             // Every element takes at least one byte.
             let count = try checkLength(argument, start: start)
             var elements: [DataValue] = []
-            elements.reserveCapacity(count)
+            elements.reserveCapacity(Swift.min(count, DAGCBORReader.maxReservation))
             for _ in 0..<count {
                 elements.append(try readValue(depth: depth + 1))
             }
@@ -182,7 +188,7 @@ struct DAGCBORReader {
     /// Reads `count` map entries, checking key type, order and uniqueness.
     mutating func readMapEntries(count: Int, depth: Int) throws(DAGCBORError) -> DataMap {
         var entries: [(key: String, value: DataValue)] = []
-        entries.reserveCapacity(count)
+        entries.reserveCapacity(Swift.min(count, DAGCBORReader.maxReservation))
         var previousKeyStart = 0
         var previousKeyCount = -1
         for _ in 0..<count {

@@ -130,7 +130,10 @@ public struct DataMap: Hashable, Sendable, Sequence, ExpressibleByDictionaryLite
     public subscript(key: String) -> DataValue? {
         get {
             let (i, found) = search(key)
-            return found ? entries[i].value : nil
+            // Not `found ? value : nil`: DataValue is ExpressibleByNilLiteral,
+            // so that `nil` would become `.null` and a missing key would look present.
+            guard found else { return Optional<DataValue>.none }
+            return entries[i].value
         }
         set {
             let (i, found) = search(key)

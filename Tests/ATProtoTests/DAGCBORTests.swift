@@ -281,6 +281,19 @@ struct DAGCBORTests {
         }
     }
 
+    /// Nested arrays that each declare nearly the whole input as their count
+    /// are refused once the input runs out, without reserving memory for
+    /// every declared count at once.
+    @Test func nestedHugeDeclaredCountsFailCleanly() throws {
+        let count: UInt32 = 200_000
+        var bytes: [UInt8] = []
+        for _ in 0..<DAGCBOR.maxNestingDepth {
+            bytes += [0x9a] + withUnsafeBytes(of: count.bigEndian, Array.init)
+        }
+        bytes += [UInt8](repeating: 0x00, count: Int(count))
+        #expect(throws: DAGCBORError.truncated(offset: bytes.count)) { try DAGCBOR.decode(bytes) }
+    }
+
     @Test func rejectsDeepNestingWithoutOverflowingTheStack() throws {
         for opener: [UInt8] in [[0x81], [0xa1, 0x60]] {
             let deep = Array([[UInt8]](repeating: opener, count: 100_000).joined()) + [0x00]
