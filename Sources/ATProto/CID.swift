@@ -69,6 +69,21 @@ public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// - Returns: the CID and the number of bytes it took.
     public static func decodePrefix<C: Collection>(_ bytes: C) throws(ParseError) -> (CID, Int)
     where C.Element == UInt8 {
+        // Fast path: every CID atproto uses starts 01 (71|55) 12 20.
+        if bytes.count >= 36 {
+            var i = bytes.startIndex
+            let v = bytes[i]
+            bytes.formIndex(after: &i)
+            let c = bytes[i]
+            bytes.formIndex(after: &i)
+            let h = bytes[i]
+            bytes.formIndex(after: &i)
+            let l = bytes[i]
+            bytes.formIndex(after: &i)
+            if v == 1, h == 0x12, l == 0x20, let codec = Codec(rawValue: UInt64(c)) {
+                return (CID(codec: codec, digest: Array(bytes[i..<bytes.index(i, offsetBy: 32)])), 36)
+            }
+        }
         var rest = bytes[...]
         func next() throws(ParseError) -> UInt64 {
             do {

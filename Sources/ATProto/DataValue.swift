@@ -62,7 +62,7 @@ extension DataValue {
 }
 
 extension DataValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
@@ -73,7 +73,6 @@ extension DataValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         for (k, v) in elements { map[k] = v }
         self = .map(map)
     }
-    public init(nilLiteral: ()) { self = .null }
 }
 
 /// A data-model map with string keys, kept in DAG-CBOR canonical key order
@@ -130,10 +129,7 @@ public struct DataMap: Hashable, Sendable, Sequence, ExpressibleByDictionaryLite
     public subscript(key: String) -> DataValue? {
         get {
             let (i, found) = search(key)
-            // Not `found ? value : nil`: DataValue is ExpressibleByNilLiteral,
-            // so that `nil` would become `.null` and a missing key would look present.
-            guard found else { return Optional<DataValue>.none }
-            return entries[i].value
+            return found ? entries[i].value : nil
         }
         set {
             let (i, found) = search(key)

@@ -22,6 +22,16 @@ public struct CARWriter {
         if buffer.count >= chunkSize { try flush() }
     }
 
+    /// Appends one block whose CID is given in binary form and not parsed:
+    /// for copying blocks that storage checked when they were written.
+    public mutating func writeRaw<C: Collection, B: Collection>(cidBytes: C, bytes: B) throws
+    where C.Element == UInt8, B.Element == UInt8 {
+        Varint.encode(UInt64(cidBytes.count + bytes.count), into: &buffer)
+        buffer.append(contentsOf: cidBytes)
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= chunkSize { try flush() }
+    }
+
     /// Sends whatever is buffered to the sink. Call it once at the end.
     public mutating func finish() throws {
         try flush()

@@ -121,6 +121,10 @@ enum MSTNodeCodec {
             guard p >= 0, p <= previous.count else { throw MSTError.malformedNode(cid, "prefix length out of range") }
             if entries.isEmpty && p != 0 { throw MSTError.malformedNode(cid, "first entry has a prefix") }
             let key = Array(previous[..<Int(p)]) + suffix
+            // The prefix must be the whole shared prefix, or the same tree would have other bytes.
+            guard MSTKey.commonPrefixLength(previous, key) == Int(p) else {
+                throw MSTError.malformedNode(cid, "key prefix is not maximally compressed")
+            }
             guard MSTKey.isValid(key) else {
                 throw MSTError.malformedNode(cid, "invalid key '\(String(decoding: key, as: UTF8.self))'")
             }

@@ -113,3 +113,40 @@ extension MerkleSearchTree {
         }
     }
 }
+
+/// Checking a tree someone else built.
+extension MerkleSearchTree {
+    /// Walks the whole tree checking that it is the canonical tree of its
+    /// keys: every key sits at its own layer, inside the key range of its
+    /// subtree, in order, with maximal prefix compression; no empty node
+    /// hangs inside the tree; the root holds keys of its own. A tree that
+    /// passes has the same root CID as any correct implementation would
+    /// build from its entries. `body` receives every entry in key order.
+    public func validate(_ body: (String, CID) throws -> Void) throws {
+        guard let root else { return }
+        if root.entries.isEmpty {
+            throw MSTError.malformedNode(root.cid ?? MerkleSearchTree.emptyRootCID, "the root has no keys of its own")
+        }
+        try validate(root, lower: nil, upper: nil, body)
+    }
+
+    private func validate(_ node: MSTNode, lower: [UInt8]?, upper: [UInt8]?, _ body: (String, CID) throws -> Void) throws {
+        let n = node.entries.count
+        for i in 0...n {
+            if let gap = node.gap(i) {
+                let child = try load(gap, layer: node.layer - 1)
+                try validate(
+                    child, lower: i == 0 ? lower : node.entries[i - 1].key,
+                    upper: i == n ? upper : node.entries[i].key, body)
+            }
+            guard i < n else { break }
+            let entry = node.entries[i]
+            let inRange = (lower.map { $0.lexicographicallyPrecedes(entry.key) } ?? true)
+                && (upper.map { entry.key.lexicographicallyPrecedes($0) } ?? true)
+            guard inRange else {
+                throw MSTError.malformedNode(node.cid ?? MerkleSearchTree.emptyRootCID, "a key lies outside its subtree's range")
+            }
+            try body(String(decoding: entry.key, as: UTF8.self), entry.value)
+        }
+    }
+}

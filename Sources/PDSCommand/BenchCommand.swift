@@ -32,6 +32,11 @@ struct CodecBenchmark: ParsableCommand {
             if case .map(let m) = try DAGCBOR.decode(bytes) { sink &+= m.count }
         }
         Bench.report("DAG-CBOR decode", Double(bytes.count * dec.iterations) / dec.seconds / 1e6, unit: "MB/s", target: 150)
+        let json = ATProtoJSON.encode(post)
+        let jsonDecode = try Bench.repeatFor(seconds, batch: 1000) {
+            if case .map(let m) = try ATProtoJSON.decode(json) { sink &+= m.count }
+        }
+        Bench.report("atproto JSON decode", Double(json.count * jsonDecode.iterations) / jsonDecode.seconds / 1e6, unit: "MB/s")
         let cid = Bench.repeatFor(seconds, batch: 1000) { sink &+= Int(CID.compute(bytes).digest[0]) }
         Bench.report("CID of the record (SHA-256)", Double(cid.iterations) / cid.seconds, unit: "CIDs/s")
 

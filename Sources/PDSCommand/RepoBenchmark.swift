@@ -67,7 +67,7 @@ struct RepoBenchmark: ParsableCommand {
         let verify = try Bench.time {
             _ = try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: did, key: key.publicKey)
         }
-        Bench.report("CAR verify (hashes, signature, MST rebuild)", megabytes / verify, unit: "MB/s", target: 100)
+        Bench.report("CAR verify (hashes, signature, MST walk)", megabytes / verify, unit: "MB/s", target: 100)
 
         // The same repository in SQLite: import, export, and single-record commits.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-bench-\(UUID().uuidString)")

@@ -147,9 +147,12 @@ public final class RepoStorage: Sendable {
                 db, sql: "SELECT cid, content FROM blockstore WHERE did = ? AND rev > ? AND cid != ?",
                 arguments: [did, since ?? "", headKey])
             while let row = try rows.next() {
-                let cidData: Data = row["cid"]
-                let content: Data = row["content"]
-                try writer.write(cid: try CID(bytes: [UInt8](cidData)), bytes: [UInt8](content))
+                try row.withUnsafeData(atIndex: 0) { cid in
+                    try row.withUnsafeData(atIndex: 1) { content in
+                        guard let cid, let content else { return }
+                        try writer.writeRaw(cidBytes: cid, bytes: content)
+                    }
+                }
             }
             try writer.finish()
         }

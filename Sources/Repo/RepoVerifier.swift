@@ -21,8 +21,8 @@ public struct RepoVerification: Sendable {
 public enum RepoVerifier {
     /// Verifies a repository exported as a CAR: the root is a well-formed
     /// commit for `expectedDID` (when given) signed by `key` (when given), the
-    /// MST is well formed and canonical (rebuilding it from its entries gives
-    /// the commit's `data`), and every record block is present.
+    /// MST is well formed and canonical (see ``MerkleSearchTree/validate(_:)``),
+    /// and every record block is present.
     public static func verifyCAR<Source: CARByteSource>(
         _ source: Source, expectedDID: String? = nil, key: PublicKey? = nil
     ) throws -> RepoVerification {
@@ -39,24 +39,18 @@ public enum RepoVerifier {
         let repo = try Repository(did: expectedDID, commitCID: root, store: store)
         if let key, !repo.commit.verify(with: key) { throw RepoError.badSignature }
 
-        let tree = try repo.tree()
-        var entries: [(key: String, value: CID)] = []
+        // One walk proves the MST canonical (so `data` is the root of exactly
+        // these entries) and finds every record.
+        var recordCount = 0
         var collections: [String: Int] = [:]
-        try tree.forEach { path, cid in
-            entries.append((path, cid))
-            return true
-        }
-        for (path, cid) in entries {
+        try repo.tree().validate { path, cid in
             guard blocks[cid] != nil else { throw RepoError.missingBlock(cid) }
-            let collection = String(path.prefix { $0 != "/" })
-            collections[collection, default: 0] += 1
+            recordCount += 1
+            collections[String(path.prefix { $0 != "/" }), default: 0] += 1
         }
-        var rebuilt = try MerkleSearchTree.build(store: MemoryBlockStore(), entries: entries)
-        let computed = rebuilt.rootCID
-        guard computed == repo.commit.data else { throw RepoError.rootMismatch(expected: repo.commit.data, computed: computed) }
         return RepoVerification(
             did: repo.did, rev: repo.commit.rev, commitCID: root, data: repo.commit.data,
-            recordCount: entries.count, blockCount: blocks.count, signatureVerified: key != nil,
+            recordCount: recordCount, blockCount: blocks.count, signatureVerified: key != nil,
             collections: collections)
     }
 

@@ -12,7 +12,7 @@ struct ATProtoJSONTests {
     }
 
     @Test func dataMapLookupOfMissingKeyIsNil() {
-        let map: DataMap = ["a": nil, "b": 1]
+        let map: DataMap = ["a": .null, "b": 1]
         #expect(map["a"] == .some(.null))
         #expect(map["b"] == .some(.int(1)))
         #expect(map["c"] == Optional<DataValue>.none)
@@ -29,7 +29,7 @@ struct ATProtoJSONTests {
         #expect(try decode(#""a\"b""#) == .string("a\"b"))
         #expect(try decode("[]") == .array([]))
         #expect(try decode("{}") == .map(DataMap()))
-        #expect(try decode(#"[1, "two", [null], {"k": false}]"#) == [1, "two", [nil], ["k": false]])
+        #expect(try decode(#"[1, "two", [null], {"k": false}]"#) == [1, "two", [.null], ["k": false]])
         // Keys in any JSON order give the canonical map.
         #expect(try decode(#"{"bb": 1, "a": 2, "c": 3}"#) == ["a": 2, "c": 3, "bb": 1])
     }
@@ -195,7 +195,7 @@ struct ATProtoJSONTests {
     @Test func encodesCompactJSON() throws {
         let cid = try CID(string: Self.cidString)
         let value: DataValue = [
-            "text": "a\"b\\c\n\u{1}é😀/", "n": -5, "big": .int(Int64.min), "ok": true, "none": nil,
+            "text": "a\"b\\c\n\u{1}é😀/", "n": -5, "big": .int(Int64.min), "ok": true, "none": .null,
             "list": [1, .bytes([1, 2, 3, 4]), .link(cid)], "empty": [:],
         ]
         let expected = #"{"n":-5,"ok":true,"big":-9223372036854775808,"list":[1,{"$bytes":"AQIDBA"},{"$link":""#

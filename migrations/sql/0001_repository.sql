@@ -3,14 +3,15 @@
 
 -- Every block (commit, MST node or record) of a repository, by CID (binary).
 -- `rev` is the revision that first wrote the block, for `getRepo?since=`.
+-- A rowid table: its rows (up to a record's size) are too big for WITHOUT ROWID.
 CREATE TABLE blockstore (
     did     TEXT    NOT NULL,
     cid     BLOB    NOT NULL,
     rev     TEXT    NOT NULL,
     size    INTEGER NOT NULL,
     content BLOB    NOT NULL,
-    PRIMARY KEY (did, cid)
-) WITHOUT ROWID;
+    UNIQUE (did, cid)
+);
 CREATE INDEX blockstore_did_rev ON blockstore (did, rev);
 
 -- The current signed commit of each repository.
