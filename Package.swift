@@ -48,6 +48,8 @@ let package = Package(
         ),
         .target(name: "CAR", dependencies: ["ATProto"]),
         .target(name: "MST", dependencies: ["ATProto"]),
+        // The Lexicon JSON documents, embedded as resources.
+        .target(name: "LexiconFiles", path: "lexicons", exclude: ["README.md", "LICENSE-upstream.txt", "LICENSE-MIT-upstream.txt", "LICENSE-APACHE-upstream.txt"], resources: [.copy("com"), .copy("app")]),
         // The numbered SQL files of the schema, embedded as resources.
         .target(name: "Migrations", path: "migrations", resources: [.copy("sql")]),
         .target(
@@ -57,7 +59,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "ATProtoTests", dependencies: ["ATProto"]),
+        .testTarget(name: "ATProtoTests", dependencies: ["ATProto", "LexiconFiles"]),
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto"]),
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto"]),
