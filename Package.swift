@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -35,6 +37,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .target(
+            name: "PDS",
+            dependencies: [
+                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Migrations", "LexiconFiles", "CSodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "PDSCommand",
             dependencies: [
@@ -43,6 +55,7 @@ let package = Package(
                 "MST",
                 "CAR",
                 "Repo",
+                "PDS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +76,10 @@ let package = Package(
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto"]),
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto"]),
+        .testTarget(
+            name: "PDSTests",
+            dependencies: ["PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto"]),
     ]
 )

@@ -1,0 +1,196 @@
+import ATCrypto
+import ATProto
+import Foundation
+import GRDB
+
+/// The lifecycle state of an account.
+public enum AccountStatus: String, Sendable {
+    case active, deactivated, takendown, deleted
+}
+
+/// An account hosted here.
+public struct Account: Sendable {
+    public let did: String
+    public let handle: String
+    public let email: String?
+    public let status: AccountStatus
+    public let signingKey: PrivateKey
+    public let emailConfirmed: Bool
+    public let createdAt: String
+
+    init(row: Row) throws {
+        did = row["did"]
+        handle = row["handle"]
+        email = row["email"]
+        status = AccountStatus(rawValue: row["status"]) ?? .active
+        let keyType: String = row["signing_key_type"]
+        let keyBytes: Data = row["signing_key"]
+        signingKey = try PrivateKey(type: KeyType(rawValue: keyType) ?? .secp256k1, rawRepresentation: [UInt8](keyBytes))
+        emailConfirmed = (row["email_confirmed_at"] as String?) != nil
+        createdAt = row["created_at"]
+    }
+}
+
+/// Accounts and their sessions in the service database.
+public struct AccountStore: Sendable {
+    public let pool: DatabasePool
+
+    public init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    static func now() -> String { ATDatetime.format(Date()) }
+
+    // MARK: - Accounts
+
+    /// Inserts a new account; the caller has checked the handle and email.
+    public func insert(
+        did: String, handle: String, email: String?, passwordHash: String, signingKey: PrivateKey, plcGenesis: [UInt8]?,
+        db: Database
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO account (did, handle, email, password_hash, signing_key_type, signing_key, plc_genesis, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                did, handle, email, passwordHash, signingKey.type.rawValue, Data(signingKey.rawRepresentation),
+                plcGenesis.map { Data($0) }, AccountStore.now(),
+            ])
+    }
+
+    /// The account with this DID.
+    public func account(did: String) async throws -> Account? {
+        try await pool.read { db in try AccountStore.account(did: did, db: db) }
+    }
+
+    static func account(did: String, db: Database) throws -> Account? {
+        try Row.fetchOne(db, sql: "SELECT * FROM account WHERE did = ?", arguments: [did]).map(Account.init(row:))
+    }
+
+    /// The account a login identifier names: a DID, a handle or an email.
+    public func account(identifier: String) async throws -> Account? {
+        let id = identifier.lowercased()
+        return try await pool.read { db in
+            let sql: String
+            if id.hasPrefix("did:") {
+                sql = "SELECT * FROM account WHERE did = ?"
+            } else if id.contains("@") {
+                sql = "SELECT * FROM account WHERE email = ?"
+            } else {
+                sql = "SELECT * FROM account WHERE handle = ?"
+            }
+            return try Row.fetchOne(db, sql: sql, arguments: [id.hasPrefix("did:") ? identifier : id]).map(Account.init(row:))
+        }
+    }
+
+    public func handleTaken(_ handle: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ?)", arguments: [handle]) ?? false
+        }
+    }
+
+    public func emailTaken(_ email: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE email = ?)", arguments: [email]) ?? false
+        }
+    }
+
+    public func passwordHash(did: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT password_hash FROM account WHERE did = ?", arguments: [did])
+        }
+    }
+
+    // MARK: - Sessions
+
+    /// Starts a session: stores its first refresh token.
+    public func startSession(did: String, sessionID: String, refreshID: String, expiresAt: Int, appPasswordName: String?)
+        async throws
+    {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO refresh_token (id, session_id, did, app_password_name, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [refreshID, sessionID, did, appPasswordName, expiresAt])
+        }
+    }
+
+    /// What spending a refresh token found.
+    public enum RefreshOutcome: Sendable {
+        case rotated(sessionID: String, appPasswordName: String?)
+        case unknown
+        case reused
+    }
+
+    /// Spends refresh token `tokenID` and stores `nextID` in its place. A
+    /// token spent before ends its whole session (someone replayed it).
+    public func rotateRefreshToken(_ tokenID: String, did: String, nextID: String, nextExpiresAt: Int, now: Int) async throws
+        -> RefreshOutcome
+    {
+        try await pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT session_id, app_password_name, spent_at FROM refresh_token WHERE id = ? AND did = ?",
+                    arguments: [tokenID, did])
+            else { return .unknown }
+            let sessionID: String = row["session_id"]
+            if (row["spent_at"] as Int?) != nil {
+                try db.execute(sql: "DELETE FROM refresh_token WHERE session_id = ?", arguments: [sessionID])
+                return .reused
+            }
+            let appPasswordName: String? = row["app_password_name"]
+            try db.execute(sql: "UPDATE refresh_token SET spent_at = ? WHERE id = ?", arguments: [now, tokenID])
+            try db.execute(
+                sql: "INSERT INTO refresh_token (id, session_id, did, app_password_name, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [nextID, sessionID, did, appPasswordName, nextExpiresAt])
+            return .rotated(sessionID: sessionID, appPasswordName: appPasswordName)
+        }
+    }
+
+    /// Whether a session is still open (it has an unexpired refresh token).
+    public func sessionIsOpen(_ sessionID: String, now: Int) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)",
+                arguments: [sessionID, now]) ?? false
+        }
+    }
+
+    /// Ends a session: its refresh and access tokens stop working.
+    public func endSession(_ sessionID: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM refresh_token WHERE session_id = ?", arguments: [sessionID])
+        }
+    }
+
+    /// The session a refresh token belongs to.
+    public func session(ofRefreshToken tokenID: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT session_id FROM refresh_token WHERE id = ?", arguments: [tokenID])
+        }
+    }
+
+    // MARK: - Failed logins
+
+    /// Failed logins recorded for `key` since `since` (unix seconds).
+    public func failedLogins(key: String, since: Int) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM login_attempts WHERE key = ? AND attempted_at > ?", arguments: [key, since]) ?? 0
+        }
+    }
+
+    public func recordFailedLogin(keys: [String], at time: Int) async throws {
+        try await pool.write { db in
+            for key in keys {
+                try db.execute(sql: "INSERT INTO login_attempts (key, attempted_at) VALUES (?, ?)", arguments: [key, time])
+            }
+            // Old attempts no longer matter.
+            try db.execute(sql: "DELETE FROM login_attempts WHERE attempted_at < ?", arguments: [time - 86_400])
+        }
+    }
+
+    public func clearFailedLogins(key: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM login_attempts WHERE key = ?", arguments: [key]) }
+    }
+}

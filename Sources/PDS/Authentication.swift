@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+
+/// Who made an authenticated call.
+public struct AuthenticatedUser: Sendable {
+    public let did: String
+    public let scope: AuthScope
+    public let sessionID: String
+    public let account: Account
+
+    /// Whether the session came from an app password.
+    public var isAppPassword: Bool { scope == .appPass || scope == .appPassPrivileged }
+}
+
+extension XRPCCall {
+    /// The bearer token of the `Authorization` header.
+    public var bearerToken: String? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Checks the access token and its session and account.
+    /// - Parameters:
+    ///   - allowAppPassword: false for methods an app-password session may not call.
+    ///   - allowInactive: true for methods a deactivated account may still call.
+    public func authenticate(allowAppPassword: Bool = true, allowInactive: Bool = false) async throws -> AuthenticatedUser {
+        guard let token = bearerToken else { throw XRPCError.authRequired() }
+        let (did, scope, sessionID) = try services.tokens.verify(token, type: "at+jwt")
+        guard try await services.accounts.sessionIsOpen(sessionID, now: Int(Date().timeIntervalSince1970)) else {
+            throw XRPCError.invalidToken("the session has ended")
+        }
+        guard let account = try await services.accounts.account(did: did) else {
+            throw XRPCError.invalidToken("the account no longer exists")
+        }
+        switch account.status {
+        case .active: break
+        case .takendown: throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
+        case .deleted: throw XRPCError.invalidToken("the account has been deleted")
+        case .deactivated:
+            if !allowInactive { throw XRPCError(.unauthorized, "AccountDeactivated", "Account is deactivated") }
+        }
+        if !allowAppPassword && (scope == .appPass || scope == .appPassPrivileged) {
+            throw XRPCError(.forbidden, "InvalidToken", "This method cannot be called with an app password")
+        }
+        return AuthenticatedUser(did: did, scope: scope, sessionID: sessionID, account: account)
+    }
+
+    /// Requires HTTP basic auth as `admin` with the configured password.
+    public func requireAdmin() throws(XRPCError) {
+        guard let password = services.config.adminPassword else {
+            throw XRPCError.forbidden("admin endpoints are disabled: no admin password is configured")
+        }
+        guard let header = request.headers[.authorization], header.hasPrefix("Basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst(6))),
+            let text = String(data: decoded, encoding: .utf8)
+        else { throw XRPCError.authRequired("admin authentication required") }
+        let expected = Array("admin:\(password)".utf8)
+        let given = Array(text.utf8)
+        // Compare in constant time.
+        var diff = UInt8(expected.count == given.count ? 0 : 1)
+        for i in 0..<min(expected.count, given.count) { diff |= expected[i] ^ given[i] }
+        guard diff == 0 else { throw XRPCError.authRequired("admin authentication failed") }
+    }
+}

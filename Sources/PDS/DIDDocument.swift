@@ -1,0 +1,26 @@
+import ATCrypto
+import ATProto
+
+/// The DID document of an account hosted here: its handle, its repository
+/// signing key (Multikey `#atproto`) and this server as `#atproto_pds`.
+enum DIDDocument {
+    static func of(did: String, handle: String, signingKey: PublicKey, pdsEndpoint: String) -> DataValue {
+        [
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1", "https://w3id.org/security/suites/secp256k1-2019/v1"],
+            "id": .string(did),
+            "alsoKnownAs": [.string("at://\(handle)")],
+            "verificationMethod": [
+                [
+                    "id": .string(did + "#atproto"), "type": "Multikey", "controller": .string(did),
+                    "publicKeyMultibase": .string(signingKey.multikey),
+                ]
+            ],
+            "service": [["id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": .string(pdsEndpoint)]],
+        ]
+    }
+
+    static func of(_ account: Account, services: PDSServices) -> DataValue {
+        of(did: account.did, handle: account.handle, signingKey: account.signingKey.publicKey,
+           pdsEndpoint: services.config.resolvedPublicURL)
+    }
+}

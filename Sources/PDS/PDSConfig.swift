@@ -1,0 +1,114 @@
+import ATCrypto
+import Foundation
+
+/// How the server is set up: read from a JSON config file and then from
+/// `PDS_*` environment variables (which win), with defaults that make
+/// `pds serve` work on a laptop with nothing else.
+public struct PDSConfig: Sendable, Codable, Equatable {
+    /// The public host name (no scheme); handles are created under the
+    /// `availableUserDomains`.
+    public var hostname: String = "localhost"
+    /// Address to bind.
+    public var bindAddress: String = "127.0.0.1"
+    /// Port to listen on (0 picks a free one, for tests).
+    public var port: Int = 2583
+    /// The public URL clients reach the server at; defaults to
+    /// `http://<hostname>:<port>` for localhost, `https://<hostname>` otherwise.
+    public var publicURL: String?
+    /// Where the database, keys and blobs live.
+    public var dataDirectory: String = "./data"
+    /// The service's DID; defaults to `did:web:<hostname>`.
+    public var serviceDID: String?
+    /// Password of the `admin` user for admin endpoints (HTTP basic auth);
+    /// admin endpoints are disabled when unset.
+    public var adminPassword: String?
+    /// Largest blob accepted by `uploadBlob`, in bytes.
+    public var blobUploadLimit: Int = 100 * 1024 * 1024
+    /// Total blob bytes one account may store.
+    public var blobQuotaPerAccount: Int = 10 * 1024 * 1024 * 1024
+    /// Key type for new accounts' repository signing keys.
+    public var signingKeyType: KeyType = .secp256k1
+    /// Whether `createAccount` needs an invite code.
+    public var inviteRequired: Bool = false
+    /// Domains handles may be created under, each starting with a dot.
+    public var availableUserDomains: [String] = [".test"]
+    /// Largest request body for JSON procedures, in bytes.
+    public var maxRequestBody: Int = 5 * 1024 * 1024
+    /// Rate limits, per window.
+    public var rateLimits: RateLimitConfig = RateLimitConfig()
+
+    public init() {}
+
+    /// Requests allowed per window, by kind.
+    public struct RateLimitConfig: Sendable, Codable, Equatable {
+        /// Repository writes per account per hour (the reference PDS allows 5,000 points/hour).
+        public var writesPerHour: Int = 5_000
+        /// Blob uploads per account per hour.
+        public var uploadsPerHour: Int = 1_000
+        /// Login attempts per IP per five minutes.
+        public var loginsPerFiveMinutes: Int = 30
+        /// All requests per IP per five minutes.
+        public var requestsPerFiveMinutes: Int = 30_000
+        public init() {}
+    }
+
+    /// The DID this service answers as.
+    public var resolvedServiceDID: String { serviceDID ?? "did:web:\(hostname)" }
+
+    /// The URL clients use.
+    public var resolvedPublicURL: String {
+        if let publicURL { return publicURL }
+        if hostname == "localhost" || hostname.hasPrefix("127.") { return "http://\(hostname):\(port)" }
+        return "https://\(hostname)"
+    }
+
+    /// Reads the config file (if given) and then the environment.
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PDSConfig {
+        var config = PDSConfig()
+        if let file {
+            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            config = try JSONDecoder().decode(PDSConfig.self, from: data)
+        }
+        try config.apply(environment: environment)
+        return config
+    }
+
+    /// Overrides settings from `PDS_*` variables.
+    public mutating func apply(environment env: [String: String]) throws {
+        func int(_ name: String) throws -> Int? {
+            guard let value = env[name] else { return nil }
+            guard let n = Int(value) else { throw ConfigError.invalid(name, value) }
+            return n
+        }
+        if let v = env["PDS_HOSTNAME"] { hostname = v }
+        if let v = env["PDS_BIND_ADDRESS"] { bindAddress = v }
+        if let v = try int("PDS_PORT") { port = v }
+        if let v = env["PDS_PUBLIC_URL"] { publicURL = v }
+        if let v = env["PDS_DATA_DIRECTORY"] { dataDirectory = v }
+        if let v = env["PDS_SERVICE_DID"] { serviceDID = v }
+        if let v = env["PDS_ADMIN_PASSWORD"] { adminPassword = v }
+        if let v = try int("PDS_BLOB_UPLOAD_LIMIT") { blobUploadLimit = v }
+        if let v = try int("PDS_BLOB_QUOTA") { blobQuotaPerAccount = v }
+        if let v = env["PDS_SIGNING_KEY_TYPE"] {
+            guard let type = KeyType(rawValue: v), type != .ed25519 || env["PDS_ALLOW_ED25519"] == "true" else {
+                throw ConfigError.invalid("PDS_SIGNING_KEY_TYPE", v)
+            }
+            signingKeyType = type
+        }
+        if let v = env["PDS_INVITE_REQUIRED"] { inviteRequired = (v == "true" || v == "1") }
+        if let v = env["PDS_SERVICE_HANDLE_DOMAINS"] {
+            availableUserDomains = v.split(separator: ",").map { $0.hasPrefix(".") ? String($0) : "." + $0 }
+        }
+        if let v = try int("PDS_MAX_REQUEST_BODY") { maxRequestBody = v }
+    }
+
+    /// A setting that could not be used.
+    public enum ConfigError: Error, CustomStringConvertible {
+        case invalid(String, String)
+        public var description: String {
+            switch self {
+            case .invalid(let name, let value): return "invalid value '\(value)' for \(name)"
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Hummingbird
+import Logging
+
+/// Per-request state: Hummingbird's core context (logger with request id,
+/// route parameters) and the client's address.
+public struct PDSRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The peer's IP address, when known.
+    public let remoteAddress: String?
+    /// Largest body a handler collects, in bytes.
+    public var maxUploadSize: Int { 5 * 1024 * 1024 }
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+}

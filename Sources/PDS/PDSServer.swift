@@ -1,0 +1,102 @@
+import ATProto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP server: XRPC under `/xrpc/`, the service's DID document, health
+/// and robots, with CORS and a log line per request.
+public enum PDSServer {
+    /// Every method the server implements.
+    public static func methods() -> XRPCMethods {
+        var methods = XRPCMethods()
+        ServerMethods.register(&methods)
+        RepoMethods.register(&methods)
+        SyncMethods.register(&methods)
+        return methods
+    }
+
+    /// Builds the application; `onListening` receives the bound port.
+    public static func application(
+        services: PDSServices, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router(context: PDSRequestContext.self)
+        router.middlewares.add(RequestLogMiddleware())
+        router.middlewares.add(
+            CORSMiddleware(
+                allowOrigin: .all,
+                allowHeaders: [.accept, .authorization, .contentType, .origin, HTTPField.Name("atproto-proxy")!,
+                               HTTPField.Name("atproto-accept-labelers")!],
+                allowMethods: [.get, .post, .head, .options],
+                exposedHeaders: ["atproto-repo-rev", "atproto-content-labelers", "Retry-After"],
+                maxAge: .seconds(86_400)))
+
+        let table = methods()
+        router.get("/xrpc/_health") { _, _ in
+            XRPCMethods.json(["version": .string(PDSInfo.version)])
+        }
+        router.get("/xrpc/:nsid") { request, context in
+            await table.dispatch(request, context: context, services: services)
+        }
+        router.post("/xrpc/:nsid") { request, context in
+            await table.dispatch(request, context: context, services: services)
+        }
+        router.head("/xrpc/:nsid") { request, context in
+            await table.dispatch(request, context: context, services: services)
+        }
+        router.get("/robots.txt") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: "# Hello!\n\n# Crawling the public API is allowed\nUser-agent: *\nAllow: /\n")))
+        }
+        router.get("/.well-known/did.json") { _, _ in
+            let config = services.config
+            guard config.resolvedServiceDID == "did:web:\(config.hostname)" else {
+                return XRPCMethods.response(for: XRPCError(.notFound, "NotFound", "this service's DID is not a did:web of its host"))
+            }
+            return XRPCMethods.json([
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": .string(config.resolvedServiceDID),
+                "service": [["id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": .string(config.resolvedPublicURL)]],
+            ])
+        }
+        router.get("/") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: "This is an AT Protocol Personal Data Server (swift-pds \(PDSInfo.version)).\n\nMost API routes are under /xrpc/\n")))
+        }
+
+        let config = services.config
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
+            logger: services.logger)
+    }
+}
+
+/// Facts about this build.
+public enum PDSInfo {
+    public static let version = "0.1.0"
+}
+
+/// Logs one line per request with its method, path, status and duration;
+/// the logger carries the request id.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = PDSRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+                "status": .stringConvertible(response.status.code), "ms": .string(String(format: "%.2f", ms)),
+            ])
+        return response
+    }
+}

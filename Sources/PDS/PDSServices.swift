@@ -1,0 +1,37 @@
+import ATProto
+import Foundation
+import GRDB
+import Logging
+import Repo
+
+/// Everything handlers share: configuration, the database and the stores
+/// over it, the service keys, and the concurrency guards.
+public final class PDSServices: Sendable {
+    public let config: PDSConfig
+    public let pool: DatabasePool
+    public let accounts: AccountStore
+    public let repos: RepoStorage
+    public let secrets: ServiceSecrets
+    public let tokens: SessionTokens
+    /// Serializes writes per repository.
+    public let writeLock = KeyedLock()
+    public let rateLimiter = RateLimiter()
+    public let tids = TIDGenerator()
+    public let logger: Logger
+    public let passwordStrength: PasswordHasher.Strength
+
+    /// Opens (creating on first start) the data directory, its database and
+    /// its keys.
+    public init(config: PDSConfig, passwordStrength: PasswordHasher.Strength = .interactive, logger: Logger? = nil) throws {
+        self.config = config
+        self.passwordStrength = passwordStrength
+        self.logger = logger ?? Logger(label: "pds")
+        try FileManager.default.createDirectory(
+            atPath: config.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        pool = try ServiceDatabase.open(path: config.dataDirectory + "/pds.sqlite")
+        accounts = AccountStore(pool: pool)
+        repos = RepoStorage(pool: pool)
+        secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
+        tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
+    }
+}

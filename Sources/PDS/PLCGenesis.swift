@@ -1,0 +1,35 @@
+import ATCrypto
+import ATProto
+import Crypto
+
+/// The signed genesis operation of a did:plc identity, and the DID it
+/// yields: `did:plc:` + the first 24 characters of base32(SHA-256(DAG-CBOR
+/// of the signed operation)).
+public struct PLCGenesis: Sendable {
+    public let did: String
+    /// The signed operation, as the PLC directory expects it.
+    public let operation: DataValue
+
+    /// Builds and signs the genesis operation of a new account.
+    /// - Parameters:
+    ///   - signingKey: the account's repository key (`verificationMethods.atproto`).
+    ///   - rotationKey: the server's rotation key, which signs the operation.
+    public static func create(handle: String, signingKey: PublicKey, rotationKey: PrivateKey, pdsEndpoint: String) throws
+        -> PLCGenesis
+    {
+        let unsigned: DataValue = [
+            "type": "plc_operation",
+            "rotationKeys": [.string(rotationKey.publicKey.didKey)],
+            "verificationMethods": ["atproto": .string(signingKey.didKey)],
+            "alsoKnownAs": [.string("at://\(handle)")],
+            "services": ["atproto_pds": ["type": "AtprotoPersonalDataServer", "endpoint": .string(pdsEndpoint)]],
+            "prev": .null,
+        ]
+        let signature = try rotationKey.sign(DAGCBOR.encode(unsigned))
+        guard case .map(var signed) = unsigned else { preconditionFailure("a map literal is a map") }
+        signed["sig"] = .string(Base64.encode(signature, alphabet: .url))
+        let operation = DataValue.map(signed)
+        let digest = Array(SHA256.hash(data: DAGCBOR.encode(operation)))
+        return PLCGenesis(did: "did:plc:" + String(Base32.encode(digest).prefix(24)), operation: operation)
+    }
+}

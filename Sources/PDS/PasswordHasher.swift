@@ -1,0 +1,56 @@
+import CSodium
+import Foundation
+
+/// Password and app-password hashing with libsodium's Argon2id
+/// (`crypto_pwhash_str`, memory-hard, salted, self-describing strings).
+public enum PasswordHasher {
+    /// How much work a hash costs.
+    public enum Strength: Sendable {
+        /// libsodium's interactive limits (64 MiB, 2 passes): for logins.
+        case interactive
+        /// Small limits for tests only (8 MiB, 1 pass).
+        case testing
+
+        var limits: (ops: UInt64, mem: Int) {
+            switch self {
+            case .interactive: return (UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE), Int(crypto_pwhash_MEMLIMIT_INTERACTIVE))
+            case .testing: return (1, 8 * 1024 * 1024)
+            }
+        }
+    }
+
+    /// Errors from hashing.
+    public enum HashError: Error, CustomStringConvertible {
+        case libsodiumUnavailable
+        case hashFailed
+        public var description: String {
+            switch self {
+            case .libsodiumUnavailable: return "libsodium could not be initialised"
+            case .hashFailed: return "password hashing failed (out of memory?)"
+            }
+        }
+    }
+
+    private static let ready: Bool = sodium_init() >= 0
+
+    /// Hashes a password into an `$argon2id$…` string.
+    public static func hash(_ password: String, strength: Strength = .interactive) throws -> String {
+        guard ready else { throw HashError.libsodiumUnavailable }
+        var out = [CChar](repeating: 0, count: Int(crypto_pwhash_STRBYTES))
+        // NUL-terminated, so never empty; the length passed excludes the NUL.
+        let chars = Array(password.utf8CString)
+        let (ops, mem) = strength.limits
+        let result = crypto_pwhash_str(&out, chars, UInt64(chars.count - 1), ops, mem)
+        guard result == 0 else { throw HashError.hashFailed }
+        return String(cString: out)
+    }
+
+    /// Whether `password` matches `hash`. Runs in time independent of where
+    /// the strings differ.
+    public static func verify(_ password: String, hash: String) -> Bool {
+        guard ready else { return false }
+        let chars = Array(password.utf8CString)
+        let stored = Array(hash.utf8CString)
+        return crypto_pwhash_str_verify(stored, chars, UInt64(chars.count - 1)) == 0
+    }
+}

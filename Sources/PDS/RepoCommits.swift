@@ -1,0 +1,74 @@
+import ATCrypto
+import ATProto
+import Foundation
+import Repo
+
+/// Commits to a hosted repository: one writer per repository at a time, the
+/// commit built from the current state and written in one transaction.
+enum RepoCommits {
+    /// The most operations one commit may carry (the relay's limit).
+    static let maxOperations = 200
+    /// The most new block bytes one commit may carry (the relay's limit).
+    static let maxBlockBytes = 2 * 1024 * 1024
+
+    /// Builds the writes from the current repository (so swap checks see the
+    /// latest state), commits them and stores the result.
+    static func commit(
+        did: String, swapCommit: String?, services: PDSServices,
+        writes build: @escaping @Sendable (Repository) throws -> [RepoWrite]
+    ) async throws -> CommitResult {
+        let limits = services.config.rateLimits
+        if let wait = await services.rateLimiter.hit(.init(name: "writes", max: limits.writesPerHour, window: 3600), key: did) {
+            throw XRPCError.rateLimited(retryAfter: wait)
+        }
+        return try await services.writeLock.withLock(did) {
+            guard let repo = try services.repos.repository(did: did) else {
+                throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
+            }
+            if let swapCommit, swapCommit != repo.commitCID.string {
+                throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
+            }
+            let writes = try build(repo)
+            guard !writes.isEmpty else { throw XRPCError.invalidRequest("No writes given") }
+            guard writes.count <= maxOperations else {
+                throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
+            }
+            let key = try await signingKey(did: did, services: services)
+            let rev = try services.tids.next(after: TID(repo.commit.rev))
+            let result: CommitResult
+            do {
+                result = try repo.apply(writes, key: key, rev: rev)
+            } catch let error as RepoError {
+                throw XRPCError.from(error)
+            }
+            let size = result.newBlocks.values.reduce(0) { $0 + $1.count }
+            guard size <= maxBlockBytes else {
+                throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
+            }
+            try await services.pool.write { db in try RepoStorage.apply(result, db: db) }
+            return result
+        }
+    }
+
+    static func signingKey(did: String, services: PDSServices) async throws -> PrivateKey {
+        guard let account = try await services.accounts.account(did: did) else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
+        }
+        return account.signingKey
+    }
+}
+
+extension XRPCError {
+    /// The XRPC form of a repository error.
+    static func from(_ error: RepoError) -> XRPCError {
+        switch error {
+        case .recordNotFound(let path): return XRPCError(.badRequest, "RecordNotFound", "Could not locate record: \(path)")
+        case .recordExists(let path): return XRPCError(.badRequest, "InvalidSwap", "Record already exists at \(path)")
+        case .invalidPath(let path): return .invalidRequest("Invalid collection or record key: \(path)")
+        case .invalidRecord(_, let why): return .invalidRequest("Invalid record: \(why)")
+        case .operationMismatch(let why): return .invalidRequest(why)
+        case .concurrentWrite: return XRPCError(.conflict, "ConcurrentWrite", "\(error)")
+        default: return .internalError("\(error)")
+        }
+    }
+}

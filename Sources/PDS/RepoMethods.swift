@@ -1,0 +1,261 @@
+import ATProto
+import Foundation
+import GRDB
+import Repo
+
+/// `com.atproto.repo.*`: writing and reading records.
+enum RepoMethods {
+    static func register(_ methods: inout XRPCMethods) {
+        methods.procedure("com.atproto.repo.createRecord", createRecord)
+        methods.procedure("com.atproto.repo.putRecord", putRecord)
+        methods.procedure("com.atproto.repo.deleteRecord", deleteRecord)
+        methods.procedure("com.atproto.repo.applyWrites", applyWrites)
+        methods.query("com.atproto.repo.getRecord", getRecord)
+        methods.query("com.atproto.repo.listRecords", listRecords)
+        methods.query("com.atproto.repo.describeRepo", describeRepo)
+    }
+
+    // MARK: - Inputs
+
+    /// The account a `repo` parameter (DID or handle) names.
+    static func account(_ identifier: String, services: PDSServices) async throws -> Account {
+        guard ATIdentifier.isValid(identifier), let account = try await services.accounts.account(identifier: identifier),
+            account.status != .deleted
+        else { throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(identifier)") }
+        return account
+    }
+
+    /// The authenticated user, who must own `repo`.
+    static func writer(_ call: XRPCCall, repo: String) async throws -> AuthenticatedUser {
+        let user = try await call.authenticate()
+        let target = try await account(repo, services: call.services)
+        guard target.did == user.did else { throw XRPCError.forbidden("Cannot write to another account's repository") }
+        return user
+    }
+
+    static func collection(_ value: String) throws(XRPCError) -> String {
+        guard NSID.isValid(value) else { throw .invalidRequest("Invalid collection: \(value) is not an NSID") }
+        return value
+    }
+
+    static func recordKey(_ value: String) throws(XRPCError) -> String {
+        guard RecordKey.isValid(value) else { throw .invalidRequest("Invalid record key: \(value)") }
+        return value
+    }
+
+    static func cid(_ value: String?, name: String) throws(XRPCError) -> CID? {
+        guard let value else { return nil }
+        do {
+            return try CID(string: value)
+        } catch {
+            throw .invalidRequest("\(name) is not a valid CID: \(value)")
+        }
+    }
+
+    static func record(_ input: DataMap) throws(XRPCError) -> DataValue {
+        guard let value = input["record"] else { throw .invalidRequest("Input must have the property \"record\"") }
+        return value
+    }
+
+    static func commitMeta(_ result: CommitResult) -> DataValue {
+        ["cid": .string(result.commitCID.string), "rev": .string(result.rev)]
+    }
+
+    static func uri(_ did: String, _ collection: String, _ rkey: String) -> String {
+        "at://\(did)/\(collection)/\(rkey)"
+    }
+
+    // MARK: - Writes
+
+    static func createRecord(_ call: XRPCCall) async throws -> XRPCResult {
+        let input = try await call.jsonBody()
+        let user = try await writer(call, repo: try input.requiredString("repo"))
+        let collection = try collection(try input.requiredString("collection"))
+        let rkey = try input.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
+            ?? call.services.tids.next().string
+        let prepared = try RecordRules.prepare(
+            collection: collection, record: try record(input), validate: try input.optionalBool("validate"),
+            services: call.services)
+        let swapCommit = try input.optionalString("swapCommit")
+        _ = try cid(swapCommit, name: "swapCommit")
+        let result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { _ in
+            [.create(collection: collection, rkey: rkey, record: prepared.record)]
+        }
+        var body: DataMap = [
+            "uri": .string(uri(user.did, collection, rkey)), "cid": .string(result.ops[0].cid!.string),
+            "commit": commitMeta(result),
+        ]
+        if let status = prepared.validationStatus { body["validationStatus"] = .string(status) }
+        return .json(.map(body))
+    }
+
+    static func putRecord(_ call: XRPCCall) async throws -> XRPCResult {
+        let input = try await call.jsonBody()
+        let user = try await writer(call, repo: try input.requiredString("repo"))
+        let collection = try collection(try input.requiredString("collection"))
+        let rkey = try recordKey(try input.requiredString("rkey"))
+        let prepared = try RecordRules.prepare(
+            collection: collection, record: try record(input), validate: try input.optionalBool("validate"),
+            services: call.services)
+        let swapCommit = try input.optionalString("swapCommit")
+        _ = try cid(swapCommit, name: "swapCommit")
+        // swapRecord: absent means no check; null means the record must not exist yet.
+        let swapRecord: CID?? = try {
+            switch input["swapRecord"] {
+            case nil: return .none
+            case .null?: return .some(nil)
+            case .string(let s)?: return .some(try cid(s, name: "swapRecord"))
+            default: throw XRPCError.invalidRequest("Input/swapRecord must be a string")
+            }
+        }()
+        let result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { repo in
+            let current = try repo.recordCID(collection: collection, rkey: rkey)
+            if let expected = swapRecord, expected != current {
+                throw XRPCError(.badRequest, "InvalidSwap", "Record was at \(current?.string ?? "null")")
+            }
+            return current == nil
+                ? [.create(collection: collection, rkey: rkey, record: prepared.record)]
+                : [.update(collection: collection, rkey: rkey, record: prepared.record)]
+        }
+        var body: DataMap = [
+            "uri": .string(uri(user.did, collection, rkey)), "cid": .string(result.ops[0].cid!.string),
+            "commit": commitMeta(result),
+        ]
+        if let status = prepared.validationStatus { body["validationStatus"] = .string(status) }
+        return .json(.map(body))
+    }
+
+    static func deleteRecord(_ call: XRPCCall) async throws -> XRPCResult {
+        let input = try await call.jsonBody()
+        let user = try await writer(call, repo: try input.requiredString("repo"))
+        let collection = try collection(try input.requiredString("collection"))
+        let rkey = try recordKey(try input.requiredString("rkey"))
+        let swapCommit = try input.optionalString("swapCommit")
+        _ = try cid(swapCommit, name: "swapCommit")
+        let swapRecord = try cid(try input.optionalString("swapRecord"), name: "swapRecord")
+        // Deleting a record that does not exist is not an error and writes no commit.
+        let result: CommitResult
+        do {
+            result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { repo in
+                let current = try repo.recordCID(collection: collection, rkey: rkey)
+                if let swapRecord, swapRecord != current {
+                    throw XRPCError(.badRequest, "InvalidSwap", "Record was at \(current?.string ?? "null")")
+                }
+                guard current != nil else { throw NothingToDelete() }
+                return [.delete(collection: collection, rkey: rkey)]
+            }
+        } catch is NothingToDelete {
+            return .json([:])
+        }
+        return .json(["commit": commitMeta(result)])
+    }
+
+    struct NothingToDelete: Error {}
+
+    static func applyWrites(_ call: XRPCCall) async throws -> XRPCResult {
+        let input = try await call.jsonBody()
+        let user = try await writer(call, repo: try input.requiredString("repo"))
+        let validate = try input.optionalBool("validate")
+        guard case .array(let items)? = input["writes"] else { throw XRPCError.invalidRequest("Input must have the property \"writes\"") }
+        guard items.count <= RepoCommits.maxOperations else {
+            throw XRPCError.invalidRequest("Too many writes: at most \(RepoCommits.maxOperations) per commit")
+        }
+        var writes: [RepoWrite] = []
+        var statuses: [String?] = []
+        for (i, item) in items.enumerated() {
+            guard case .map(let w) = item, case .string(let type)? = w["$type"] else {
+                throw XRPCError.invalidRequest("Input/writes/\(i) must be an object with $type")
+            }
+            let collection = try collection(try w.requiredString("collection"))
+            switch type {
+            case "com.atproto.repo.applyWrites#create":
+                let rkey = try w.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
+                    ?? call.services.tids.next().string
+                guard let value = w["value"] else { throw XRPCError.invalidRequest("Input/writes/\(i) must have value") }
+                let prepared = try RecordRules.prepare(collection: collection, record: value, validate: validate, services: call.services)
+                writes.append(.create(collection: collection, rkey: rkey, record: prepared.record))
+                statuses.append(prepared.validationStatus)
+            case "com.atproto.repo.applyWrites#update":
+                let rkey = try recordKey(try w.requiredString("rkey"))
+                guard let value = w["value"] else { throw XRPCError.invalidRequest("Input/writes/\(i) must have value") }
+                let prepared = try RecordRules.prepare(collection: collection, record: value, validate: validate, services: call.services)
+                writes.append(.update(collection: collection, rkey: rkey, record: prepared.record))
+                statuses.append(prepared.validationStatus)
+            case "com.atproto.repo.applyWrites#delete":
+                writes.append(.delete(collection: collection, rkey: try recordKey(try w.requiredString("rkey"))))
+                statuses.append(nil)
+            default:
+                throw XRPCError.invalidRequest("Input/writes/\(i) has an unknown $type \(type)")
+            }
+        }
+        let swapCommit = try input.optionalString("swapCommit")
+        _ = try cid(swapCommit, name: "swapCommit")
+        let finalWrites = writes
+        let result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { _ in finalWrites }
+        var results: [DataValue] = []
+        for (op, status) in zip(result.ops, statuses) {
+            let parts = op.path.split(separator: "/", maxSplits: 1).map(String.init)
+            switch op.action {
+            case .create, .update:
+                var r: DataMap = [
+                    "$type": .string("com.atproto.repo.applyWrites#\(op.action == .create ? "createResult" : "updateResult")"),
+                    "uri": .string(uri(user.did, parts[0], parts[1])), "cid": .string(op.cid!.string),
+                ]
+                if let status { r["validationStatus"] = .string(status) }
+                results.append(.map(r))
+            case .delete:
+                results.append(["$type": "com.atproto.repo.applyWrites#deleteResult"])
+            }
+        }
+        return .json(["commit": commitMeta(result), "results": .array(results)])
+    }
+
+    // MARK: - Reads
+
+    static func getRecord(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await account(try call.requiredParam("repo"), services: call.services)
+        let collection = try collection(try call.requiredParam("collection"))
+        let rkey = try recordKey(try call.requiredParam("rkey"))
+        let wanted = try cid(call.param("cid"), name: "cid")
+        guard let repo = try call.services.repos.repository(did: account.did),
+            let record = try repo.record(collection: collection, rkey: rkey), wanted == nil || wanted == record.cid
+        else {
+            throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(account.did, collection, rkey))")
+        }
+        return .json(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(record.cid.string), "value": record.value])
+    }
+
+    static func listRecords(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await account(try call.requiredParam("repo"), services: call.services)
+        let collection = try collection(try call.requiredParam("collection"))
+        let limit = try call.intParam("limit", default: 50, range: 1...100)
+        let reverse = try call.boolParam("reverse", default: false)
+        let cursor = call.param("cursor")
+        if let cursor, !RecordKey.isValid(cursor) { throw XRPCError.invalidRequest("Invalid cursor") }
+        guard let repo = try call.services.repos.repository(did: account.did) else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
+        }
+        let entries = try repo.tree().list(collection: collection, cursor: cursor, limit: limit, reverse: reverse)
+        var records: [DataValue] = []
+        for (path, cid) in entries {
+            guard let bytes = try repo.store.getBlock(cid) else { continue }
+            let rkey = String(path.dropFirst(collection.count + 1))
+            records.append(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(cid.string), "value": try DAGCBOR.decode(bytes)])
+        }
+        var body: DataMap = ["records": .array(records)]
+        if entries.count == limit, let last = entries.last { body["cursor"] = .string(String(last.key.dropFirst(collection.count + 1))) }
+        return .json(.map(body))
+    }
+
+    static func describeRepo(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await account(try call.requiredParam("repo"), services: call.services)
+        let collections = try await call.services.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection", arguments: [account.did])
+        }
+        return .json([
+            "handle": .string(account.handle), "did": .string(account.did),
+            "didDoc": DIDDocument.of(account, services: call.services),
+            "collections": .array(collections.map { .string($0) }), "handleIsCorrect": true,
+        ])
+    }
+}

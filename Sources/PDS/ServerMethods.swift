@@ -1,0 +1,209 @@
+import ATCrypto
+import ATProto
+import Foundation
+import GRDB
+import Repo
+
+/// `com.atproto.server.*`: the server's description, account creation and
+/// sessions.
+enum ServerMethods {
+    static func register(_ methods: inout XRPCMethods) {
+        methods.query("com.atproto.server.describeServer", describeServer)
+        methods.procedure("com.atproto.server.createAccount", createAccount)
+        methods.procedure("com.atproto.server.createSession", createSession)
+        methods.query("com.atproto.server.getSession", getSession)
+        methods.procedure("com.atproto.server.refreshSession", refreshSession)
+        methods.procedure("com.atproto.server.deleteSession", deleteSession)
+    }
+
+    static func describeServer(_ call: XRPCCall) async throws -> XRPCResult {
+        let config = call.services.config
+        return .json([
+            "did": .string(config.resolvedServiceDID),
+            "availableUserDomains": .array(config.availableUserDomains.map { .string($0) }),
+            "inviteCodeRequired": .bool(config.inviteRequired),
+            "phoneVerificationRequired": false,
+            "links": [:],
+            "contact": [:],
+        ])
+    }
+
+    static func createAccount(_ call: XRPCCall) async throws -> XRPCResult {
+        let services = call.services
+        let input = try await call.jsonBody()
+        let handle = try HandleRules.validateNew(try input.requiredString("handle"), config: services.config)
+        let password = try input.requiredString("password")
+        guard !password.isEmpty, password.count <= 256 else {
+            throw XRPCError(.badRequest, "InvalidPassword", "Password must be 1 to 256 characters")
+        }
+        let email = try input.optionalString("email")?.lowercased()
+        if let email {
+            let parts = email.split(separator: "@")
+            guard parts.count == 2, parts[1].contains("."), !email.contains(" ") else {
+                throw XRPCError.invalidRequest("This email address is not supported, please use a different email.")
+            }
+            if try await services.accounts.emailTaken(email) { throw XRPCError.invalidRequest("Email already taken: \(email)") }
+        }
+        if try input.optionalString("did") != nil {
+            throw XRPCError.invalidRequest("Bringing an existing DID is done by account migration (importRepo), not createAccount")
+        }
+        let inviteCode = try input.optionalString("inviteCode")
+        if services.config.inviteRequired && inviteCode == nil {
+            throw XRPCError(.badRequest, "InvalidInviteCode", "No invite code provided")
+        }
+        if try await services.accounts.handleTaken(handle) {
+            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle already taken: \(handle)")
+        }
+
+        let signingKey = PrivateKey.generate(services.config.signingKeyType)
+        let genesis = try PLCGenesis.create(
+            handle: handle, signingKey: signingKey.publicKey, rotationKey: services.secrets.rotationKey,
+            pdsEndpoint: services.config.resolvedPublicURL)
+        let did = genesis.did
+        let passwordHash = try PasswordHasher.hash(password, strength: services.passwordStrength)
+        let firstCommit = try Repository.create(did: did, key: signingKey, rev: services.tids.next())
+        do {
+            try await services.pool.write { db in
+                if let inviteCode { try InviteCodes.use(inviteCode, by: did, db: db) }
+                try services.accounts.insert(
+                    did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
+                    plcGenesis: DAGCBOR.encode(genesis.operation), db: db)
+                try RepoStorage.apply(firstCommit, db: db)
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
+        }
+        services.logger.info("account created", metadata: ["did": .string(did), "handle": .string(handle)])
+
+        guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
+        let session = try await startSession(account, scope: .access, appPasswordName: nil, services: services)
+        return .json([
+            "accessJwt": .string(session.access), "refreshJwt": .string(session.refresh),
+            "handle": .string(handle), "did": .string(did), "didDoc": DIDDocument.of(account, services: services),
+        ])
+    }
+
+    static func startSession(_ account: Account, scope: AuthScope, appPasswordName: String?, services: PDSServices)
+        async throws -> (access: String, refresh: String)
+    {
+        let sessionID = UUID().uuidString
+        let refreshID = UUID().uuidString
+        let access = try services.tokens.accessToken(did: account.did, scope: scope, sessionID: sessionID)
+        let refresh = try services.tokens.refreshToken(did: account.did, tokenID: refreshID)
+        try await services.accounts.startSession(
+            did: account.did, sessionID: sessionID, refreshID: refreshID, expiresAt: refresh.expiresAt,
+            appPasswordName: appPasswordName)
+        return (access, refresh.token)
+    }
+
+    /// Failed logins allowed per account, and per client address, in `lockoutWindow`.
+    static let maxFailedLogins = 5
+    static let lockoutWindow = 15 * 60
+
+    static func createSession(_ call: XRPCCall) async throws -> XRPCResult {
+        let services = call.services
+        let input = try await call.jsonBody()
+        let identifier = try input.requiredString("identifier")
+        let password = try input.requiredString("password")
+        let now = Int(Date().timeIntervalSince1970)
+        if let wait = await services.rateLimiter.hit(
+            .init(name: "login", max: services.config.rateLimits.loginsPerFiveMinutes, window: 300), key: call.clientAddress)
+        {
+            throw XRPCError.rateLimited(retryAfter: wait)
+        }
+        let ipKey = "ip:" + call.clientAddress
+        if try await services.accounts.failedLogins(key: ipKey, since: now - lockoutWindow) >= maxFailedLogins {
+            throw XRPCError.rateLimited(retryAfter: lockoutWindow)
+        }
+        guard let account = try await services.accounts.account(identifier: identifier) else {
+            try await services.accounts.recordFailedLogin(keys: [ipKey], at: now)
+            throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
+        }
+        let accountKey = "account:" + account.did
+        if try await services.accounts.failedLogins(key: accountKey, since: now - lockoutWindow) >= maxFailedLogins {
+            throw XRPCError.rateLimited(retryAfter: lockoutWindow)
+        }
+        var scope = AuthScope.access
+        var appPasswordName: String? = nil
+        let hash = (try await services.accounts.passwordHash(did: account.did)) ?? ""
+        if !PasswordHasher.verify(password, hash: hash) {
+            guard let appPassword = try await AppPasswords.match(password, did: account.did, pool: services.pool) else {
+                try await services.accounts.recordFailedLogin(keys: [accountKey, ipKey], at: now)
+                throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
+            }
+            scope = appPassword.privileged ? .appPassPrivileged : .appPass
+            appPasswordName = appPassword.name
+        }
+        try await services.accounts.clearFailedLogins(key: accountKey)
+        let allowTakendown = try input.optionalBool("allowTakendown") ?? false
+        if account.status == .takendown && !allowTakendown {
+            throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
+        }
+        guard account.status != .deleted else {
+            throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
+        }
+        let session = try await startSession(account, scope: scope, appPasswordName: appPasswordName, services: services)
+        var body = sessionDescription(account, services: services)
+        body["accessJwt"] = .string(session.access)
+        body["refreshJwt"] = .string(session.refresh)
+        return .json(.map(body))
+    }
+
+    static func sessionDescription(_ account: Account, services: PDSServices) -> DataMap {
+        var body: DataMap = [
+            "handle": .string(account.handle), "did": .string(account.did),
+            "didDoc": DIDDocument.of(account, services: services),
+            "emailConfirmed": .bool(account.emailConfirmed), "active": .bool(account.status == .active),
+        ]
+        if let email = account.email { body["email"] = .string(email) }
+        if account.status != .active { body["status"] = .string(account.status.rawValue) }
+        return body
+    }
+
+    static func getSession(_ call: XRPCCall) async throws -> XRPCResult {
+        let user = try await call.authenticate(allowInactive: true)
+        return .json(.map(sessionDescription(user.account, services: call.services)))
+    }
+
+    static func refreshSession(_ call: XRPCCall) async throws -> XRPCResult {
+        let services = call.services
+        guard let token = call.bearerToken else { throw XRPCError.authRequired() }
+        let (did, _, tokenID) = try services.tokens.verify(token, type: "refresh+jwt")
+        let nextID = UUID().uuidString
+        let next = try services.tokens.refreshToken(did: did, tokenID: nextID)
+        let outcome = try await services.accounts.rotateRefreshToken(
+            tokenID, did: did, nextID: nextID, nextExpiresAt: next.expiresAt, now: Int(Date().timeIntervalSince1970))
+        switch outcome {
+        case .unknown:
+            throw XRPCError.expiredToken("Token has been revoked")
+        case .reused:
+            services.logger.warning("refresh token reused; session revoked", metadata: ["did": .string(did)])
+            throw XRPCError.expiredToken("Token has been revoked")
+        case .rotated(let sessionID, let appPasswordName):
+            guard let account = try await services.accounts.account(did: did), account.status != .deleted else {
+                throw XRPCError.invalidToken("the account no longer exists")
+            }
+            if account.status == .takendown { throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down") }
+            var scope = AuthScope.access
+            if let appPasswordName {
+                scope = try await AppPasswords.isPrivileged(name: appPasswordName, did: did, pool: services.pool)
+                    ? .appPassPrivileged : .appPass
+            }
+            let access = try services.tokens.accessToken(did: did, scope: scope, sessionID: sessionID)
+            var body = sessionDescription(account, services: services)
+            body["accessJwt"] = .string(access)
+            body["refreshJwt"] = .string(next.token)
+            return .json(.map(body))
+        }
+    }
+
+    static func deleteSession(_ call: XRPCCall) async throws -> XRPCResult {
+        let services = call.services
+        guard let token = call.bearerToken else { throw XRPCError.authRequired() }
+        let (_, _, tokenID) = try services.tokens.verify(token, type: "refresh+jwt")
+        if let session = try await services.accounts.session(ofRefreshToken: tokenID) {
+            try await services.accounts.endSession(session)
+        }
+        return .empty
+    }
+}

@@ -1,0 +1,62 @@
+import ATCrypto
+import Foundation
+
+/// What a session token lets its holder do (the `scope` claim).
+public enum AuthScope: String, Sendable {
+    case access = "com.atproto.access"
+    case appPass = "com.atproto.appPass"
+    case appPassPrivileged = "com.atproto.appPassPrivileged"
+    case refresh = "com.atproto.refresh"
+}
+
+/// Issues and checks the server's session tokens: short-lived access JWTs
+/// (`typ: at+jwt`) and single-use refresh JWTs (`typ: refresh+jwt`), both
+/// signed with the service's Ed25519 key, with `aud` the service DID. The
+/// access token's `jti` names its session, so ending a session (logout, or
+/// reuse of a spent refresh token) revokes its access tokens at once.
+public struct SessionTokens: Sendable {
+    let key: PrivateKey
+    let serviceDID: String
+    public var accessLifetime: TimeInterval = 2 * 3600
+    public var refreshLifetime: TimeInterval = 90 * 24 * 3600
+
+    public init(key: PrivateKey, serviceDID: String) {
+        self.key = key
+        self.serviceDID = serviceDID
+    }
+
+    /// A new access token for `did` in session `sessionID`.
+    public func accessToken(did: String, scope: AuthScope, sessionID: String, now: Date = Date()) throws -> String {
+        let iat = Int(now.timeIntervalSince1970)
+        let claims = JWTClaims(
+            sub: did, aud: serviceDID, exp: iat + Int(accessLifetime), iat: iat, jti: sessionID, scope: scope.rawValue)
+        return try JWT.sign(claims: claims, typ: "at+jwt", key: key)
+    }
+
+    /// A new refresh token with id `tokenID`.
+    public func refreshToken(did: String, tokenID: String, now: Date = Date()) throws -> (token: String, expiresAt: Int) {
+        let iat = Int(now.timeIntervalSince1970)
+        let exp = iat + Int(refreshLifetime)
+        let claims = JWTClaims(sub: did, aud: serviceDID, exp: exp, iat: iat, jti: tokenID, scope: AuthScope.refresh.rawValue)
+        return (try JWT.sign(claims: claims, typ: "refresh+jwt", key: key), exp)
+    }
+
+    /// Checks a token's signature, type, audience and expiry.
+    /// - Returns: the subject DID, the scope and the `jti`.
+    public func verify(_ token: String, type: String, now: Date = Date()) throws(XRPCError) -> (did: String, scope: AuthScope, jti: String) {
+        let claims: JWTClaims
+        do {
+            claims = try JWT.verify(token, key: key.publicKey, expectedAudience: serviceDID, expectedType: type, now: now)
+        } catch .expired {
+            throw .expiredToken()
+        } catch {
+            throw .invalidToken("\(error)")
+        }
+        guard let did = claims.sub, let scopeName = claims.scope, let scope = AuthScope(rawValue: scopeName),
+            let jti = claims.jti
+        else { throw .invalidToken("the token lacks sub, scope or jti") }
+        if type == "refresh+jwt" && scope != .refresh { throw .invalidToken("not a refresh token") }
+        if type == "at+jwt" && scope == .refresh { throw .invalidToken("a refresh token cannot be used for access") }
+        return (did, scope, jti)
+    }
+}

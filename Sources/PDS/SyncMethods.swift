@@ -1,0 +1,131 @@
+import ATProto
+import CAR
+import Foundation
+import GRDB
+import MST
+import Repo
+
+/// `com.atproto.sync.*` reads: what relays and other services fetch.
+enum SyncMethods {
+    static func register(_ methods: inout XRPCMethods) {
+        methods.query("com.atproto.sync.getRepo", getRepo)
+        methods.query("com.atproto.sync.getLatestCommit", getLatestCommit)
+        methods.query("com.atproto.sync.getRepoStatus", getRepoStatus)
+        methods.query("com.atproto.sync.listRepos", listRepos)
+        methods.query("com.atproto.sync.getRecord", getRecord)
+        methods.query("com.atproto.sync.getBlocks", getBlocks)
+    }
+
+    /// A hosted account that sync may serve: takendown and deleted accounts
+    /// are not served; deactivated ones neither (reference PDS behaviour).
+    static func servable(_ call: XRPCCall) async throws -> Account {
+        let did = try call.requiredParam("did")
+        guard DID.isValid(did), let account = try await call.services.accounts.account(did: did), account.status != .deleted
+        else { throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(did)") }
+        switch account.status {
+        case .takendown: throw XRPCError(.badRequest, "RepoTakendown", "Repo has been takendown: \(did)")
+        case .deactivated: throw XRPCError(.badRequest, "RepoDeactivated", "Repo has been deactivated: \(did)")
+        default: return account
+        }
+    }
+
+    static func getRepo(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await servable(call)
+        let since = call.param("since")
+        if let since, !TID.isValid(since) { throw XRPCError.invalidRequest("since must be a TID (a repo rev)") }
+        let repos = call.services.repos
+        let did = account.did
+        return .stream(
+            contentType: "application/vnd.ipld.car",
+            CARStream.body { sink in try repos.exportCAR(did: did, since: since, sink: sink) })
+    }
+
+    static func getLatestCommit(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await servable(call)
+        guard let head = try call.services.repos.currentCommit(did: account.did) else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find root for DID: \(account.did)")
+        }
+        return .json(["cid": .string(head.cid.string), "rev": .string(head.rev)])
+    }
+
+    static func getRepoStatus(_ call: XRPCCall) async throws -> XRPCResult {
+        let did = try call.requiredParam("did")
+        guard let account = try await call.services.accounts.account(did: did), account.status != .deleted else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(did)")
+        }
+        var body: DataMap = ["did": .string(did), "active": .bool(account.status == .active)]
+        if account.status != .active { body["status"] = .string(account.status.rawValue) }
+        if account.status == .active, let head = try call.services.repos.currentCommit(did: did) {
+            body["rev"] = .string(head.rev)
+        }
+        return .json(.map(body))
+    }
+
+    static func listRepos(_ call: XRPCCall) async throws -> XRPCResult {
+        let limit = try call.intParam("limit", default: 500, range: 1...1000)
+        let cursor = call.param("cursor") ?? ""
+        let rows = try await call.services.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.did, a.status, r.cid, r.rev FROM account a JOIN repo_root r ON r.did = a.did
+                    WHERE a.did > ? AND a.status != 'deleted' ORDER BY a.did LIMIT ?
+                    """,
+                arguments: [cursor, limit])
+        }
+        var repos: [DataValue] = []
+        for row in rows {
+            let status: String = row["status"]
+            let cid: Data = row["cid"]
+            var entry: DataMap = [
+                "did": .string(row["did"]), "head": .string(try CID(bytes: [UInt8](cid)).string), "rev": .string(row["rev"]),
+                "active": .bool(status == "active"),
+            ]
+            if status != "active" { entry["status"] = .string(status) }
+            repos.append(.map(entry))
+        }
+        var body: DataMap = ["repos": .array(repos)]
+        if rows.count == limit, let last = rows.last { body["cursor"] = .string(last["did"]) }
+        return .json(.map(body))
+    }
+
+    /// A CAR proving one record (or its absence): the commit, the MST path
+    /// and the record block.
+    static func getRecord(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await servable(call)
+        let collection = try RepoMethods.collection(try call.requiredParam("collection"))
+        let rkey = try RepoMethods.recordKey(try call.requiredParam("rkey"))
+        guard let repo = try call.services.repos.repository(did: account.did) else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(account.did)")
+        }
+        let path = collection + "/" + rkey
+        var blocks = try MerkleSearchTree.pathProof(key: path, root: repo.commit.data, store: repo.store)
+        blocks[repo.commitCID] = repo.commit.bytes
+        if let cid = try repo.tree().get(path), let bytes = try repo.store.getBlock(cid) { blocks[cid] = bytes }
+        var ordered: [(cid: CID, bytes: [UInt8])] = [(repo.commitCID, repo.commit.bytes)]
+        ordered += blocks.filter { $0.key != repo.commitCID }.map { ($0.key, $0.value) }
+        return .bytes(contentType: "application/vnd.ipld.car", CARWriter.bytes(roots: [repo.commitCID], blocks: ordered))
+    }
+
+    static func getBlocks(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await servable(call)
+        let names = call.params("cids")
+        guard !names.isEmpty else { throw XRPCError.invalidRequest("Error: Params must have the property \"cids\"") }
+        guard names.count <= 1000 else { throw XRPCError.invalidRequest("at most 1000 cids") }
+        var cids: [CID] = []
+        for name in names {
+            guard let cid = try? CID(string: name) else { throw XRPCError.invalidRequest("Invalid CID: \(name)") }
+            cids.append(cid)
+        }
+        let store = call.services.repos.blockStore(did: account.did)
+        var blocks: [(cid: CID, bytes: [UInt8])] = []
+        var missing: [String] = []
+        for cid in cids {
+            if let bytes = try store.getBlock(cid) { blocks.append((cid, bytes)) } else { missing.append(cid.string) }
+        }
+        guard missing.isEmpty else {
+            throw XRPCError.notFound("BlockNotFound", "Could not find cids: \(missing.joined(separator: ", "))")
+        }
+        return .bytes(contentType: "application/vnd.ipld.car", CARWriter.bytes(roots: [], blocks: blocks))
+    }
+}

@@ -1,0 +1,138 @@
+import ATProto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// One XRPC call as a handler sees it: the method, its query parameters,
+/// its body (read once) and the services of the server.
+public final class XRPCCall {
+    public let method: String
+    public let request: Request
+    public let context: PDSRequestContext
+    public let services: PDSServices
+    private var bodyTaken = false
+
+    init(method: String, request: Request, context: PDSRequestContext, services: PDSServices) {
+        self.method = method
+        self.request = request
+        self.context = context
+        self.services = services
+    }
+
+    // MARK: - Parameters
+
+    /// A query parameter, or nil.
+    public func param(_ name: String) -> String? {
+        request.uri.queryParameters[Substring(name)].map { String($0) }
+    }
+
+    /// Every value of a repeated query parameter (`?cids=a&cids=b`).
+    public func params(_ name: String) -> [String] {
+        request.uri.queryParameters.getAll(name).map { String($0) }
+    }
+
+    /// A query parameter that must be present.
+    public func requiredParam(_ name: String) throws(XRPCError) -> String {
+        guard let value = param(name), !value.isEmpty else {
+            throw .invalidRequest("Error: Params must have the property \"\(name)\"")
+        }
+        return value
+    }
+
+    /// An integer parameter within `range`, or `defaultValue` when absent.
+    public func intParam(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(XRPCError) -> Int {
+        guard let raw = param(name) else { return defaultValue }
+        guard let value = Int(raw), range.contains(value) else {
+            throw .invalidRequest("Error: \(name) must be an integer between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A boolean parameter, or `defaultValue`.
+    public func boolParam(_ name: String, default defaultValue: Bool) throws(XRPCError) -> Bool {
+        guard let raw = param(name) else { return defaultValue }
+        switch raw {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw .invalidRequest("Error: \(name) must be a boolean")
+        }
+    }
+
+    // MARK: - Body
+
+    /// The whole body, up to `limit` bytes.
+    public func bodyBytes(limit: Int) async throws -> ByteBuffer {
+        guard !bodyTaken else { throw XRPCError.internalError("the request body was read twice") }
+        bodyTaken = true
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw XRPCError(.contentTooLarge, "PayloadTooLarge", "request body is larger than \(limit) bytes")
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch {
+            throw XRPCError(.contentTooLarge, "PayloadTooLarge", "request body is larger than \(limit) bytes")
+        }
+    }
+
+    /// The body as an atproto JSON object.
+    public func jsonBody() async throws -> DataMap {
+        let buffer = try await bodyBytes(limit: services.config.maxRequestBody)
+        guard buffer.readableBytes > 0 else { throw XRPCError.invalidRequest("Request body is required") }
+        let bytes = buffer.readableBytesView
+        do {
+            return try ATProtoJSON.decodeRecord(bytes)
+        } catch {
+            throw XRPCError.invalidRequest("Invalid JSON body: \(error)")
+        }
+    }
+
+    /// The client's address, for per-IP limits.
+    public var clientAddress: String {
+        if let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").first {
+            return forwarded.trimmingCharacters(in: .whitespaces)
+        }
+        return context.remoteAddress ?? "unknown"
+    }
+}
+
+/// What a handler answers.
+public enum XRPCResult {
+    /// 200 with a JSON body.
+    case json(DataValue)
+    /// 200 with no body.
+    case empty
+    /// 200 with bytes of a given type.
+    case bytes(contentType: String, [UInt8], headers: HTTPFields = [:])
+    /// 200 with a streamed body.
+    case stream(contentType: String, ResponseBody, headers: HTTPFields = [:])
+}
+
+/// Reading fields of a JSON input object with XRPC errors.
+extension DataMap {
+    /// A required string field.
+    public func requiredString(_ key: String) throws(XRPCError) -> String {
+        guard case .string(let s)? = self[key] else {
+            throw .invalidRequest("Input must have the property \"\(key)\" as a string")
+        }
+        return s
+    }
+
+    /// An optional string field (absent or null is nil; another type is an error).
+    public func optionalString(_ key: String) throws(XRPCError) -> String? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        default: throw .invalidRequest("Input/\(key) must be a string")
+        }
+    }
+
+    /// An optional boolean field.
+    public func optionalBool(_ key: String) throws(XRPCError) -> Bool? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        default: throw .invalidRequest("Input/\(key) must be a boolean")
+        }
+    }
+}
