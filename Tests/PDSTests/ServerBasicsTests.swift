@@ -1,0 +1,46 @@
+import ATProto
+import Foundation
+import Testing
+
+@testable import PDS
+
+@Suite("Server basics")
+struct ServerBasicsTests {
+    @Test func healthRobotsDidJsonAndDescribeServer() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let health = try await server.request("GET", "/xrpc/_health")
+        #expect(health.status == 200 && health["version"]?.stringValue == PDSInfo.version)
+        let robots = try await server.request("GET", "/robots.txt")
+        #expect(robots.status == 200 && robots.text.contains("User-agent"))
+        let did = try await server.request("GET", "/.well-known/did.json")
+        #expect(did["id"]?.stringValue == "did:web:localhost")
+        #expect(did["service"]?.arrayValue?.first?["type"]?.stringValue == "AtprotoPersonalDataServer")
+        let describe = try await server.query("com.atproto.server.describeServer")
+        #expect(describe["did"]?.stringValue == "did:web:localhost")
+        #expect(describe["availableUserDomains"] == [".test"])
+        #expect(describe["inviteCodeRequired"] == false)
+    }
+
+    @Test func unknownMethodsAnswer501AndWrongVerbs400() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let unknown = try await server.query("app.bsky.feed.getTimeline")
+        #expect(unknown.status == 501 && unknown.error == "MethodNotImplemented")
+        let wrongVerb = try await server.request("GET", "/xrpc/com.atproto.server.createSession")
+        #expect(wrongVerb.status == 400 && wrongVerb.error == "InvalidRequest")
+        let notNSID = try await server.request("GET", "/xrpc/not-an-nsid")
+        #expect(notNSID.status == 404)
+    }
+
+    @Test func corsPreflightIsAnswered() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let reply = try await server.request(
+            "OPTIONS", "/xrpc/com.atproto.server.describeServer",
+            headers: ["Origin": "https://bsky.app", "Access-Control-Request-Method": "POST"])
+        #expect(reply.status == 204)
+        #expect(reply.headers["access-control-allow-origin"] == "*")
+        #expect(reply.headers["access-control-allow-headers"]?.lowercased().contains("authorization") == true)
+    }
+}

@@ -1,0 +1,132 @@
+import ATProto
+import Foundation
+import Hummingbird
+import Logging
+import PDS
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A real server on a loopback port with its own temporary data directory,
+/// and a small HTTP client to drive it.
+final class TestServer: @unchecked Sendable {
+    let services: PDSServices
+    let port: Int
+    let dataDirectory: URL
+    private let task: Task<Void, any Error>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts a server; `configure` adjusts the test configuration.
+    static func start(_ configure: (inout PDSConfig) -> Void = { _ in }) async throws -> TestServer {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-test-\(UUID().uuidString)")
+        var config = PDSConfig()
+        config.port = 0
+        config.dataDirectory = dir.path
+        config.adminPassword = "admin-secret"
+        configure(&config)
+        var logger = Logger(label: "pds-test")
+        logger.logLevel = .warning
+        let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = PDSServer.application(services: services) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let task = Task { try await app.run() }
+        var port = 0
+        for await p in ports { port = p }
+        guard port > 0 else { throw URLError(.cannotConnectToHost) }
+        return TestServer(services: services, port: port, dataDirectory: dir, task: task)
+    }
+
+    private init(services: PDSServices, port: Int, dataDirectory: URL, task: Task<Void, any Error>) {
+        self.services = services
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.task = task
+    }
+
+    /// Stops the server and removes its data.
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+        try? FileManager.default.removeItem(at: dataDirectory)
+    }
+
+    // MARK: - HTTP
+
+    /// What the server answered.
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: [UInt8]
+
+        /// The body as atproto JSON (nil when it is not JSON).
+        var json: DataValue? { try? ATProtoJSON.decode(body, mode: .lenient) }
+        /// `error` of an XRPC error body.
+        var error: String? { json?["error"]?.stringValue }
+        /// A field of a JSON object body.
+        subscript(key: String) -> DataValue? { json?[key] }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    func request(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
+        contentType: String? = nil, headers: [String: String] = [:]
+    ) async throws -> Reply {
+        var components = URLComponents(string: baseURL + path)!
+        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        var request = URLRequest(url: components.url!)
+        request.httpMethod = method
+        if let body { request.httpBody = Data(body) }
+        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (k, v) in http.allHeaderFields { fields[String(describing: k).lowercased()] = String(describing: v) }
+        return Reply(status: http.statusCode, headers: fields, body: [UInt8](data))
+    }
+
+    /// A GET of an XRPC query.
+    func query(_ nsid: String, _ params: [(String, String)] = [], token: String? = nil) async throws -> Reply {
+        try await request("GET", "/xrpc/" + nsid, query: params, headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
+    }
+
+    /// A POST of an XRPC procedure with a JSON body.
+    func procedure(_ nsid: String, _ input: DataValue? = nil, token: String? = nil) async throws -> Reply {
+        try await request(
+            "POST", "/xrpc/" + nsid, body: input.map { ATProtoJSON.encode($0) },
+            contentType: input == nil ? nil : "application/json",
+            headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
+    }
+
+    // MARK: - Accounts
+
+    /// A logged-in test account.
+    struct Session: Sendable {
+        let did: String
+        let handle: String
+        let accessJwt: String
+        let refreshJwt: String
+    }
+
+    func createAccount(_ name: String, password: String = "password-\(UUID().uuidString.prefix(8))") async throws -> Session {
+        let handle = "\(name).test"
+        let reply = try await procedure(
+            "com.atproto.server.createAccount",
+            ["handle": .string(handle), "email": .string("\(name)@example.com"), "password": .string(password)])
+        guard reply.status == 200, let did = reply["did"]?.stringValue, let access = reply["accessJwt"]?.stringValue,
+            let refresh = reply["refreshJwt"]?.stringValue
+        else { throw TestError("createAccount \(handle) failed: \(reply.status) \(reply.text)") }
+        return Session(did: did, handle: handle, accessJwt: access, refreshJwt: refresh)
+    }
+}
+
+/// A failure of test setup, with what happened.
+struct TestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
