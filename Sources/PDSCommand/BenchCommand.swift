@@ -4,11 +4,11 @@ import ArgumentParser
 import Foundation
 
 /// `pds bench …`: measured figures for the project's performance targets.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmarks and print figures with their targets (build with -c release).",
-        subcommands: [CodecBenchmark.self, RepoBenchmark.self]
+        subcommands: [CodecBenchmark.self, RepoBenchmark.self, ServerBenchmark.self]
     )
 }
 

@@ -34,7 +34,13 @@ enum Bench {
             let met = ratio >= 1 ? "met" : "MISSED"
             line += "   (target \(lowerIsBetter ? "<" : "≥") \(format(target)) \(unit): \(String(format: "%.2f", ratio))x, \(met))"
         }
-        print(line)
+        say(line)
+    }
+
+    /// Writes a line to standard output at once (not buffered), so progress
+    /// shows even when the output is a pipe.
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func format(_ v: Double) -> String {
@@ -44,7 +50,7 @@ enum Bench {
     }
 
     static func header(_ title: String) {
-        print("== \(title) (\(ProcessInfo.processInfo.activeProcessorCount) cores, one thread unless noted)")
+        say("== \(title) (\(ProcessInfo.processInfo.activeProcessorCount) cores, one thread unless noted)")
     }
 
     /// A realistic `app.bsky.feed.post`: text with a hashtag facet and a

@@ -1,0 +1,160 @@
+import ATProto
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import PDS
+
+/// createRecord, getRecord and listRecords over loopback HTTP against a
+/// server started in this process on a temporary data directory.
+struct ServerBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server", abstract: "HTTP throughput and latency of record writes and reads on loopback.")
+
+    @Option(help: "Concurrent clients.") var clients: Int = 16
+    @Option(help: "Accounts the clients write to.") var accounts: Int = 10
+    @Option(help: "Seconds per measurement.") var seconds: Double = 5
+
+    func run() async throws {
+        Bench.header("server (server and load generator share the machine)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var config = PDSConfig()
+        config.port = 0
+        config.dataDirectory = dir.path
+        config.rateLimits.writesPerHour = .max / 2
+        config.rateLimits.requestsPerFiveMinutes = .max / 2
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = PDSServer.application(services: services) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let server = Task.detached { try await app.run() }
+        defer { server.cancel() }
+        var port = 0
+        for await p in ports { port = p }
+        Bench.say("server listening on \(port)")
+        let base = "http://127.0.0.1:\(port)/xrpc/"
+
+        var httpConfig = HTTPClient.Configuration()
+        httpConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
+        do {
+            try await measure(http: http, base: base)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+    }
+
+    func measure(http: HTTPClient, base: String) async throws {
+
+        // Accounts.
+        Bench.say("creating \(accounts) accounts")
+        var sessions: [(did: String, token: String)] = []
+        for i in 0..<accounts {
+            let body: DataValue = ["handle": .string("bench\(i).test"), "email": .string("bench\(i)@example.com"), "password": "bench-password"]
+            let reply = try await send(http, base + "com.atproto.server.createAccount", body: body)
+            guard let did = reply["did"]?.stringValue, let token = reply["accessJwt"]?.stringValue else {
+                throw ValidationError("createAccount failed: \(reply)")
+            }
+            sessions.append((did, token))
+        }
+        let all = sessions
+
+        // createRecord.
+        let writes = try await load(seconds: seconds) { client, n in
+            let session = all[(client + n) % all.count]
+            let body: DataValue = [
+                "repo": .string(session.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n),
+            ]
+            let reply = try await self.send(http, base + "com.atproto.repo.createRecord", body: body, token: session.token)
+            guard reply["uri"] != nil else { throw ValidationError("createRecord failed: \(reply)") }
+        }
+        report("createRecord", writes, throughputTarget: 2_000, p99Target: 20)
+
+        // Reads of what was written.
+        let listed = try await send(
+            http, base + "com.atproto.repo.listRecords?repo=\(all[0].did)&collection=app.bsky.feed.post&limit=100")
+        let rkeys = listed["records"]?.arrayValue?.compactMap { $0["uri"]?.stringValue?.split(separator: "/").last.map(String.init) } ?? []
+        guard !rkeys.isEmpty else { throw ValidationError("no records to read") }
+        let reads = try await load(seconds: seconds) { client, n in
+            let url = base + "com.atproto.repo.getRecord?repo=\(all[0].did)&collection=app.bsky.feed.post&rkey=\(rkeys[(client * 7 + n) % rkeys.count])"
+            let reply = try await self.send(http, url)
+            guard reply["value"] != nil else { throw ValidationError("getRecord failed: \(reply)") }
+        }
+        report("getRecord", reads, throughputTarget: 15_000, p99Target: nil)
+        let lists = try await load(seconds: seconds) { client, _ in
+            let reply = try await self.send(
+                http, base + "com.atproto.repo.listRecords?repo=\(all[client % all.count].did)&collection=app.bsky.feed.post&limit=50")
+            guard reply["records"] != nil else { throw ValidationError("listRecords failed") }
+        }
+        report("listRecords (50 records)", lists, throughputTarget: nil, p99Target: nil)
+    }
+
+    struct LoadResult {
+        let count: Int
+        let seconds: Double
+        let latencies: [Double]
+    }
+
+    /// Runs `clients` loops of `request` for `seconds`, timing each call.
+    func load(seconds: Double, _ request: @escaping @Sendable (Int, Int) async throws -> Void) async throws -> LoadResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + .milliseconds(Int(seconds * 1000))
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var mine: [Double] = []
+                    var n = 0
+                    while clock.now < deadline {
+                        let t0 = clock.now
+                        try await request(client, n + client * 1_000_000)
+                        let d = clock.now - t0
+                        mine.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+                        n += 1
+                    }
+                    return mine
+                }
+            }
+            var all: [Double] = []
+            for try await part in group { all += part }
+            return all
+        }
+        let elapsed = clock.now - start
+        return LoadResult(
+            count: latencies.count,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            latencies: latencies.sorted())
+    }
+
+    func report(_ name: String, _ result: LoadResult, throughputTarget: Double?, p99Target: Double?) {
+        let rate = Double(result.count) / result.seconds
+        func percentile(_ p: Double) -> Double {
+            result.latencies.isEmpty ? 0 : result.latencies[min(result.latencies.count - 1, Int(Double(result.latencies.count) * p))]
+        }
+        Bench.report("\(name), \(clients) clients", rate, unit: "req/s", target: throughputTarget)
+        Bench.report("  p50 latency", percentile(0.50), unit: "ms")
+        Bench.report("  p99 latency", percentile(0.99), unit: "ms", target: p99Target, lowerIsBetter: true)
+    }
+
+    func send(_ http: HTTPClient, _ url: String, body: DataValue? = nil, token: String? = nil) async throws -> DataValue {
+        var request = HTTPClientRequest(url: url)
+        if let body {
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: ATProtoJSON.encode(body)))
+        }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return try ATProtoJSON.decode(bytes.readableBytesView, mode: .lenient)
+    }
+}
