@@ -1,3 +1,4 @@
+import ATProto
 import Foundation
 import GRDB
 
@@ -43,5 +44,82 @@ enum InviteCodes {
         var rng = SystemRandomNumberGenerator()
         func part() -> String { String((0..<5).map { _ in alphabet[Int(rng.next() % 32)] }) }
         return "invite-\(part())-\(part())"
+    }
+
+    // MARK: - Views
+
+    /// `com.atproto.server.defs#inviteCode` of one code, with its uses.
+    static func view(code: String, db: Database) throws -> DataValue? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM invite_code WHERE code = ?", arguments: [code]) else { return nil }
+        return try view(row: row, db: db)
+    }
+
+    static func view(row: Row, db: Database) throws -> DataValue {
+        let code: String = row["code"]
+        let uses = try Row.fetchAll(
+            db, sql: "SELECT used_by, used_at FROM invite_code_use WHERE code = ? ORDER BY used_at, used_by", arguments: [code]
+        ).map { use -> DataValue in ["usedBy": .string(use["used_by"]), "usedAt": .string(use["used_at"])] }
+        return [
+            "code": .string(code), "available": .int(row["available_uses"]), "disabled": .bool(row["disabled"]),
+            "forAccount": .string(row["for_account"]), "createdBy": .string(row["created_by"]),
+            "createdAt": .string(row["created_at"]), "uses": .array(uses),
+        ]
+    }
+
+    /// The codes made for an account, newest first; with `includeUsed`
+    /// false only those with uses left (and not disabled).
+    static func views(forAccount did: String, includeUsed: Bool, db: Database) throws -> [DataValue] {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM invite_code WHERE for_account = ? ORDER BY created_at DESC, code", arguments: [did])
+        var views: [DataValue] = []
+        for row in rows {
+            let view = try view(row: row, db: db)
+            let used = view["uses"]?.arrayValue?.count ?? 0
+            let available: Int = row["available_uses"]
+            let disabled: Bool = row["disabled"]
+            if includeUsed || (!disabled && used < available) { views.append(view) }
+        }
+        return views
+    }
+
+    /// The code an account was created with, if any.
+    static func usedBy(_ did: String, db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT code FROM invite_code_use WHERE used_by = ? LIMIT 1", arguments: [did])
+    }
+}
+
+extension AccountAdmin {
+    /// Most codes one request may create, and most uses one code may have.
+    public static let maxInviteCodesPerRequest = 1000
+    public static let maxInviteCodeUses = 1_000_000
+
+    /// Creates `count` invite codes with `uses` uses each, for each of
+    /// `forAccounts` (`"admin"` when empty), made by `createdBy`.
+    /// - Returns: the codes per account, in the order given.
+    public static func createInviteCodes(
+        count: Int, uses: Int, forAccounts: [String], createdBy: String = "admin", services: PDSServices
+    ) async throws -> [(account: String, codes: [String])] {
+        guard (1...maxInviteCodesPerRequest).contains(count) else {
+            throw XRPCError.invalidRequest("codeCount must be between 1 and \(maxInviteCodesPerRequest)")
+        }
+        guard (1...maxInviteCodeUses).contains(uses) else {
+            throw XRPCError.invalidRequest("useCount must be between 1 and \(maxInviteCodeUses)")
+        }
+        let accounts = forAccounts.isEmpty ? ["admin"] : forAccounts
+        guard accounts.count * count <= maxInviteCodesPerRequest else {
+            throw XRPCError.invalidRequest("at most \(maxInviteCodesPerRequest) codes per request")
+        }
+        for account in accounts where account != "admin" && !DID.isValid(account) {
+            throw XRPCError.invalidRequest("forAccount must be a DID: \(account)")
+        }
+        let made = try await services.pool.write { db in
+            try accounts.map { account in
+                (account: account, codes: try InviteCodes.create(count: count, uses: uses, forAccount: account, createdBy: createdBy, db: db))
+            }
+        }
+        services.logger.info(
+            "invite codes created",
+            metadata: ["count": .stringConvertible(count * accounts.count), "uses": .stringConvertible(uses)])
+        return made
     }
 }

@@ -14,6 +14,10 @@ public enum PDSServer {
         ServerMethods.register(&methods)
         RepoMethods.register(&methods)
         SyncMethods.register(&methods)
+        AccountMethods.register(&methods)
+        AppPasswordMethods.register(&methods)
+        InviteMethods.register(&methods)
+        AdminMethods.register(&methods)
         return methods
     }
 

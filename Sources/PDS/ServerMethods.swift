@@ -31,55 +31,20 @@ enum ServerMethods {
     static func createAccount(_ call: XRPCCall) async throws -> XRPCResult {
         let services = call.services
         let input = try await call.jsonBody()
-        let handle = try HandleRules.validateNew(try input.requiredString("handle"), config: services.config)
+        let handle = try input.requiredString("handle")
         let password = try input.requiredString("password")
-        guard !password.isEmpty, password.count <= 256 else {
-            throw XRPCError(.badRequest, "InvalidPassword", "Password must be 1 to 256 characters")
-        }
-        let email = try input.optionalString("email")?.lowercased()
-        if let email {
-            let parts = email.split(separator: "@")
-            guard parts.count == 2, parts[1].contains("."), !email.contains(" ") else {
-                throw XRPCError.invalidRequest("This email address is not supported, please use a different email.")
-            }
-            if try await services.accounts.emailTaken(email) { throw XRPCError.invalidRequest("Email already taken: \(email)") }
-        }
+        let email = try input.optionalString("email")
         if try input.optionalString("did") != nil {
             throw XRPCError.invalidRequest("Bringing an existing DID is done by account migration (importRepo), not createAccount")
         }
         let inviteCode = try input.optionalString("inviteCode")
-        if services.config.inviteRequired && inviteCode == nil {
-            throw XRPCError(.badRequest, "InvalidInviteCode", "No invite code provided")
-        }
-        if try await services.accounts.handleTaken(handle) {
-            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle already taken: \(handle)")
-        }
-
-        let signingKey = PrivateKey.generate(services.config.signingKeyType)
-        let genesis = try PLCGenesis.create(
-            handle: handle, signingKey: signingKey.publicKey, rotationKey: services.secrets.rotationKey,
-            pdsEndpoint: services.config.resolvedPublicURL)
-        let did = genesis.did
-        let passwordHash = try PasswordHasher.hash(password, strength: services.passwordStrength)
-        let firstCommit = try Repository.create(did: did, key: signingKey, rev: services.tids.next())
-        do {
-            try await services.pool.write { db in
-                if let inviteCode { try InviteCodes.use(inviteCode, by: did, db: db) }
-                try services.accounts.insert(
-                    did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
-                    plcGenesis: DAGCBOR.encode(genesis.operation), db: db)
-                try RepoStorage.apply(firstCommit, db: db)
-            }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
-        }
-        services.logger.info("account created", metadata: ["did": .string(did), "handle": .string(handle)])
-
-        guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
+        let account = try await AccountAdmin.createAccount(
+            handle: handle, email: email, password: password, inviteCode: inviteCode,
+            inviteRequired: services.config.inviteRequired, services: services)
         let session = try await startSession(account, scope: .access, appPasswordName: nil, services: services)
         return .json([
             "accessJwt": .string(session.access), "refreshJwt": .string(session.refresh),
-            "handle": .string(handle), "did": .string(did), "didDoc": DIDDocument.of(account, services: services),
+            "handle": .string(account.handle), "did": .string(account.did), "didDoc": DIDDocument.of(account, services: services),
         ])
     }
 

@@ -1,0 +1,147 @@
+import ATCrypto
+import ATProto
+import Foundation
+import GRDB
+import Repo
+
+/// Account operations shared by the XRPC handlers and the `pds account`
+/// command line, so both change the database in exactly the same way:
+/// creating an account, finding and listing accounts, and setting a
+/// password. Status changes (deactivation, takedown, deletion) are in
+/// `AccountLifecycle.swift`.
+public enum AccountAdmin {
+    // MARK: - Creation
+
+    /// Creates an account: checks the handle, password, email and invite
+    /// code, makes the did:plc identity and signing key, and writes the
+    /// account and its first (empty) commit in one transaction. This is the
+    /// core of `com.atproto.server.createAccount`.
+    /// - Parameters:
+    ///   - inviteRequired: whether a missing invite code is an error (the
+    ///     server's setting for XRPC; the command line passes false).
+    /// - Returns: the new account.
+    public static func createAccount(
+        handle rawHandle: String, email rawEmail: String?, password: String, inviteCode: String?, inviteRequired: Bool,
+        services: PDSServices
+    ) async throws -> Account {
+        let handle = try HandleRules.validateNew(rawHandle, config: services.config)
+        try checkPassword(password, errorName: "InvalidPassword")
+        let email = rawEmail?.lowercased()
+        if let email {
+            let parts = email.split(separator: "@")
+            guard parts.count == 2, parts[1].contains("."), !email.contains(" ") else {
+                throw XRPCError.invalidRequest("This email address is not supported, please use a different email.")
+            }
+            if try await services.accounts.emailTaken(email) { throw XRPCError.invalidRequest("Email already taken: \(email)") }
+        }
+        if inviteRequired && inviteCode == nil {
+            throw XRPCError(.badRequest, "InvalidInviteCode", "No invite code provided")
+        }
+        if try await services.accounts.handleTaken(handle) {
+            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle already taken: \(handle)")
+        }
+
+        let signingKey = PrivateKey.generate(services.config.signingKeyType)
+        let genesis = try PLCGenesis.create(
+            handle: handle, signingKey: signingKey.publicKey, rotationKey: services.secrets.rotationKey,
+            pdsEndpoint: services.config.resolvedPublicURL)
+        let did = genesis.did
+        let passwordHash = try PasswordHasher.hash(password, strength: services.passwordStrength)
+        let firstCommit = try Repository.create(did: did, key: signingKey, rev: services.tids.next())
+        do {
+            try await services.pool.write { db in
+                if let inviteCode { try InviteCodes.use(inviteCode, by: did, db: db) }
+                try services.accounts.insert(
+                    did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
+                    plcGenesis: DAGCBOR.encode(genesis.operation), db: db)
+                try RepoStorage.apply(firstCommit, db: db)
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
+        }
+        services.logger.info("account created", metadata: ["did": .string(did), "handle": .string(handle)])
+        guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
+        return account
+    }
+
+    /// Checks a new password's length (1 to 256 characters).
+    /// - Parameter errorName: the XRPC error name to answer with.
+    public static func checkPassword(_ password: String, errorName: String = "InvalidRequest") throws(XRPCError) {
+        guard !password.isEmpty, password.count <= 256 else {
+            throw XRPCError(.badRequest, errorName, "Password must be 1 to 256 characters")
+        }
+    }
+
+    // MARK: - Finding and listing
+
+    /// The account a DID, handle or email names, deleted ones excepted.
+    public static func find(_ identifier: String, services: PDSServices) async throws -> Account? {
+        guard let account = try await services.accounts.account(identifier: identifier), account.status != .deleted
+        else { return nil }
+        return account
+    }
+
+    /// One line of an account listing.
+    public struct Summary: Sendable {
+        public let did: String
+        public let handle: String
+        public let email: String?
+        public let status: AccountStatus
+        public let createdAt: String
+    }
+
+    /// Every account that is not deleted, oldest first.
+    public static func list(services: PDSServices) async throws -> [Summary] {
+        try await services.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT did, handle, email, status, created_at FROM account WHERE status != 'deleted' ORDER BY created_at, did"
+            ).map {
+                Summary(
+                    did: $0["did"], handle: $0["handle"], email: $0["email"],
+                    status: AccountStatus(rawValue: $0["status"]) ?? .active, createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    // MARK: - Passwords
+
+    /// Sets a new password: stores its Argon2id hash, ends every session
+    /// (app-password sessions too), forgets pending password-reset tokens
+    /// and failed logins. App passwords stay.
+    public static func setPassword(did: String, password: String, services: PDSServices) async throws {
+        try checkPassword(password)
+        let hash = try PasswordHasher.hash(password, strength: services.passwordStrength)
+        try await services.pool.write { db in
+            guard try AccountStore.account(did: did, db: db).map({ $0.status != .deleted }) == true else {
+                throw XRPCError.invalidRequest("Account not found: \(did)")
+            }
+            try storePasswordHash(hash, did: did, db: db)
+        }
+        services.logger.info("password changed; sessions ended", metadata: ["did": .string(did)])
+    }
+
+    /// The database part of `setPassword`, inside a caller's transaction.
+    static func storePasswordHash(_ hash: String, did: String, db: Database) throws {
+        try db.execute(sql: "UPDATE account SET password_hash = ? WHERE did = ?", arguments: [hash, did])
+        try db.execute(
+            sql: "DELETE FROM email_token WHERE did = ? AND purpose = ?", arguments: [did, EmailTokens.Purpose.resetPassword.rawValue])
+        try endAllSessions(did: did, db: db)
+        try db.execute(sql: "DELETE FROM login_attempts WHERE key = ?", arguments: ["account:" + did])
+    }
+
+    /// Ends every session of an account: its refresh tokens go, so its
+    /// access tokens stop working at once.
+    static func endAllSessions(did: String, db: Database) throws {
+        try db.execute(sql: "DELETE FROM refresh_token WHERE did = ?", arguments: [did])
+    }
+
+    /// A random password of 24 base32 characters (120 bits), for the
+    /// command line's `reset-password` without `--password`.
+    public static func randomPassword() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+        var rng = SystemRandomNumberGenerator()
+        let chars = (0..<24).map { _ in alphabet[Int(rng.next() % 32)] }
+        return stride(from: 0, to: 24, by: 6).map { String(chars[$0..<$0 + 6]) }.joined(separator: "-")
+    }
+}
