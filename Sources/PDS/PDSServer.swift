@@ -14,6 +14,8 @@ public enum PDSServer {
         ServerMethods.register(&methods)
         RepoMethods.register(&methods)
         SyncMethods.register(&methods)
+        BlobMethods.register(&methods)
+        MigrationMethods.register(&methods)
         return methods
     }
 
@@ -71,6 +73,7 @@ public enum PDSServer {
         return Application(
             router: router,
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
+            services: [BlobGarbageCollector(services: services)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: services.logger)
     }
