@@ -26,6 +26,11 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var blobUploadLimit: Int = 100 * 1024 * 1024
     /// Total blob bytes one account may store.
     public var blobQuotaPerAccount: Int = 10 * 1024 * 1024 * 1024
+    /// Seconds an uploaded blob that no record references is kept before the
+    /// blob garbage collector deletes it.
+    public var blobGracePeriod: Int = 3600
+    /// Largest repository CAR accepted by `importRepo`, in bytes.
+    public var repoImportLimit: Int = 1024 * 1024 * 1024
     /// Key type for new accounts' repository signing keys.
     public var signingKeyType: KeyType = .secp256k1
     /// Whether `createAccount` needs an invite code.
@@ -89,6 +94,8 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = env["PDS_ADMIN_PASSWORD"] { adminPassword = v }
         if let v = try int("PDS_BLOB_UPLOAD_LIMIT") { blobUploadLimit = v }
         if let v = try int("PDS_BLOB_QUOTA") { blobQuotaPerAccount = v }
+        if let v = try int("PDS_BLOB_GRACE_PERIOD") { blobGracePeriod = v }
+        if let v = try int("PDS_REPO_IMPORT_LIMIT") { repoImportLimit = v }
         if let v = env["PDS_SIGNING_KEY_TYPE"] {
             guard let type = KeyType(rawValue: v), type != .ed25519 || env["PDS_ALLOW_ED25519"] == "true" else {
                 throw ConfigError.invalid("PDS_SIGNING_KEY_TYPE", v)

@@ -18,6 +18,8 @@ public enum PDSServer {
         AppPasswordMethods.register(&methods)
         InviteMethods.register(&methods)
         AdminMethods.register(&methods)
+        BlobMethods.register(&methods)
+        MigrationMethods.register(&methods)
         return methods
     }
 
@@ -75,6 +77,7 @@ public enum PDSServer {
         return Application(
             router: router,
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
+            services: [BlobGarbageCollector(services: services)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: services.logger)
     }

@@ -13,6 +13,10 @@ public final class PDSServices: Sendable {
     public let repos: RepoStorage
     public let secrets: ServiceSecrets
     public let tokens: SessionTokens
+    /// Blob bytes, by CID (`<dataDirectory>/blobs`).
+    public let blobStore: any BlobStore
+    /// Serializes storing and collecting each blob, by CID string.
+    public let blobLock = KeyedLock()
     /// Serializes writes per repository.
     public let writeLock = KeyedLock()
     public let rateLimiter = RateLimiter()
@@ -33,5 +37,6 @@ public final class PDSServices: Sendable {
         repos = RepoStorage(pool: pool)
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
+        blobStore = try FileBlobStore(root: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("blobs"))
     }
 }

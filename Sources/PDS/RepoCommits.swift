@@ -33,6 +33,7 @@ enum RepoCommits {
             guard writes.count <= maxOperations else {
                 throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
             }
+            let blobs = try await BlobTracking.check(writes, did: did, services: services)
             let key = try await signingKey(did: did, services: services)
             let rev = try services.tids.next(after: TID(repo.commit.rev))
             let result: CommitResult
@@ -45,7 +46,10 @@ enum RepoCommits {
             guard size <= maxBlockBytes else {
                 throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
             }
-            try await services.pool.write { db in try RepoStorage.apply(result, db: db) }
+            try await services.pool.write { db in
+                try RepoStorage.apply(result, db: db)
+                try BlobTracking.apply(blobs, db: db)
+            }
             return result
         }
     }

@@ -3,6 +3,7 @@ import ATProto
 import ArgumentParser
 import CAR
 import Foundation
+import PDS
 import Repo
 
 /// `pds repo …`: check, inspect, import and export repositories as CAR files.
@@ -85,7 +86,7 @@ struct RepoCommand: ParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() throws {
-            let result = try storage.open().importCAR(try RepoCommand.openCAR(file))
+            let result = try storage.open().importCAR(try RepoCommand.openCAR(file), alsoInTransaction: BlobTracking.rebuild)
             print("imported \(result.did) at rev \(result.rev): \(result.recordCount) records")
         }
     }

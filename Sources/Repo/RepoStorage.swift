@@ -90,9 +90,14 @@ public final class RepoStorage: Sendable {
     }
 
     /// Replaces a repository with the one in a CAR (after verifying it), as
-    /// `importRepo` and `pds repo import` do.
+    /// `importRepo` and `pds repo import` do. `alsoInTransaction` runs last in
+    /// the import's transaction with the repository's DID (for indexes over
+    /// the records, such as the PDS's blob usage), so they change atomically
+    /// with the repository.
     @discardableResult
-    public func importCAR<Source: CARByteSource>(_ source: Source, expectedDID: String? = nil) throws -> RepoVerification {
+    public func importCAR<Source: CARByteSource>(
+        _ source: Source, expectedDID: String? = nil, alsoInTransaction: ((Database, _ did: String) throws -> Void)? = nil
+    ) throws -> RepoVerification {
         var reader = try CARReader(source: source)
         guard let root = reader.roots.first, reader.roots.count == 1 else { throw RepoError.noRoot }
         let blocks = try reader.readAll()
@@ -128,6 +133,7 @@ public final class RepoStorage: Sendable {
             try db.execute(
                 sql: "INSERT INTO repo_root (did, cid, rev, indexed_at) VALUES (?, ?, ?, ?)",
                 arguments: [did, Data(root.bytes), repo.commit.rev, now])
+            try alsoInTransaction?(db, did)
         }
         return verification
     }

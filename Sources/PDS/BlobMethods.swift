@@ -1,0 +1,159 @@
+import ATProto
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Blobs over XRPC: `com.atproto.repo.uploadBlob`, `com.atproto.sync.getBlob`
+/// and `com.atproto.sync.listBlobs`. (Account migration's `importRepo` and
+/// `listMissingBlobs` are in ``MigrationMethods``.)
+enum BlobMethods {
+    static func register(_ methods: inout XRPCMethods) {
+        methods.procedure("com.atproto.repo.uploadBlob", uploadBlob)
+        methods.query("com.atproto.sync.getBlob", getBlob)
+        methods.query("com.atproto.sync.listBlobs", listBlobs)
+    }
+
+    // MARK: - uploadBlob
+
+    /// Streams the body to a temporary file while hashing it, detects its
+    /// MIME type, and stores it under its raw CID for the caller (within the
+    /// upload limit, the account's quota and its hourly upload limit).
+    /// Deactivated accounts may upload: account migration does so before
+    /// activating.
+    static func uploadBlob(_ call: XRPCCall) async throws -> XRPCResult {
+        let user = try await call.authenticate(allowInactive: true)
+        let services = call.services
+        let config = services.config
+        if let wait = await services.rateLimiter.hit(
+            .init(name: "uploads", max: config.rateLimits.uploadsPerHour, window: 3600), key: user.did)
+        {
+            throw XRPCError.rateLimited(retryAfter: wait)
+        }
+        let file = try await RequestBodyFile.receive(call, limit: config.blobUploadLimit, into: services.blobStore.temporaryDirectory)
+        defer { file.remove() }  // a no-op once the store has taken the file
+        let cid = CID(codec: .raw, digest: file.digest)
+        let mimeType = MIMESniffer.mimeType(head: file.head, declared: call.request.headers[.contentType])
+        let stored = try await store(file, cid: cid, mimeType: mimeType, did: user.did, services: services)
+        services.logger.info(
+            "blob uploaded",
+            metadata: ["did": .string(user.did), "cid": .string(cid.string), "size": .stringConvertible(file.size),
+                       "mimeType": .string(stored)])
+        return .json(["blob": BlobRef(ref: cid, mimeType: stored, size: Int64(file.size)).dataValue])
+    }
+
+    /// Moves the upload into the blob store and records it for `did`, under
+    /// the blob's lock (so the garbage collector cannot delete the file
+    /// between the two). The file goes first: a crash in between leaves an
+    /// unrecorded file, never a record of a missing file.
+    /// - Returns: the stored MIME type (an earlier upload of the same bytes
+    ///   by the same account keeps its type).
+    static func store(_ file: RequestBodyFile, cid: CID, mimeType: String, did: String, services: PDSServices)
+        async throws -> String
+    {
+        let quota = services.config.blobQuotaPerAccount
+        return try await services.blobLock.withLock(cid.string) {
+            try await services.blobStore.put(cid, movingFrom: file.url)
+            do {
+                return try await services.pool.write { db in
+                    let key = cid.string
+                    if let existing = try String.fetchOne(
+                        db, sql: "SELECT mime_type FROM blob_ref WHERE did = ? AND cid = ?", arguments: [did, key])
+                    {
+                        // Uploaded again: restart its grace period.
+                        try db.execute(
+                            sql: "UPDATE blob_ref SET created_at = ? WHERE did = ? AND cid = ?",
+                            arguments: [Int(Date().timeIntervalSince1970), did, key])
+                        return existing
+                    }
+                    guard try usedBytes(did: did, db: db) + file.size <= quota else { throw quotaExceeded(quota) }
+                    try db.execute(
+                        sql: "INSERT INTO blob_ref (did, cid, mime_type, size, created_at) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [did, key, mimeType, file.size, Int(Date().timeIntervalSince1970)])
+                    return mimeType
+                }
+            } catch {
+                // Nobody else holds this blob: take its file away again.
+                let held = try await services.pool.read { db in
+                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blob_ref WHERE cid = ?)", arguments: [cid.string])
+                }
+                if held != true { try? await services.blobStore.delete(cid) }
+                throw error
+            }
+        }
+    }
+
+    /// The bytes of blobs `did` has uploaded.
+    static func usedBytes(did: String, db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob_ref WHERE did = ?", arguments: [did]) ?? 0
+    }
+
+    static func quotaExceeded(_ quota: Int) -> XRPCError {
+        .invalidRequest("Blob storage quota exceeded: an account may store at most \(quota) bytes of blobs")
+    }
+
+    // MARK: - getBlob
+
+    /// Streams a blob an account uploaded, with headers that stop a browser
+    /// from running or sniffing it.
+    static func getBlob(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await SyncMethods.servable(call)
+        let cid = try blobCID(try call.requiredParam("cid"))
+        let services = call.services
+        let mimeType = try await services.pool.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT mime_type FROM blob_ref WHERE did = ? AND cid = ?", arguments: [account.did, cid.string])
+        }
+        guard let mimeType, let content = try await services.blobStore.read(cid) else {
+            throw XRPCError.notFound("BlobNotFound", "Blob not found")
+        }
+        let headers: HTTPFields = [
+            .contentSecurityPolicy: "default-src 'none'; sandbox",
+            .xContentTypeOptions: "nosniff",
+            .cacheControl: "private",
+        ]
+        let chunks = content.chunks
+        let body = ResponseBody(contentLength: content.size) { writer in
+            for try await chunk in chunks { try await writer.write(chunk) }
+            try await writer.finish(nil)
+        }
+        return .stream(contentType: mimeType, body, headers: headers)
+    }
+
+    /// A `cid` parameter: a valid CID, else 400.
+    static func blobCID(_ value: String) throws(XRPCError) -> CID {
+        do {
+            return try CID(string: value)
+        } catch {
+            throw .invalidRequest("Invalid cid: \(error)")
+        }
+    }
+
+    // MARK: - listBlobs
+
+    /// The CIDs of blobs the account's records reference (with `since`, only
+    /// records written after that rev), in CID order.
+    static func listBlobs(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await SyncMethods.servable(call)
+        let limit = try call.intParam("limit", default: 500, range: 1...1000)
+        let since = call.param("since")
+        if let since, !TID.isValid(since) { throw XRPCError.invalidRequest("since must be a TID (a repo rev)") }
+        let cursor = call.param("cursor")
+        if let cursor { _ = try blobCID(cursor) }
+        let cids = try await call.services.pool.read { db in
+            let join = since == nil ? "" : """
+                JOIN record r ON r.did = u.did AND r.collection = u.collection AND r.rkey = u.rkey AND r.rev > ?
+                """
+            var arguments: StatementArguments = since.map { [$0] } ?? []
+            arguments += [account.did, cursor ?? "", limit]
+            return try String.fetchAll(
+                db,
+                sql: "SELECT DISTINCT u.blob_cid FROM blob_usage u \(join) WHERE u.did = ? AND u.blob_cid > ? ORDER BY u.blob_cid LIMIT ?",
+                arguments: arguments)
+        }
+        var body: DataMap = ["cids": .array(cids.map { .string($0) })]
+        if cids.count == limit, let last = cids.last { body["cursor"] = .string(last) }
+        return .json(.map(body))
+    }
+}

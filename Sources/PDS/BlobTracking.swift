@@ -1,0 +1,146 @@
+import ATProto
+import Foundation
+import GRDB
+import Repo
+
+/// Keeps `blob_usage` (which records reference which blobs) in step with the
+/// records. ``RepoCommits`` calls ``check(_:did:services:)`` before it signs a
+/// commit, so a record referencing a blob the account never uploaded is
+/// refused and nothing is written, and ``apply(_:db:)`` inside the commit's
+/// transaction. Imports (`importRepo`, `pds repo import`) call
+/// ``rebuild(_:did:)``.
+public enum BlobTracking {
+    /// One written record path and the blobs its new value references (none
+    /// for a delete).
+    struct PathBlobs: Sendable {
+        let collection: String
+        let rkey: String
+        let blobs: [BlobRef]
+    }
+
+    /// What a commit does to `blob_usage`.
+    struct Changes: Sendable {
+        let did: String
+        let paths: [PathBlobs]
+
+        /// Each referenced blob once.
+        var uniqueBlobs: [BlobRef] {
+            var seen: Set<CID> = []
+            return paths.flatMap(\.blobs).filter { seen.insert($0.ref).inserted }
+        }
+    }
+
+    // MARK: - Commits
+
+    /// The blob references of `writes`, each checked against what `did` has
+    /// uploaded. Throws 400 when a blob is malformed, was never uploaded by
+    /// this account, or is referenced with another MIME type than stored.
+    static func check(_ writes: [RepoWrite], did: String, services: PDSServices) async throws -> Changes {
+        var paths: [PathBlobs] = []
+        for write in writes {
+            switch write {
+            case .create(let collection, let rkey, let record), .update(let collection, let rkey, let record):
+                paths.append(PathBlobs(collection: collection, rkey: rkey, blobs: try blobs(in: record, strict: true)))
+            case .delete(let collection, let rkey):
+                paths.append(PathBlobs(collection: collection, rkey: rkey, blobs: []))
+            }
+        }
+        let changes = Changes(did: did, paths: paths)
+        if !changes.uniqueBlobs.isEmpty {
+            try await services.pool.read { db in try verify(changes, db: db) }
+        }
+        return changes
+    }
+
+    /// Replaces the usage rows of every written path, inside the commit's
+    /// transaction. The blobs are checked again here: the garbage collector
+    /// may have removed one since ``check(_:did:services:)``, and then the
+    /// whole commit rolls back.
+    static func apply(_ changes: Changes, db: Database) throws {
+        try verify(changes, db: db)
+        let remove = try db.cachedStatement(sql: "DELETE FROM blob_usage WHERE did = ? AND collection = ? AND rkey = ?")
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO blob_usage (did, collection, rkey, blob_cid) VALUES (?, ?, ?, ?)")
+        for path in changes.paths {
+            try remove.execute(arguments: [changes.did, path.collection, path.rkey])
+            for blob in path.blobs {
+                try insert.execute(arguments: [changes.did, path.collection, path.rkey, blob.ref.string])
+            }
+        }
+    }
+
+    private static func verify(_ changes: Changes, db: Database) throws {
+        let lookup = try db.cachedStatement(sql: "SELECT mime_type FROM blob_ref WHERE did = ? AND cid = ?")
+        for blob in changes.uniqueBlobs {
+            guard let stored = try String.fetchOne(lookup, arguments: [changes.did, blob.ref.string]) else {
+                throw XRPCError.invalidRequest("Could not find blob: \(blob.ref.string)")
+            }
+            guard stored == blob.mimeType else {
+                throw XRPCError(
+                    .badRequest, "InvalidMimeType",
+                    "Referenced Mimetype does not match stored blob. Expected: \(stored), Got: \(blob.mimeType)")
+            }
+        }
+    }
+
+    // MARK: - Imports
+
+    /// Rebuilds every usage row of `did` from its records (after an import),
+    /// in the caller's transaction. Malformed blob references in imported
+    /// records are skipped, as they are not blobs.
+    public static func rebuild(_ db: Database, did: String) throws {
+        try db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO blob_usage (did, collection, rkey, blob_cid) VALUES (?, ?, ?, ?)")
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT r.collection, r.rkey, b.content FROM record r
+                JOIN blockstore b ON b.did = r.did AND b.cid = r.cid WHERE r.did = ?
+                """,
+            arguments: [did])
+        while let row = try rows.next() {
+            let content: Data = row["content"]
+            guard let value = try? DAGCBOR.decode([UInt8](content)) else { continue }
+            let collection: String = row["collection"]
+            let rkey: String = row["rkey"]
+            for blob in (try? blobs(in: value, strict: false)) ?? [] {
+                try insert.execute(arguments: [did, collection, rkey, blob.ref.string])
+            }
+        }
+    }
+
+    // MARK: - Finding blobs
+
+    /// Every blob reference in a value, in order, walking maps and arrays: a
+    /// map with `$type: "blob"` (which, when `strict`, must be well formed)
+    /// or a legacy `{cid, mimeType}` map.
+    static func blobs(in value: DataValue, strict: Bool) throws(XRPCError) -> [BlobRef] {
+        var found: [BlobRef] = []
+        try collect(value, strict: strict, into: &found)
+        return found
+    }
+
+    private static func collect(_ value: DataValue, strict: Bool, into found: inout [BlobRef]) throws(XRPCError) {
+        switch value {
+        case .array(let items):
+            for item in items { try collect(item, strict: strict, into: &found) }
+        case .map(let map):
+            if case .string("blob")? = map["$type"] {
+                do {
+                    found.append(try BlobRef(value))
+                } catch {
+                    if strict { throw XRPCError.invalidRequest("Invalid blob reference: \(error)") }
+                }
+                return
+            }
+            if map["$type"] == nil, map.count == 2, map["cid"] != nil, let legacy = try? BlobRef(value) {
+                found.append(legacy)
+                return
+            }
+            for (_, child) in map { try collect(child, strict: strict, into: &found) }
+        default:
+            return
+        }
+    }
+}

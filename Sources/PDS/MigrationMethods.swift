@@ -1,0 +1,82 @@
+import ATProto
+import CAR
+import Foundation
+import GRDB
+import Repo
+
+/// Account migration onto this server: `com.atproto.repo.importRepo` (the
+/// repository as a CAR) and `com.atproto.repo.listMissingBlobs` (what the
+/// imported records reference that has not been uploaded yet). Both accept
+/// deactivated accounts, since a migrating account is activated last.
+enum MigrationMethods {
+    static func register(_ methods: inout XRPCMethods) {
+        methods.procedure("com.atproto.repo.importRepo", importRepo)
+        methods.query("com.atproto.repo.listMissingBlobs", listMissingBlobs)
+    }
+
+    /// Streams the CAR to a temporary file (up to `repoImportLimit` bytes),
+    /// verifies it as the caller's repository and replaces the caller's
+    /// repository with it, rebuilding `blob_usage` in the same transaction.
+    /// A CAR that does not verify is refused with 400 and changes nothing.
+    static func importRepo(_ call: XRPCCall) async throws -> XRPCResult {
+        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        let services = call.services
+        let file = try await RequestBodyFile.receive(
+            call, limit: services.config.repoImportLimit, into: services.blobStore.temporaryDirectory)
+        defer { file.remove() }
+        guard file.size > 0 else { throw XRPCError.invalidRequest("Request body is required") }
+        let did = user.did
+        let verification = try await services.writeLock.withLock(did) {
+            try await runBlocking {
+                let handle = try FileHandle(forReadingFrom: file.url)
+                defer { try? handle.close() }
+                do {
+                    return try services.repos.importCAR(
+                        FileByteSource(handle), expectedDID: did, alsoInTransaction: BlobTracking.rebuild)
+                } catch let error as DatabaseError {
+                    throw error
+                } catch {
+                    throw XRPCError.invalidRequest("Could not import the repository: \(error)")
+                }
+            }
+        }
+        services.logger.info(
+            "repository imported",
+            metadata: ["did": .string(did), "rev": .string(verification.rev),
+                       "records": .stringConvertible(verification.recordCount)])
+        return .empty
+    }
+
+    /// Blobs the caller's records reference that the caller has not
+    /// uploaded, in CID order, each with one record referencing it.
+    static func listMissingBlobs(_ call: XRPCCall) async throws -> XRPCResult {
+        let user = try await call.authenticate(allowInactive: true)
+        let limit = try call.intParam("limit", default: 500, range: 1...1000)
+        let cursor = call.param("cursor")
+        if let cursor { _ = try BlobMethods.blobCID(cursor) }
+        let rows = try await call.services.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT u.blob_cid, MIN(u.collection || '/' || u.rkey) AS path FROM blob_usage u
+                    WHERE u.did = ? AND u.blob_cid > ?
+                    AND NOT EXISTS (SELECT 1 FROM blob_ref b WHERE b.did = u.did AND b.cid = u.blob_cid)
+                    GROUP BY u.blob_cid ORDER BY u.blob_cid LIMIT ?
+                    """,
+                arguments: [user.did, cursor ?? "", limit]
+            ).map { (cid: $0["blob_cid"] as String, path: $0["path"] as String) }
+        }
+        let blobs: [DataValue] = rows.map { ["cid": .string($0.cid), "recordUri": .string("at://\(user.did)/\($0.path)")] }
+        var body: DataMap = ["blobs": .array(blobs)]
+        if rows.count == limit, let last = rows.last { body["cursor"] = .string(last.cid) }
+        return .json(.map(body))
+    }
+
+    /// Runs blocking work (file reads, a long transaction) off the
+    /// cooperative thread pool.
+    static func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
