@@ -128,6 +128,10 @@ extension AccountAdmin {
                     try db.execute(sql: "DELETE FROM \(table) WHERE did = ?", arguments: [did])
                 }
                 try db.execute(sql: "DELETE FROM login_attempts WHERE key = ?", arguments: ["account:" + did])
+                // Its blobs become unreferenced and due: the next collector pass
+                // removes the rows, and the files no other account holds.
+                try db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
+                try db.execute(sql: "UPDATE blob_ref SET created_at = 0 WHERE did = ?", arguments: [did])
                 let throwaway = PrivateKey.generate(account.signingKey.type)
                 try db.execute(
                     sql: """

@@ -76,12 +76,18 @@ struct AccountStatusReport: Sendable {
         return 0
     }
 
-    /// Blobs the records reference (`expected`) and blobs stored (`imported`).
-    ///
-    /// Hook: blob storage is not part of this branch, so both are 0. When the
-    /// blob tables land, count here the distinct blob CIDs the account's
-    /// records reference and how many of them are stored.
+    /// Blobs the records reference (`expected`) and, of those, the ones
+    /// stored (`imported`).
     static func blobCounts(did: String, db: Database) throws -> (expected: Int, imported: Int) {
-        (0, 0)
+        let expected = try Int.fetchOne(
+            db, sql: "SELECT COUNT(DISTINCT blob_cid) FROM blob_usage WHERE did = ?", arguments: [did]) ?? 0
+        let imported = try Int.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(DISTINCT u.blob_cid) FROM blob_usage u
+                JOIN blob_ref b ON b.did = u.did AND b.cid = u.blob_cid WHERE u.did = ?
+                """,
+            arguments: [did]) ?? 0
+        return (expected, imported)
     }
 }

@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import Repo
 import GRDB
 
 /// `com.atproto.admin.*` methods for moderating accounts, behind HTTP basic
@@ -112,11 +113,10 @@ enum AdminMethods {
         }
         for (key, value) in extra { view[key] = value }
         view["invitesDisabled"] = false
-        if let repo = try services.repos.repository(did: did),
-            let profile = try repo.record(collection: "app.bsky.actor.profile", rkey: "self")
-        {
-            view["relatedRecords"] = [profile.value]
+        let profile = try await services.pool.read { db in
+            try RepoStorage.repository(did: did, db: db)?.record(collection: "app.bsky.actor.profile", rkey: "self")
         }
+        if let profile { view["relatedRecords"] = [profile.value] }
         return .json(.map(view))
     }
 }

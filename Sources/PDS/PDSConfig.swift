@@ -107,6 +107,13 @@ public struct PDSConfig: Sendable, Codable, Equatable {
             availableUserDomains = v.split(separator: ",").map { $0.hasPrefix(".") ? String($0) : "." + $0 }
         }
         if let v = try int("PDS_MAX_REQUEST_BODY") { maxRequestBody = v }
+        // For load tests on loopback only: no per-account or per-IP limits.
+        if env["PDS_RATE_LIMITS_OFF"] == "true" {
+            rateLimits.writesPerHour = .max / 2
+            rateLimits.uploadsPerHour = .max / 2
+            rateLimits.loginsPerFiveMinutes = .max / 2
+            rateLimits.requestsPerFiveMinutes = .max / 2
+        }
     }
 
     /// A setting that could not be used.

@@ -1,6 +1,7 @@
 import ATProto
 import Foundation
 import GRDB
+import LexiconFiles
 import Logging
 import Repo
 
@@ -21,6 +22,8 @@ public final class PDSServices: Sendable {
     public let writeLock = KeyedLock()
     public let rateLimiter = RateLimiter()
     public let tids = TIDGenerator()
+    /// The Lexicon schemas records are validated against.
+    public let lexicons: LexiconCatalog
     public let logger: Logger
     public let passwordStrength: PasswordHasher.Strength
 
@@ -32,6 +35,7 @@ public final class PDSServices: Sendable {
         self.logger = logger ?? Logger(label: "pds")
         try FileManager.default.createDirectory(
             atPath: config.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        lexicons = try LexiconCatalog(jsonDocuments: LexiconFiles.all())
         pool = try ServiceDatabase.open(path: config.dataDirectory + "/pds.sqlite")
         accounts = AccountStore(pool: pool)
         repos = RepoStorage(pool: pool)

@@ -42,7 +42,7 @@ public enum PasswordHasher {
         let (ops, mem) = strength.limits
         let result = crypto_pwhash_str(&out, chars, UInt64(chars.count - 1), ops, mem)
         guard result == 0 else { throw HashError.hashFailed }
-        return String(cString: out)
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Whether `password` matches `hash`. Runs in time independent of where

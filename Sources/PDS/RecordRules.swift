@@ -1,7 +1,9 @@
 import ATProto
 
 /// What a record must be before it is written: a map whose `$type` is its
-/// collection (added when missing, as the reference PDS does).
+/// collection (added when missing, as the reference PDS does), valid against
+/// its Lexicon when the server knows one (`validate` unset), required to be
+/// (`validate: true`) or not checked (`validate: false`).
 enum RecordRules {
     struct Prepared: Sendable {
         let record: DataValue
@@ -10,7 +12,7 @@ enum RecordRules {
         let validationStatus: String?
     }
 
-    static func prepare(collection: String, record: DataValue, validate: Bool?, services: PDSServices) throws(XRPCError)
+    static func prepare(collection: String, rkey: String? = nil, record: DataValue, validate: Bool?, services: PDSServices) throws(XRPCError)
         -> Prepared
     {
         guard case .map(var map) = record else { throw .invalidRequest("Invalid record: a record must be an object") }
@@ -19,9 +21,19 @@ enum RecordRules {
             throw .invalidRequest("Invalid $type: expected \(collection), got \(map["$type"].map { "\($0)" } ?? "nothing")")
         }
         if validate == false { return Prepared(record: .map(map), validationStatus: nil) }
-        if validate == true {
-            throw .invalidRequest("Lexicon not found: \(collection) (validation of records is not available yet)")
+        let record = DataValue.map(map)
+        let result: LexiconValidationResult
+        do {
+            result = try services.lexicons.validateRecord(collection: collection, rkey: rkey, record: record)
+        } catch {
+            throw .invalidRequest("Invalid \(collection) record: \(error.message)")
         }
-        return Prepared(record: .map(map), validationStatus: "unknown")
+        switch result {
+        case .valid:
+            return Prepared(record: record, validationStatus: "valid")
+        case .unknownLexicon:
+            if validate == true { throw .invalidRequest("Lexicon not found: \(collection)") }
+            return Prepared(record: record, validationStatus: "unknown")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import GRDB
 import Repo
 
 /// Commits to a hosted repository: one writer per repository at a time, the
@@ -22,25 +23,30 @@ enum RepoCommits {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
         return try await services.writeLock.withLock(did) {
-            guard let repo = try services.repos.repository(did: did) else {
-                throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
-            }
-            if let swapCommit, swapCommit != repo.commitCID.string {
-                throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
-            }
-            let writes = try build(repo)
-            guard !writes.isEmpty else { throw XRPCError.invalidRequest("No writes given") }
-            guard writes.count <= maxOperations else {
-                throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
+            let key = try await signingKey(did: did, services: services)
+            // Build the writes against the current state, so swap checks see the latest commit.
+            let writes = try await services.pool.read { db -> [RepoWrite] in
+                let repo = try existingRepository(did: did, db: db)
+                if let swapCommit, swapCommit != repo.commitCID.string {
+                    throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
+                }
+                let writes = try build(repo)
+                guard !writes.isEmpty else { throw XRPCError.invalidRequest("No writes given") }
+                guard writes.count <= maxOperations else {
+                    throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
+                }
+                return writes
             }
             let blobs = try await BlobTracking.check(writes, did: did, services: services)
-            let key = try await signingKey(did: did, services: services)
-            let rev = try services.tids.next(after: TID(repo.commit.rev))
-            let result: CommitResult
-            do {
-                result = try repo.apply(writes, key: key, rev: rev)
-            } catch let error as RepoError {
-                throw XRPCError.from(error)
+            // The repository cannot change in between: this task holds its write lock.
+            let result = try await services.pool.read { db -> CommitResult in
+                let repo = try existingRepository(did: did, db: db)
+                let rev = try services.tids.next(after: TID(repo.commit.rev))
+                do {
+                    return try repo.apply(writes, key: key, rev: rev)
+                } catch let error as RepoError {
+                    throw XRPCError.from(error)
+                }
             }
             let size = result.newBlocks.values.reduce(0) { $0 + $1.count }
             guard size <= maxBlockBytes else {
@@ -52,6 +58,13 @@ enum RepoCommits {
             }
             return result
         }
+    }
+
+    static func existingRepository(did: String, db: Database) throws -> Repository {
+        guard let repo = try RepoStorage.repository(did: did, db: db) else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
+        }
+        return repo
     }
 
     static func signingKey(did: String, services: PDSServices) async throws -> PrivateKey {

@@ -74,7 +74,7 @@ enum RepoMethods {
         let rkey = try input.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
             ?? call.services.tids.next().string
         let prepared = try RecordRules.prepare(
-            collection: collection, record: try record(input), validate: try input.optionalBool("validate"),
+            collection: collection, rkey: rkey, record: try record(input), validate: try input.optionalBool("validate"),
             services: call.services)
         let swapCommit = try input.optionalString("swapCommit")
         _ = try cid(swapCommit, name: "swapCommit")
@@ -95,7 +95,7 @@ enum RepoMethods {
         let collection = try collection(try input.requiredString("collection"))
         let rkey = try recordKey(try input.requiredString("rkey"))
         let prepared = try RecordRules.prepare(
-            collection: collection, record: try record(input), validate: try input.optionalBool("validate"),
+            collection: collection, rkey: rkey, record: try record(input), validate: try input.optionalBool("validate"),
             services: call.services)
         let swapCommit = try input.optionalString("swapCommit")
         _ = try cid(swapCommit, name: "swapCommit")
@@ -172,13 +172,13 @@ enum RepoMethods {
                 let rkey = try w.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
                     ?? call.services.tids.next().string
                 guard let value = w["value"] else { throw XRPCError.invalidRequest("Input/writes/\(i) must have value") }
-                let prepared = try RecordRules.prepare(collection: collection, record: value, validate: validate, services: call.services)
+                let prepared = try RecordRules.prepare(collection: collection, rkey: rkey, record: value, validate: validate, services: call.services)
                 writes.append(.create(collection: collection, rkey: rkey, record: prepared.record))
                 statuses.append(prepared.validationStatus)
             case "com.atproto.repo.applyWrites#update":
                 let rkey = try recordKey(try w.requiredString("rkey"))
                 guard let value = w["value"] else { throw XRPCError.invalidRequest("Input/writes/\(i) must have value") }
-                let prepared = try RecordRules.prepare(collection: collection, record: value, validate: validate, services: call.services)
+                let prepared = try RecordRules.prepare(collection: collection, rkey: rkey, record: value, validate: validate, services: call.services)
                 writes.append(.update(collection: collection, rkey: rkey, record: prepared.record))
                 statuses.append(prepared.validationStatus)
             case "com.atproto.repo.applyWrites#delete":
@@ -217,9 +217,10 @@ enum RepoMethods {
         let collection = try collection(try call.requiredParam("collection"))
         let rkey = try recordKey(try call.requiredParam("rkey"))
         let wanted = try cid(call.param("cid"), name: "cid")
-        guard let repo = try call.services.repos.repository(did: account.did),
-            let record = try repo.record(collection: collection, rkey: rkey), wanted == nil || wanted == record.cid
-        else {
+        let record = try await call.services.pool.read { db in
+            try RepoStorage.repository(did: account.did, db: db)?.record(collection: collection, rkey: rkey)
+        }
+        guard let record, wanted == nil || wanted == record.cid else {
             throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(account.did, collection, rkey))")
         }
         return .json(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(record.cid.string), "value": record.value])
@@ -232,18 +233,19 @@ enum RepoMethods {
         let reverse = try call.boolParam("reverse", default: false)
         let cursor = call.param("cursor")
         if let cursor, !RecordKey.isValid(cursor) { throw XRPCError.invalidRequest("Invalid cursor") }
-        guard let repo = try call.services.repos.repository(did: account.did) else {
-            throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
-        }
-        let entries = try repo.tree().list(collection: collection, cursor: cursor, limit: limit, reverse: reverse)
-        var records: [DataValue] = []
-        for (path, cid) in entries {
-            guard let bytes = try repo.store.getBlock(cid) else { continue }
-            let rkey = String(path.dropFirst(collection.count + 1))
-            records.append(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(cid.string), "value": try DAGCBOR.decode(bytes)])
+        let (records, lastRkey) = try await call.services.pool.read { db -> ([DataValue], String?) in
+            let repo = try RepoCommits.existingRepository(did: account.did, db: db)
+            let entries = try repo.tree().list(collection: collection, cursor: cursor, limit: limit, reverse: reverse)
+            var records: [DataValue] = []
+            for (path, cid) in entries {
+                guard let bytes = try repo.store.getBlock(cid) else { throw RepoError.missingBlock(cid) }
+                let rkey = String(path.dropFirst(collection.count + 1))
+                records.append(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(cid.string), "value": try DAGCBOR.decode(bytes)])
+            }
+            return (records, entries.count == limit ? entries.last.map { String($0.key.dropFirst(collection.count + 1)) } : nil)
         }
         var body: DataMap = ["records": .array(records)]
-        if entries.count == limit, let last = entries.last { body["cursor"] = .string(String(last.key.dropFirst(collection.count + 1))) }
+        if let lastRkey { body["cursor"] = .string(lastRkey) }
         return .json(.map(body))
     }
 

@@ -42,7 +42,8 @@ enum SyncMethods {
 
     static func getLatestCommit(_ call: XRPCCall) async throws -> XRPCResult {
         let account = try await servable(call)
-        guard let head = try call.services.repos.currentCommit(did: account.did) else {
+        guard let head = try await call.services.pool.read({ db in try RepoStorage.currentCommit(did: account.did, db: db) })
+        else {
             throw XRPCError.notFound("RepoNotFound", "Could not find root for DID: \(account.did)")
         }
         return .json(["cid": .string(head.cid.string), "rev": .string(head.rev)])
@@ -55,7 +56,9 @@ enum SyncMethods {
         }
         var body: DataMap = ["did": .string(did), "active": .bool(account.status == .active)]
         if account.status != .active { body["status"] = .string(account.status.rawValue) }
-        if account.status == .active, let head = try call.services.repos.currentCommit(did: did) {
+        if account.status == .active,
+            let head = try await call.services.pool.read({ db in try RepoStorage.currentCommit(did: did, db: db) })
+        {
             body["rev"] = .string(head.rev)
         }
         return .json(.map(body))
@@ -71,21 +74,22 @@ enum SyncMethods {
                     SELECT a.did, a.status, r.cid, r.rev FROM account a JOIN repo_root r ON r.did = a.did
                     WHERE a.did > ? AND a.status != 'deleted' ORDER BY a.did LIMIT ?
                     """,
-                arguments: [cursor, limit])
+                arguments: [cursor, limit]
+            ).map { row -> (did: String, status: String, cid: Data, rev: String) in
+                (row["did"], row["status"], row["cid"], row["rev"])
+            }
         }
         var repos: [DataValue] = []
         for row in rows {
-            let status: String = row["status"]
-            let cid: Data = row["cid"]
             var entry: DataMap = [
-                "did": .string(row["did"]), "head": .string(try CID(bytes: [UInt8](cid)).string), "rev": .string(row["rev"]),
-                "active": .bool(status == "active"),
+                "did": .string(row.did), "head": .string(try CID(bytes: [UInt8](row.cid)).string), "rev": .string(row.rev),
+                "active": .bool(row.status == "active"),
             ]
-            if status != "active" { entry["status"] = .string(status) }
+            if row.status != "active" { entry["status"] = .string(row.status) }
             repos.append(.map(entry))
         }
         var body: DataMap = ["repos": .array(repos)]
-        if rows.count == limit, let last = rows.last { body["cursor"] = .string(last["did"]) }
+        if rows.count == limit, let last = rows.last { body["cursor"] = .string(last.did) }
         return .json(.map(body))
     }
 
@@ -95,16 +99,15 @@ enum SyncMethods {
         let account = try await servable(call)
         let collection = try RepoMethods.collection(try call.requiredParam("collection"))
         let rkey = try RepoMethods.recordKey(try call.requiredParam("rkey"))
-        guard let repo = try call.services.repos.repository(did: account.did) else {
-            throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(account.did)")
-        }
         let path = collection + "/" + rkey
-        var blocks = try MerkleSearchTree.pathProof(key: path, root: repo.commit.data, store: repo.store)
-        blocks[repo.commitCID] = repo.commit.bytes
-        if let cid = try repo.tree().get(path), let bytes = try repo.store.getBlock(cid) { blocks[cid] = bytes }
-        var ordered: [(cid: CID, bytes: [UInt8])] = [(repo.commitCID, repo.commit.bytes)]
-        ordered += blocks.filter { $0.key != repo.commitCID }.map { ($0.key, $0.value) }
-        return .bytes(contentType: "application/vnd.ipld.car", CARWriter.bytes(roots: [repo.commitCID], blocks: ordered))
+        let (commitCID, ordered) = try await call.services.pool.read { db -> (CID, [(cid: CID, bytes: [UInt8])]) in
+            let repo = try RepoCommits.existingRepository(did: account.did, db: db)
+            var blocks = try MerkleSearchTree.pathProof(key: path, root: repo.commit.data, store: repo.store)
+            if let cid = try repo.tree().get(path), let bytes = try repo.store.getBlock(cid) { blocks[cid] = bytes }
+            blocks[repo.commitCID] = nil
+            return (repo.commitCID, [(repo.commitCID, repo.commit.bytes)] + blocks.map { ($0.key, $0.value) })
+        }
+        return .bytes(contentType: "application/vnd.ipld.car", CARWriter.bytes(roots: [commitCID], blocks: ordered))
     }
 
     static func getBlocks(_ call: XRPCCall) async throws -> XRPCResult {
@@ -117,11 +120,16 @@ enum SyncMethods {
             guard let cid = try? CID(string: name) else { throw XRPCError.invalidRequest("Invalid CID: \(name)") }
             cids.append(cid)
         }
-        let store = call.services.repos.blockStore(did: account.did)
-        var blocks: [(cid: CID, bytes: [UInt8])] = []
-        var missing: [String] = []
-        for cid in cids {
-            if let bytes = try store.getBlock(cid) { blocks.append((cid, bytes)) } else { missing.append(cid.string) }
+        let did = account.did
+        let wanted = cids
+        let (blocks, missing) = try await call.services.pool.read { db -> ([(cid: CID, bytes: [UInt8])], [String]) in
+            let store = DatabaseBlockStore(did: did, db: db)
+            var blocks: [(cid: CID, bytes: [UInt8])] = []
+            var missing: [String] = []
+            for cid in wanted {
+                if let bytes = try store.getBlock(cid) { blocks.append((cid, bytes)) } else { missing.append(cid.string) }
+            }
+            return (blocks, missing)
         }
         guard missing.isEmpty else {
             throw XRPCError.notFound("BlockNotFound", "Could not find cids: \(missing.joined(separator: ", "))")

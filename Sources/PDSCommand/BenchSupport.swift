@@ -55,14 +55,14 @@ enum Bench {
 
     /// A realistic `app.bsky.feed.post`: text with a hashtag facet and a
     /// mention, languages, a reply, and an image embed with a blob.
-    static func samplePost(_ n: Int = 0) -> DataValue {
+    static func samplePost(_ n: Int = 0, withImage: Bool = true) -> DataValue {
         let blob = CID.compute(Array("image \(n)".utf8), codec: .raw)
         let parent = CID.compute(Array("parent \(n)".utf8))
         let text = "Morning walk by the river, the herons are back! Join us in #atrarium_1a2b3c4d "
             + "and say hi to @alice.example.com — post number \(n)"
         let textBytes = Int64(text.utf8.count)
         let tagStart = Int64(text.utf8.distance(from: text.utf8.startIndex, to: text.range(of: "#atrarium")!.lowerBound.samePosition(in: text.utf8)!))
-        return [
+        var post: DataValue = [
             "$type": "app.bsky.feed.post",
             "text": .string(text),
             "createdAt": "2026-11-23T10:15:30.123Z",
@@ -92,5 +92,10 @@ enum Bench {
                 ],
             ],
         ]
+        if !withImage, case .map(var map) = post {
+            map["embed"] = nil
+            post = .map(map)
+        }
+        return post
     }
 }

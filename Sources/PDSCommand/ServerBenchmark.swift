@@ -2,6 +2,12 @@ import ATProto
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 import HTTPTypes
 import Logging
 import NIOCore
@@ -21,24 +27,19 @@ struct ServerBenchmark: AsyncParsableCommand {
         Bench.header("server (server and load generator share the machine)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var config = PDSConfig()
-        config.port = 0
-        config.dataDirectory = dir.path
-        config.rateLimits.writesPerHour = .max / 2
-        config.rateLimits.requestsPerFiveMinutes = .max / 2
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = PDSServer.application(services: services) { port in
-            continuation.yield(port)
-            continuation.finish()
-        }
-        let server = Task.detached { try await app.run() }
-        defer { server.cancel() }
-        var port = 0
-        for await p in ports { port = p }
-        Bench.say("server listening on \(port)")
+        // The server runs as its own process (`pds serve`), as it does in production.
+        let port = try Self.freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        server.arguments = ["serve", "--port", String(port), "--data-dir", dir.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PDS_RATE_LIMITS_OFF"] = "true"
+        server.environment = environment
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        try await Self.waitForHealth(port: port)
+        Bench.say("server: pds serve on port \(port), pid \(server.processIdentifier)")
         let base = "http://127.0.0.1:\(port)/xrpc/"
 
         var httpConfig = HTTPClient.Configuration()
@@ -72,7 +73,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         let writes = try await load(seconds: seconds) { client, n in
             let session = all[(client + n) % all.count]
             let body: DataValue = [
-                "repo": .string(session.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n),
+                "repo": .string(session.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n, withImage: false),
             ]
             let reply = try await self.send(http, base + "com.atproto.repo.createRecord", body: body, token: session.token)
             guard reply["uri"] != nil else { throw ValidationError("createRecord failed: \(reply)") }
@@ -96,6 +97,33 @@ struct ServerBenchmark: AsyncParsableCommand {
             guard reply["records"] != nil else { throw ValidationError("listRecords failed") }
         }
         report("listRecords (50 records)", lists, throughputTarget: nil, p99Target: nil)
+    }
+
+    /// A port nothing listens on now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func waitForHealth(port: Int) async throws {
+        for _ in 0..<100 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/xrpc/_health")!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("the server did not start")
     }
 
     struct LoadResult {

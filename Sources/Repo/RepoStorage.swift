@@ -25,7 +25,8 @@ public final class RepoStorage: Sendable {
         try pool.read { db in try RepoStorage.currentCommit(did: did, db: db) }
     }
 
-    static func currentCommit(did: String, db: Database) throws -> (cid: CID, rev: String)? {
+    /// The current commit of a repository, read through an open connection.
+    public static func currentCommit(did: String, db: Database) throws -> (cid: CID, rev: String)? {
         guard let row = try Row.fetchOne(db, sql: "SELECT cid, rev FROM repo_root WHERE did = ?", arguments: [did])
         else { return nil }
         let data: Data = row["cid"]
@@ -36,6 +37,13 @@ public final class RepoStorage: Sendable {
     public func repository(did: String) throws -> Repository? {
         guard let head = try currentCommit(did: did) else { return nil }
         return try Repository(did: did, commitCID: head.cid, store: blockStore(did: did))
+    }
+
+    /// The repository at its current commit, read through an open connection
+    /// (see ``DatabaseBlockStore``): valid only inside that GRDB closure.
+    public static func repository(did: String, db: Database) throws -> Repository? {
+        guard let head = try currentCommit(did: did, db: db) else { return nil }
+        return try Repository(did: did, commitCID: head.cid, store: DatabaseBlockStore(did: did, db: db))
     }
 
     /// Writes a commit: new blocks, removed blocks, the record index and the

@@ -25,3 +25,23 @@ public struct SQLiteBlockStore: BlockStore {
         return data.map { [UInt8]($0) }
     }
 }
+
+/// The blocks of one repository read through a connection that is already
+/// open: for use only inside the GRDB read or write closure that provides
+/// `db` (which is why it may claim `Sendable`: it never leaves that closure).
+/// Server code builds and reads repositories this way, so a whole commit or
+/// read is one transaction and no blocking database call runs on Swift's
+/// cooperative threads.
+public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
+    public let did: String
+    let db: Database
+
+    public init(did: String, db: Database) {
+        self.did = did
+        self.db = db
+    }
+
+    public func getBlock(_ cid: CID) throws -> [UInt8]? {
+        try SQLiteBlockStore.getBlock(cid, did: did, db: db)
+    }
+}

@@ -108,8 +108,8 @@ struct RepoEndpointTests {
         defer { Task { await server.stop() } }
         let bob = try await server.createAccount("bob")
         let writes: DataValue = [
-            ["$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.post", "rkey": "one", "value": Self.post(1)],
-            ["$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.post", "rkey": "two", "value": Self.post(2)],
+            ["$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.post", "rkey": "3kaaaaaaaaaa2", "value": Self.post(1)],
+            ["$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.post", "rkey": "3kaaaaaaaaab2", "value": Self.post(2)],
         ]
         let ok = try await server.procedure(
             "com.atproto.repo.applyWrites", ["repo": .string(bob.did), "writes": writes], token: bob.accessJwt)
@@ -118,15 +118,15 @@ struct RepoEndpointTests {
         let before = try await rev(server, bob.did)
         // An update of a missing record fails the whole batch: the create before it is not written.
         let mixed: DataValue = [
-            ["$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.post", "rkey": "three", "value": Self.post(3)],
-            ["$type": "com.atproto.repo.applyWrites#update", "collection": "app.bsky.feed.post", "rkey": "missing", "value": Self.post(4)],
+            ["$type": "com.atproto.repo.applyWrites#create", "collection": "app.bsky.feed.post", "rkey": "3kaaaaaaaaac2", "value": Self.post(3)],
+            ["$type": "com.atproto.repo.applyWrites#update", "collection": "app.bsky.feed.post", "rkey": "3kaaaaaaaaad2", "value": Self.post(4)],
         ]
         let failed = try await server.procedure(
             "com.atproto.repo.applyWrites", ["repo": .string(bob.did), "writes": mixed], token: bob.accessJwt)
         #expect(failed.status == 400)
         #expect(try await rev(server, bob.did) == before)
         let three = try await server.query(
-            "com.atproto.repo.getRecord", [("repo", bob.did), ("collection", "app.bsky.feed.post"), ("rkey", "three")])
+            "com.atproto.repo.getRecord", [("repo", bob.did), ("collection", "app.bsky.feed.post"), ("rkey", "3kaaaaaaaaac2")])
         #expect(three.error == "RecordNotFound")
         // More than 200 writes are refused.
         let tooMany = DataValue.array((0..<201).map {
@@ -212,5 +212,36 @@ struct RepoEndpointTests {
             "com.atproto.repo.listRecords", [("repo", dan.did), ("collection", "app.bsky.feed.post"), ("limit", "1000")])
         #expect(badLimit.status == 400)
         #expect(try await rev(server, dan.did) == before)
+    }
+}
+
+@Suite("Record validation")
+struct RecordValidationTests {
+    @Test func recordsAreCheckedAgainstTheirLexicon() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        func create(_ collection: String, _ record: DataValue, rkey: String? = nil, validate: Bool? = nil) async throws -> TestServer.Reply {
+            var input: DataMap = ["repo": .string(alice.did), "collection": .string(collection), "record": record]
+            if let rkey { input["rkey"] = .string(rkey) }
+            if let validate { input["validate"] = .bool(validate) }
+            return try await server.procedure("com.atproto.repo.createRecord", .map(input), token: alice.accessJwt)
+        }
+        let good = try await create("app.bsky.feed.post", RepoEndpointTests.post(1))
+        #expect(good.status == 200 && good["validationStatus"] == "valid")
+        let tooLong: DataValue = ["$type": "app.bsky.feed.post", "text": .string(String(repeating: "é", count: 301)), "createdAt": "2026-11-23T10:00:00.000Z"]
+        let refused = try await create("app.bsky.feed.post", tooLong)
+        #expect(refused.status == 400 && refused.text.contains("Record/text must not be longer than 300 graphemes"))
+        let noDate = try await create("app.bsky.feed.post", ["$type": "app.bsky.feed.post", "text": "hi"])
+        #expect(noDate.status == 400 && noDate.text.contains("createdAt"))
+        // A TID-keyed collection refuses other record keys.
+        #expect(try await create("app.bsky.feed.post", RepoEndpointTests.post(2), rkey: "not-a-tid").status == 400)
+        // Unknown collections are stored unvalidated, unless validation is demanded.
+        let unknown = try await create("com.example.thing", ["$type": "com.example.thing", "x": 1])
+        #expect(unknown.status == 200 && unknown["validationStatus"] == "unknown")
+        #expect(try await create("com.example.thing", ["$type": "com.example.thing"], validate: true).status == 400)
+        // validate: false skips the schema (the reference PDS's behaviour).
+        let skipped = try await create("app.bsky.feed.post", ["$type": "app.bsky.feed.post", "text": "no date"], validate: false)
+        #expect(skipped.status == 200 && skipped["validationStatus"] == nil)
     }
 }
