@@ -2,6 +2,7 @@ import ATCrypto
 import ATProto
 import Foundation
 import GRDB
+import Synchronization
 
 /// The lifecycle state of an account.
 public enum AccountStatus: String, Sendable {
@@ -25,9 +26,25 @@ public struct Account: Sendable {
         status = AccountStatus(rawValue: row["status"]) ?? .active
         let keyType: String = row["signing_key_type"]
         let keyBytes: Data = row["signing_key"]
-        signingKey = try PrivateKey(type: KeyType(rawValue: keyType) ?? .secp256k1, rawRepresentation: [UInt8](keyBytes))
+        signingKey = try SigningKeyCache.key(type: KeyType(rawValue: keyType) ?? .secp256k1, raw: keyBytes)
         emailConfirmed = (row["email_confirmed_at"] as String?) != nil
         createdAt = row["created_at"]
+    }
+}
+
+/// Loaded signing keys by their raw bytes: deriving the public key costs tens
+/// of microseconds, and every authenticated request loads its account.
+enum SigningKeyCache {
+    private static let keys = Mutex<[Data: PrivateKey]>([:])
+
+    static func key(type: KeyType, raw: Data) throws -> PrivateKey {
+        if let key = keys.withLock({ $0[raw] }), key.type == type { return key }
+        let key = try PrivateKey(type: type, rawRepresentation: [UInt8](raw))
+        keys.withLock {
+            if $0.count > 100_000 { $0.removeAll() }
+            $0[raw] = key
+        }
+        return key
     }
 }
 
@@ -153,6 +170,16 @@ public struct AccountStore: Sendable {
             try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)",
                 arguments: [sessionID, now]) ?? false
+        }
+    }
+
+    /// Whether a session is open, and its account: one read per authenticated request.
+    public func session(_ sessionID: String, did: String, now: Int) async throws -> (open: Bool, account: Account?) {
+        try await pool.read { db in
+            let open = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)",
+                arguments: [sessionID, now]) ?? false
+            return (open, open ? try AccountStore.account(did: did, db: db) : nil)
         }
     }
 

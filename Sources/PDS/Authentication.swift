@@ -26,12 +26,9 @@ extension XRPCCall {
     public func authenticate(allowAppPassword: Bool = true, allowInactive: Bool = false) async throws -> AuthenticatedUser {
         guard let token = bearerToken else { throw XRPCError.authRequired() }
         let (did, scope, sessionID) = try services.tokens.verify(token, type: "at+jwt")
-        guard try await services.accounts.sessionIsOpen(sessionID, now: Int(Date().timeIntervalSince1970)) else {
-            throw XRPCError.invalidToken("the session has ended")
-        }
-        guard let account = try await services.accounts.account(did: did) else {
-            throw XRPCError.invalidToken("the account no longer exists")
-        }
+        let (open, found) = try await services.accounts.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
+        guard open else { throw XRPCError.invalidToken("the session has ended") }
+        guard let account = found else { throw XRPCError.invalidToken("the account no longer exists") }
         switch account.status {
         case .active: break
         case .takendown: throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")

@@ -15,7 +15,7 @@ enum RepoCommits {
     /// Builds the writes from the current repository (so swap checks see the
     /// latest state), commits them and stores the result.
     static func commit(
-        did: String, swapCommit: String?, services: PDSServices,
+        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices,
         writes build: @escaping @Sendable (Repository) throws -> [RepoWrite]
     ) async throws -> CommitResult {
         let limits = services.config.rateLimits
@@ -23,7 +23,6 @@ enum RepoCommits {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
         return try await services.writeLock.withLock(did) {
-            let key = try await signingKey(did: did, services: services)
             // Build the writes against the current state, so swap checks see the latest commit.
             let writes = try await services.pool.read { db -> [RepoWrite] in
                 let repo = try existingRepository(did: did, db: db)
@@ -65,13 +64,6 @@ enum RepoCommits {
             throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
         }
         return repo
-    }
-
-    static func signingKey(did: String, services: PDSServices) async throws -> PrivateKey {
-        guard let account = try await services.accounts.account(did: did) else {
-            throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
-        }
-        return account.signingKey
     }
 }
 

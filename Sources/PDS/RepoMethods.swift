@@ -28,6 +28,8 @@ enum RepoMethods {
     /// The authenticated user, who must own `repo`.
     static func writer(_ call: XRPCCall, repo: String) async throws -> AuthenticatedUser {
         let user = try await call.authenticate()
+        // Most clients name their own repo by DID or handle: no second lookup then.
+        if repo == user.did || repo.lowercased() == user.account.handle { return user }
         let target = try await account(repo, services: call.services)
         guard target.did == user.did else { throw XRPCError.forbidden("Cannot write to another account's repository") }
         return user
@@ -78,7 +80,7 @@ enum RepoMethods {
             services: call.services)
         let swapCommit = try input.optionalString("swapCommit")
         _ = try cid(swapCommit, name: "swapCommit")
-        let result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { _ in
+        let result = try await RepoCommits.commit(did: user.did, key: user.account.signingKey, swapCommit: swapCommit, services: call.services) { _ in
             [.create(collection: collection, rkey: rkey, record: prepared.record)]
         }
         var body: DataMap = [
@@ -108,7 +110,7 @@ enum RepoMethods {
             default: throw XRPCError.invalidRequest("Input/swapRecord must be a string")
             }
         }()
-        let result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { repo in
+        let result = try await RepoCommits.commit(did: user.did, key: user.account.signingKey, swapCommit: swapCommit, services: call.services) { repo in
             let current = try repo.recordCID(collection: collection, rkey: rkey)
             if let expected = swapRecord, expected != current {
                 throw XRPCError(.badRequest, "InvalidSwap", "Record was at \(current?.string ?? "null")")
@@ -136,7 +138,7 @@ enum RepoMethods {
         // Deleting a record that does not exist is not an error and writes no commit.
         let result: CommitResult
         do {
-            result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { repo in
+            result = try await RepoCommits.commit(did: user.did, key: user.account.signingKey, swapCommit: swapCommit, services: call.services) { repo in
                 let current = try repo.recordCID(collection: collection, rkey: rkey)
                 if let swapRecord, swapRecord != current {
                     throw XRPCError(.badRequest, "InvalidSwap", "Record was at \(current?.string ?? "null")")
@@ -191,7 +193,7 @@ enum RepoMethods {
         let swapCommit = try input.optionalString("swapCommit")
         _ = try cid(swapCommit, name: "swapCommit")
         let finalWrites = writes
-        let result = try await RepoCommits.commit(did: user.did, swapCommit: swapCommit, services: call.services) { _ in finalWrites }
+        let result = try await RepoCommits.commit(did: user.did, key: user.account.signingKey, swapCommit: swapCommit, services: call.services) { _ in finalWrites }
         var results: [DataValue] = []
         for (op, status) in zip(result.ops, statuses) {
             let parts = op.path.split(separator: "/", maxSplits: 1).map(String.init)
