@@ -44,3 +44,16 @@ struct ServerBasicsTests {
         #expect(reply.headers["access-control-allow-headers"]?.lowercased().contains("authorization") == true)
     }
 }
+
+@Suite("JSON logs")
+struct JSONLogTests {
+    @Test func escapesAndTimestamps() throws {
+        var out = ""
+        JSONLogHandler.appendString("a\"b\\c\nd\u{1}é", to: &out)
+        #expect(out == #""a\"b\\c\nd\u0001é""#)
+        let parsed = try JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed]) as? String
+        #expect(parsed == "a\"b\\c\nd\u{1}é")
+        let ts = JSONLogHandler.timestamp()
+        #expect(ATDatetime.isValid(ts) && ts.hasSuffix("Z") && ts.count == 24)
+    }
+}
