@@ -87,18 +87,20 @@ public struct AccountStore: Sendable {
 
     /// The account a login identifier names: a DID, a handle or an email.
     public func account(identifier: String) async throws -> Account? {
+        try await pool.read { db in try AccountStore.account(identifier: identifier, db: db) }
+    }
+
+    static func account(identifier: String, db: Database) throws -> Account? {
         let id = identifier.lowercased()
-        return try await pool.read { db in
-            let sql: String
-            if id.hasPrefix("did:") {
-                sql = "SELECT * FROM account WHERE did = ?"
-            } else if id.contains("@") {
-                sql = "SELECT * FROM account WHERE email = ?"
-            } else {
-                sql = "SELECT * FROM account WHERE handle = ?"
-            }
-            return try Row.fetchOne(db, sql: sql, arguments: [id.hasPrefix("did:") ? identifier : id]).map(Account.init(row:))
+        let sql: String
+        if id.hasPrefix("did:") {
+            sql = "SELECT * FROM account WHERE did = ?"
+        } else if id.contains("@") {
+            sql = "SELECT * FROM account WHERE email = ?"
+        } else {
+            sql = "SELECT * FROM account WHERE handle = ?"
         }
+        return try Row.fetchOne(db, sql: sql, arguments: [id.hasPrefix("did:") ? identifier : id]).map(Account.init(row:))
     }
 
     public func handleTaken(_ handle: String) async throws -> Bool {

@@ -35,7 +35,7 @@ public enum BlobTracking {
     /// The blob references of `writes`, each checked against what `did` has
     /// uploaded. Throws 400 when a blob is malformed, was never uploaded by
     /// this account, or is referenced with another MIME type than stored.
-    static func check(_ writes: [RepoWrite], did: String, services: PDSServices) async throws -> Changes {
+    static func check(_ writes: [RepoWrite], did: String, db: Database) throws -> Changes {
         var paths: [PathBlobs] = []
         for write in writes {
             switch write {
@@ -46,15 +46,13 @@ public enum BlobTracking {
             }
         }
         let changes = Changes(did: did, paths: paths)
-        if !changes.uniqueBlobs.isEmpty {
-            try await services.pool.read { db in try verify(changes, db: db) }
-        }
+        if !changes.uniqueBlobs.isEmpty { try verify(changes, db: db) }
         return changes
     }
 
     /// Replaces the usage rows of every written path, inside the commit's
     /// transaction. The blobs are checked again here: the garbage collector
-    /// may have removed one since ``check(_:did:services:)``, and then the
+    /// may have removed one since ``check(_:did:db:)``, and then the
     /// whole commit rolls back.
     static func apply(_ changes: Changes, db: Database) throws {
         try verify(changes, db: db)

@@ -23,8 +23,11 @@ enum RepoCommits {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
         return try await services.writeLock.withLock(did) {
-            // Build the writes against the current state, so swap checks see the latest commit.
-            let writes = try await services.pool.read { db -> [RepoWrite] in
+            // One read transaction: the writes are built against the current
+            // state (so swap checks see the latest commit), their blobs
+            // checked, and the commit made. The repository cannot change
+            // meanwhile: this task holds its write lock.
+            let (result, blobs) = try await services.pool.read { db -> (CommitResult, BlobTracking.Changes) in
                 let repo = try existingRepository(did: did, db: db)
                 if let swapCommit, swapCommit != repo.commitCID.string {
                     throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
@@ -34,15 +37,10 @@ enum RepoCommits {
                 guard writes.count <= maxOperations else {
                     throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
                 }
-                return writes
-            }
-            let blobs = try await BlobTracking.check(writes, did: did, services: services)
-            // The repository cannot change in between: this task holds its write lock.
-            let result = try await services.pool.read { db -> CommitResult in
-                let repo = try existingRepository(did: did, db: db)
+                let blobs = try BlobTracking.check(writes, did: did, db: db)
                 let rev = try services.tids.next(after: TID(repo.commit.rev))
                 do {
-                    return try repo.apply(writes, key: key, rev: rev)
+                    return (try repo.apply(writes, key: key, rev: rev), blobs)
                 } catch let error as RepoError {
                     throw XRPCError.from(error)
                 }

@@ -215,17 +215,22 @@ enum RepoMethods {
     // MARK: - Reads
 
     static func getRecord(_ call: XRPCCall) async throws -> XRPCResult {
-        let account = try await account(try call.requiredParam("repo"), services: call.services)
+        let repoParam = try call.requiredParam("repo")
+        guard ATIdentifier.isValid(repoParam) else { throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)") }
         let collection = try collection(try call.requiredParam("collection"))
         let rkey = try recordKey(try call.requiredParam("rkey"))
         let wanted = try cid(call.param("cid"), name: "cid")
-        let record = try await call.services.pool.read { db in
-            try RepoStorage.repository(did: account.did, db: db)?.record(collection: collection, rkey: rkey)
+        // One read: the account, its repository and the record.
+        let (did, record) = try await call.services.pool.read { db -> (String, (cid: CID, value: DataValue)?) in
+            guard let account = try AccountStore.account(identifier: repoParam, db: db), account.status != .deleted else {
+                throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)")
+            }
+            return (account.did, try RepoStorage.repository(did: account.did, db: db)?.record(collection: collection, rkey: rkey))
         }
         guard let record, wanted == nil || wanted == record.cid else {
-            throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(account.did, collection, rkey))")
+            throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
         }
-        return .json(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(record.cid.string), "value": record.value])
+        return .json(["uri": .string(uri(did, collection, rkey)), "cid": .string(record.cid.string), "value": record.value])
     }
 
     static func listRecords(_ call: XRPCCall) async throws -> XRPCResult {

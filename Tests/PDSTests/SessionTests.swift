@@ -120,3 +120,33 @@ struct SessionTests {
         #expect(try await server.query("com.atproto.server.getSession", token: expired).error == "ExpiredToken")
     }
 }
+
+@Suite("Rate limits")
+struct RateLimitTests {
+    @Test func writesOverTheLimitAreRefusedWithRetryAfter() async throws {
+        let server = try await TestServer.start { $0.rateLimits.writesPerHour = 3 }
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let bob = try await server.createAccount("bob")
+        func write(_ session: TestServer.Session) async throws -> TestServer.Reply {
+            try await server.procedure(
+                "com.atproto.repo.createRecord",
+                ["repo": .string(session.did), "collection": "app.bsky.feed.like",
+                 "record": ["$type": "app.bsky.feed.like", "subject": ["uri": "at://did:plc:abc/app.bsky.feed.post/3kaaaaaaaaaa2", "cid": .string(CID.compute([1]).string)], "createdAt": "2026-11-23T10:00:00.000Z"]],
+                token: session.accessJwt)
+        }
+        for _ in 0..<3 { #expect(try await write(alice).status == 200) }
+        let refused = try await write(alice)
+        #expect(refused.status == 429 && refused.error == "RateLimitExceeded")
+        #expect(Int(refused.headers["retry-after"] ?? "") ?? 0 > 0)
+        // The limit is per account: another account still writes.
+        #expect(try await write(bob).status == 200)
+    }
+
+    @Test func requestsPerAddressAreLimited() async throws {
+        let server = try await TestServer.start { $0.rateLimits.requestsPerFiveMinutes = 5 }
+        defer { Task { await server.stop() } }
+        for _ in 0..<5 { #expect(try await server.query("com.atproto.server.describeServer").status == 200) }
+        #expect(try await server.query("com.atproto.server.describeServer").status == 429)
+    }
+}
