@@ -23,7 +23,7 @@ struct CodecBenchmark: ParsableCommand {
         Bench.header("codec")
         let post = Bench.samplePost()
         let bytes = DAGCBOR.encode(post)
-        print("sample record: app.bsky.feed.post with facets, reply and image embed, \(bytes.count) bytes")
+        Bench.say("sample record: app.bsky.feed.post with facets, reply and image embed, \(bytes.count) bytes")
 
         var sink = 0
         let enc = Bench.repeatFor(seconds, batch: 1000) { sink &+= DAGCBOR.encode(post).count }

@@ -44,7 +44,7 @@ struct RepoBenchmark: ParsableCommand {
         }
         Bench.report("MST build, one by one in memory", single, unit: "s", target: 5, lowerIsBetter: true)
         guard oneByOne.rootCID == bulkTree.rootCID else { throw ValidationError("bulk and incremental roots differ") }
-        print("  \(nodes.count) MST nodes, root \(bulkTree.rootCID)")
+        Bench.say("  \(nodes.count) MST nodes, root \(bulkTree.rootCID)")
 
         // A signed repository of those records, as a CAR in memory.
         let key = PrivateKey.generate(.secp256k1)
@@ -61,7 +61,7 @@ struct RepoBenchmark: ParsableCommand {
             try writer.finish()
         }
         let megabytes = Double(car.count) / 1e6
-        print("  CAR: \(car.count) bytes, \(blocks.count) blocks")
+        Bench.say("  CAR: \(car.count) bytes, \(blocks.count) blocks")
         Bench.report("CAR write from memory", megabytes / write, unit: "MB/s")
 
         let verify = try Bench.time {
@@ -96,7 +96,7 @@ struct RepoBenchmark: ParsableCommand {
             }
         }
         Bench.report("createRecord-sized commit on this repo", writes / Double(commits) * 1000, unit: "ms/commit")
-        print("  \(Double(blocksWritten) / Double(commits)) blocks written and \(Double(firehoseBlocks) / Double(commits)) firehose blocks per commit")
+        Bench.say("  \(Double(blocksWritten) / Double(commits)) blocks written and \(Double(firehoseBlocks) / Double(commits)) firehose blocks per commit")
 
         try compareWithAtmst(entries: entries, swiftSeconds: single, root: bulkTree.rootCID)
     }
@@ -105,7 +105,7 @@ struct RepoBenchmark: ParsableCommand {
     func compareWithAtmst(entries: [(key: String, value: CID)], swiftSeconds: Double, root: CID) throws {
         let interpreter = python ?? ".build/python-venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: interpreter) else {
-            print("atmst comparison: no Python at \(interpreter) (run scripts/test once, or pass --python)")
+            Bench.say("atmst comparison: no Python at \(interpreter) (run scripts/test once, or pass --python)")
             return
         }
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("atmst-\(UUID().uuidString).txt")
@@ -125,10 +125,10 @@ struct RepoBenchmark: ParsableCommand {
                 return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
             })
         guard let seconds = fields["seconds"].flatMap(Double.init), let atmstRoot = fields["root"] else {
-            print("atmst comparison failed: \(output)")
+            Bench.say("atmst comparison failed: \(output)")
             return
         }
         Bench.report("atmst (Python) build, one by one", seconds, unit: "s")
-        print("  Swift one-by-one is \(String(format: "%.1f", seconds / swiftSeconds))x faster; roots \(atmstRoot == root.string ? "agree" : "DIFFER: \(atmstRoot)")")
+        Bench.say("  Swift one-by-one is \(String(format: "%.1f", seconds / swiftSeconds))x faster; roots \(atmstRoot == root.string ? "agree" : "DIFFER: \(atmstRoot)")")
     }
 }
