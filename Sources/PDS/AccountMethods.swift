@@ -21,7 +21,7 @@ enum AccountMethods {
     static let spendLimit = RateLimiter.Limit(name: "email-token-spend", max: 50, window: 300)
 
     static func limit(_ call: XRPCCall, _ limit: RateLimiter.Limit) async throws {
-        if let wait = await call.services.rateLimiter.hit(limit, key: call.clientAddress) {
+        if let wait = call.services.rateLimiter.hit(limit, key: call.clientAddress) {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
     }

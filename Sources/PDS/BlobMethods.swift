@@ -26,7 +26,7 @@ enum BlobMethods {
         let user = try await call.authenticate(allowInactive: true)
         let services = call.services
         let config = services.config
-        if let wait = await services.rateLimiter.hit(
+        if let wait = services.rateLimiter.hit(
             .init(name: "uploads", max: config.rateLimits.uploadsPerHour, window: 3600), key: user.did)
         {
             throw XRPCError.rateLimited(retryAfter: wait)

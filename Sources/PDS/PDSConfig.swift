@@ -39,6 +39,9 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var availableUserDomains: [String] = [".test"]
     /// Largest request body for JSON procedures, in bytes.
     public var maxRequestBody: Int = 5 * 1024 * 1024
+    /// Whether a reverse proxy in front sets `X-Forwarded-For` (then the
+    /// client address for rate limits is taken from it).
+    public var trustProxy: Bool = false
     /// Rate limits, per window.
     public var rateLimits: RateLimitConfig = RateLimitConfig()
 
@@ -107,6 +110,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
             availableUserDomains = v.split(separator: ",").map { $0.hasPrefix(".") ? String($0) : "." + $0 }
         }
         if let v = try int("PDS_MAX_REQUEST_BODY") { maxRequestBody = v }
+        if let v = env["PDS_TRUST_PROXY"] { trustProxy = (v == "true" || v == "1") }
         // For load tests on loopback only: no per-account or per-IP limits.
         if env["PDS_RATE_LIMITS_OFF"] == "true" {
             rateLimits.writesPerHour = .max / 2

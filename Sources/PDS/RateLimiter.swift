@@ -1,9 +1,11 @@
 import Foundation
+import Synchronization
 
 /// Fixed-window request counters per (limit, key). In memory: limits reset
 /// when the server restarts. A request over its limit is refused (fails
-/// closed) with the seconds until the window ends.
-public actor RateLimiter {
+/// closed) with the seconds until the window ends. A mutex, not an actor:
+/// every request passes here, and the work is one dictionary update.
+public final class RateLimiter: Sendable {
     /// One named limit: `max` requests per `window` seconds.
     public struct Limit: Sendable, Hashable {
         public let name: String
@@ -21,8 +23,12 @@ public actor RateLimiter {
         var count: Int
     }
 
-    private var counters: [String: Counter] = [:]
-    private var lastSweep = 0
+    private struct State {
+        var counters: [String: Counter] = [:]
+        var lastSweep = 0
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -31,19 +37,17 @@ public actor RateLimiter {
     public func hit(_ limit: Limit, key: String, now: Int = Int(Date().timeIntervalSince1970)) -> Int? {
         let id = limit.name + "|" + key
         let windowStart = now - now % limit.window
-        var counter = counters[id] ?? Counter(windowStart: windowStart, count: 0)
-        if counter.windowStart != windowStart { counter = Counter(windowStart: windowStart, count: 0) }
-        counter.count += 1
-        counters[id] = counter
-        sweep(now: now)
-        if counter.count > limit.max { return max(1, windowStart + limit.window - now) }
-        return nil
-    }
-
-    /// Drops counters of past windows now and then, so memory stays bounded.
-    private func sweep(now: Int) {
-        guard now - lastSweep > 60 else { return }
-        lastSweep = now
-        counters = counters.filter { now - $0.value.windowStart < 3600 }
+        return state.withLock { state in
+            var counter = state.counters[id] ?? Counter(windowStart: windowStart, count: 0)
+            if counter.windowStart != windowStart { counter = Counter(windowStart: windowStart, count: 0) }
+            counter.count += 1
+            state.counters[id] = counter
+            // Drop counters of past windows now and then, so memory stays bounded.
+            if now - state.lastSweep > 60 {
+                state.lastSweep = now
+                state.counters = state.counters.filter { now - $0.value.windowStart < 3600 }
+            }
+            return counter.count > limit.max ? max(1, windowStart + limit.window - now) : nil
+        }
     }
 }

@@ -19,7 +19,7 @@ enum RepoCommits {
         writes build: @escaping @Sendable (Repository) throws -> [RepoWrite]
     ) async throws -> CommitResult {
         let limits = services.config.rateLimits
-        if let wait = await services.rateLimiter.hit(.init(name: "writes", max: limits.writesPerHour, window: 3600), key: did) {
+        if let wait = services.rateLimiter.hit(.init(name: "writes", max: limits.writesPerHour, window: 3600), key: did) {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
         return try await services.writeLock.withLock(did) {

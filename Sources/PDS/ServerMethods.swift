@@ -71,7 +71,7 @@ enum ServerMethods {
         let identifier = try input.requiredString("identifier")
         let password = try input.requiredString("password")
         let now = Int(Date().timeIntervalSince1970)
-        if let wait = await services.rateLimiter.hit(
+        if let wait = services.rateLimiter.hit(
             .init(name: "login", max: services.config.rateLimits.loginsPerFiveMinutes, window: 300), key: call.clientAddress)
         {
             throw XRPCError.rateLimited(retryAfter: wait)

@@ -87,9 +87,14 @@ public final class XRPCCall {
         }
     }
 
-    /// The client's address, for per-IP limits.
+    /// The client's address, for per-IP limits. `X-Forwarded-For` counts
+    /// only when the server is configured to sit behind a reverse proxy
+    /// (`trustProxy`); otherwise any client could pick its own address and
+    /// escape the limits. The proxy's own entry is the last one.
     public var clientAddress: String {
-        if let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").first {
+        if services.config.trustProxy,
+            let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").last
+        {
             return forwarded.trimmingCharacters(in: .whitespaces)
         }
         return context.remoteAddress ?? "unknown"

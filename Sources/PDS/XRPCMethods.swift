@@ -50,7 +50,7 @@ public struct XRPCMethods: Sendable {
             }
             let limits = services.config.rateLimits
             let call = XRPCCall(method: nsid, request: request, context: context, services: services)
-            if let wait = await services.rateLimiter.hit(
+            if let wait = services.rateLimiter.hit(
                 .init(name: "ip", max: limits.requestsPerFiveMinutes, window: 300), key: call.clientAddress)
             {
                 throw XRPCError.rateLimited(retryAfter: wait)

@@ -143,6 +143,19 @@ struct RateLimitTests {
         #expect(try await write(bob).status == 200)
     }
 
+    @Test func aForgedForwardedForDoesNotEscapeTheLimit() async throws {
+        let server = try await TestServer.start { $0.rateLimits.requestsPerFiveMinutes = 3 }
+        defer { Task { await server.stop() } }
+        for i in 0..<3 {
+            let reply = try await server.request(
+                "GET", "/xrpc/com.atproto.server.describeServer", headers: ["X-Forwarded-For": "10.0.0.\(i)"])
+            #expect(reply.status == 200)
+        }
+        let refused = try await server.request(
+            "GET", "/xrpc/com.atproto.server.describeServer", headers: ["X-Forwarded-For": "10.9.9.9"])
+        #expect(refused.status == 429)
+    }
+
     @Test func requestsPerAddressAreLimited() async throws {
         let server = try await TestServer.start { $0.rateLimits.requestsPerFiveMinutes = 5 }
         defer { Task { await server.stop() } }
