@@ -82,7 +82,7 @@ public struct AccountStore: Sendable {
     }
 
     static func account(did: String, db: Database) throws -> Account? {
-        try Row.fetchOne(db, sql: "SELECT * FROM account WHERE did = ?", arguments: [did]).map(Account.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account WHERE did = ?"), arguments: [did]).map(Account.init(row:))
     }
 
     /// The account a login identifier names: a DID, a handle or an email.
@@ -179,7 +179,7 @@ public struct AccountStore: Sendable {
     public func session(_ sessionID: String, did: String, now: Int) async throws -> (open: Bool, account: Account?) {
         try await pool.read { db in
             let open = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)",
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)"),
                 arguments: [sessionID, now]) ?? false
             return (open, open ? try AccountStore.account(did: did, db: db) : nil)
         }

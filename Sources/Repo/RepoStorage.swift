@@ -27,8 +27,8 @@ public final class RepoStorage: Sendable {
 
     /// The current commit of a repository, read through an open connection.
     public static func currentCommit(did: String, db: Database) throws -> (cid: CID, rev: String)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT cid, rev FROM repo_root WHERE did = ?", arguments: [did])
-        else { return nil }
+        let statement = try db.cachedStatement(sql: "SELECT cid, rev FROM repo_root WHERE did = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [did]) else { return nil }
         let data: Data = row["cid"]
         return (try CID(bytes: [UInt8](data)), row["rev"])
     }
@@ -58,26 +58,25 @@ public final class RepoStorage: Sendable {
         let did = result.did
         let current = try currentCommit(did: did, db: db)
         guard current?.cid == result.prevCommit else { throw RepoError.concurrentWrite(did) }
-        let now = ISO8601DateFormatter().string(from: Date())
+        let now = ATDatetime.format(Date())
         let insert = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO blockstore (did, cid, rev, size, content) VALUES (?, ?, ?, ?, ?)")
         for (cid, bytes) in result.newBlocks {
             try insert.execute(arguments: [did, Data(cid.bytes), result.rev, bytes.count, Data(bytes)])
         }
+        let upsertRecord = try db.cachedStatement(
+            sql: """
+                INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev,
+                indexed_at = excluded.indexed_at
+                """)
+        let deleteRecord = try db.cachedStatement(sql: "DELETE FROM record WHERE did = ? AND collection = ? AND rkey = ?")
         for op in result.ops {
             let parts = op.path.split(separator: "/", maxSplits: 1).map(String.init)
             if let cid = op.cid {
-                try db.execute(
-                    sql: """
-                        INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (did, collection, rkey) DO UPDATE SET cid = excluded.cid, rev = excluded.rev,
-                        indexed_at = excluded.indexed_at
-                        """,
-                    arguments: [did, parts[0], parts[1], Data(cid.bytes), result.rev, now])
+                try upsertRecord.execute(arguments: [did, parts[0], parts[1], Data(cid.bytes), result.rev, now])
             } else {
-                try db.execute(
-                    sql: "DELETE FROM record WHERE did = ? AND collection = ? AND rkey = ?",
-                    arguments: [did, parts[0], parts[1]])
+                try deleteRecord.execute(arguments: [did, parts[0], parts[1]])
             }
         }
         let remove = try db.cachedStatement(
@@ -89,12 +88,12 @@ public final class RepoStorage: Sendable {
             let key = Data(cid.bytes)
             try remove.execute(arguments: [did, key, did, key])
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO repo_root (did, cid, rev, indexed_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (did) DO UPDATE SET cid = excluded.cid, rev = excluded.rev, indexed_at = excluded.indexed_at
-                """,
-            arguments: [did, Data(result.commitCID.bytes), result.rev, now])
+                """
+        ).execute(arguments: [did, Data(result.commitCID.bytes), result.rev, now])
     }
 
     /// Replaces a repository with the one in a CAR (after verifying it), as
@@ -122,7 +121,7 @@ public final class RepoStorage: Sendable {
             live[cid] = blocks[cid]
             return true
         }
-        let now = ISO8601DateFormatter().string(from: Date())
+        let now = ATDatetime.format(Date())
         try pool.write { db in
             for table in ["blockstore", "record", "repo_root"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE did = ?", arguments: [did])

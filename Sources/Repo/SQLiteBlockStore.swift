@@ -19,10 +19,8 @@ public struct SQLiteBlockStore: BlockStore {
     }
 
     static func getBlock(_ cid: CID, did: String, db: Database) throws -> [UInt8]? {
-        let data = try Data.fetchOne(
-            db, sql: "SELECT content FROM blockstore WHERE did = ? AND cid = ?",
-            arguments: [did, Data(cid.bytes)])
-        return data.map { [UInt8]($0) }
+        let statement = try db.cachedStatement(sql: "SELECT content FROM blockstore WHERE did = ? AND cid = ?")
+        return try Data.fetchOne(statement, arguments: [did, Data(cid.bytes)]).map { [UInt8]($0) }
     }
 }
 
@@ -32,9 +30,18 @@ public struct SQLiteBlockStore: BlockStore {
 /// Server code builds and reads repositories this way, so a whole commit or
 /// read is one transaction and no blocking database call runs on Swift's
 /// cooperative threads.
+///
+/// Blocks it has read are remembered for the life of the value (one
+/// closure): building a commit reads the same MST nodes for the writes, the
+/// diff and the proof.
 public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
     public let did: String
     let db: Database
+    private let memo = Memo()
+
+    final class Memo {
+        var blocks: [CID: [UInt8]] = [:]
+    }
 
     public init(did: String, db: Database) {
         self.did = did
@@ -42,6 +49,9 @@ public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
     }
 
     public func getBlock(_ cid: CID) throws -> [UInt8]? {
-        try SQLiteBlockStore.getBlock(cid, did: did, db: db)
+        if let bytes = memo.blocks[cid] { return bytes }
+        let bytes = try SQLiteBlockStore.getBlock(cid, did: did, db: db)
+        if let bytes { memo.blocks[cid] = bytes }
+        return bytes
     }
 }
