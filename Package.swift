@@ -74,14 +74,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "ATProtoTests", dependencies: ["ATProto", "LexiconFiles"]),
-        .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto"]),
-        .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto"]),
-        .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto"]),
+        // Shared by the test targets: the interop vectors' loader.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ATProtoTests", dependencies: ["ATProto", "LexiconFiles", "TestSupport"]),
+        .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto", "TestSupport"]),
+        .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto", "TestSupport"]),
+        .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto", "TestSupport"]),
         .testTarget(
             name: "PDSTests",
             dependencies: ["PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", .product(name: "Hummingbird", package: "hummingbird")]
         ),
-        .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto"]),
+        .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
     ]
 )

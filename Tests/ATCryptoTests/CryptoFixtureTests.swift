@@ -1,5 +1,6 @@
 import ATCrypto
 import ATProto
+import TestSupport
 import Testing
 
 /// The interop vectors in `Tests/Fixtures/interop/crypto`.

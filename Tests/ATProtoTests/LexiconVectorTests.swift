@@ -1,5 +1,6 @@
 import Foundation
 import LexiconFiles
+import TestSupport
 import Testing
 
 @testable import ATProto
