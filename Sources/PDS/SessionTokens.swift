@@ -1,5 +1,6 @@
 import ATCrypto
 import Foundation
+import Synchronization
 
 /// What a session token lets its holder do (the `scope` claim).
 public enum AuthScope: String, Sendable {
@@ -17,6 +18,11 @@ public enum AuthScope: String, Sendable {
 public struct SessionTokens: Sendable {
     let key: PrivateKey
     let serviceDID: String
+    /// Tokens whose signature, type and audience were checked, with their
+    /// claims: every request presents its access token again, and checking
+    /// an Ed25519 signature costs tens of microseconds. Expiry is checked on
+    /// every use; revocation is the session check's job.
+    let verified = VerifiedTokens()
     public var accessLifetime: TimeInterval = 2 * 3600
     public var refreshLifetime: TimeInterval = 90 * 24 * 3600
 
@@ -44,6 +50,10 @@ public struct SessionTokens: Sendable {
     /// Checks a token's signature, type, audience and expiry.
     /// - Returns: the subject DID, the scope and the `jti`.
     public func verify(_ token: String, type: String, now: Date = Date()) throws(XRPCError) -> (did: String, scope: AuthScope, jti: String) {
+        if let known = verified.lookup(token, type: type) {
+            guard known.exp > Int(now.timeIntervalSince1970) else { throw .expiredToken() }
+            return (known.did, known.scope, known.jti)
+        }
         let claims: JWTClaims
         do {
             claims = try JWT.verify(token, key: key.publicKey, expectedAudience: serviceDID, expectedType: type, now: now)
@@ -57,6 +67,35 @@ public struct SessionTokens: Sendable {
         else { throw .invalidToken("the token lacks sub, scope or jti") }
         if type == "refresh+jwt" && scope != .refresh { throw .invalidToken("not a refresh token") }
         if type == "at+jwt" && scope == .refresh { throw .invalidToken("a refresh token cannot be used for access") }
+        if let exp = claims.exp {
+            verified.remember(token, VerifiedTokens.Entry(type: type, did: did, scope: scope, jti: jti, exp: exp))
+        }
         return (did, scope, jti)
+    }
+}
+
+/// A bounded memory of tokens already verified (see ``SessionTokens``).
+final class VerifiedTokens: Sendable {
+    struct Entry: Sendable {
+        let type: String
+        let did: String
+        let scope: AuthScope
+        let jti: String
+        let exp: Int
+    }
+
+    static let capacity = 10_000
+    private let entries = Mutex<[String: Entry]>([:])
+
+    func lookup(_ token: String, type: String) -> Entry? {
+        guard let entry = entries.withLock({ $0[token] }), entry.type == type else { return nil }
+        return entry
+    }
+
+    func remember(_ token: String, _ entry: Entry) {
+        entries.withLock {
+            if $0.count >= VerifiedTokens.capacity { $0.removeAll(keepingCapacity: true) }
+            $0[token] = entry
+        }
     }
 }

@@ -163,3 +163,25 @@ struct RateLimitTests {
         #expect(try await server.query("com.atproto.server.describeServer").status == 429)
     }
 }
+
+@Suite("Session tokens")
+struct SessionTokenTests {
+    @Test func aCachedTokenStillExpiresAndKeepsItsType() throws {
+        let tokens = SessionTokens(key: .generate(.ed25519), serviceDID: "did:web:example.com")
+        let now = Date()
+        let access = try tokens.accessToken(did: "did:plc:abc", scope: .access, sessionID: "s1", now: now)
+        #expect(try tokens.verify(access, type: "at+jwt", now: now).did == "did:plc:abc")  // now cached
+        #expect(try tokens.verify(access, type: "at+jwt", now: now).jti == "s1")
+        #expect(throws: XRPCError.self) { try tokens.verify(access, type: "refresh+jwt", now: now) }
+        do {
+            _ = try tokens.verify(access, type: "at+jwt", now: now.addingTimeInterval(3 * 3600))
+            Issue.record("an expired cached token was accepted")
+        } catch {
+            #expect(error.name == "ExpiredToken")
+        }
+        // A token signed by another key is never accepted, cached or not.
+        let other = SessionTokens(key: .generate(.ed25519), serviceDID: "did:web:example.com")
+        let forged = try other.accessToken(did: "did:plc:abc", scope: .access, sessionID: "s1", now: now)
+        #expect(throws: XRPCError.self) { try tokens.verify(forged, type: "at+jwt", now: now) }
+    }
+}
