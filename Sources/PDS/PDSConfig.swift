@@ -41,6 +41,13 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var maxRequestBody: Int = 5 * 1024 * 1024
     /// Rate limits, per window.
     public var rateLimits: RateLimitConfig = RateLimitConfig()
+    /// Seconds the event log (`subscribeRepos`) keeps events.
+    public var sequencerRetention: TimeInterval = 72 * 3600
+    /// The most events the event log keeps.
+    public var sequencerMaxEvents: Int = 1_000_000
+    /// Events a `subscribeRepos` consumer may fall behind by before it is
+    /// disconnected with `ConsumerTooSlow`.
+    public var subscriberBufferSize: Int = 1_000
 
     public init() {}
 
