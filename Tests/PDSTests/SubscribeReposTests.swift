@@ -1,0 +1,191 @@
+import ATProto
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Sequencer
+import Testing
+
+@testable import PDS
+
+/// One decoded `subscribeRepos` frame.
+struct FirehoseFrame: Sendable {
+    let header: DataMap
+    let body: DataMap
+    var seq: Int64? { body["seq"]?.intValue }
+    var type: String? { header["t"]?.stringValue }
+    /// The error name of an error frame.
+    var error: String? { header["op"] == -1 ? body["error"]?.stringValue : nil }
+}
+
+/// A WebSocket consumer of `subscribeRepos`. A stalled one reads nothing
+/// until ``resume()``.
+final class FirehoseClient: Sendable {
+    let frames: AsyncStream<FirehoseFrame>
+    private let gate: AsyncStream<Void>.Continuation
+    private let task: Task<Void, any Error>
+
+    init(port: Int, cursor: Int64? = nil, stalled: Bool = false) {
+        let (frames, output) = AsyncStream.makeStream(of: FirehoseFrame.self)
+        let (gateStream, gate) = AsyncStream.makeStream(of: Void.self)
+        if !stalled { gate.finish() }
+        self.frames = frames
+        self.gate = gate
+        var url = "ws://127.0.0.1:\(port)/xrpc/com.atproto.sync.subscribeRepos"
+        if let cursor { url += "?cursor=\(cursor)" }
+        var logger = Logger(label: "firehose-test")
+        logger.logLevel = .warning
+        task = Task { [logger] in
+            defer { output.finish() }
+            try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 16 << 20), logger: logger) {
+                inbound, _, _ in
+                for await _ in gateStream {}
+                for try await message in inbound.messages(maxSize: 16 << 20) {
+                    guard case .binary(let buffer) = message else { continue }
+                    let (header, body) = try Frames.decode(Array(buffer.readableBytesView))
+                    output.yield(FirehoseFrame(header: header, body: body))
+                }
+            }
+        }
+    }
+
+    func resume() { gate.finish() }
+    func close() { task.cancel() }
+
+    /// Frames until `done` holds for those received (or the stream ends).
+    func collect(timeout: Duration = .seconds(30), until done: @escaping @Sendable ([FirehoseFrame]) -> Bool) async throws
+        -> [FirehoseFrame]
+    {
+        let frames = self.frames
+        return try await withThrowingTaskGroup(of: [FirehoseFrame]?.self) { group in
+            group.addTask {
+                var received: [FirehoseFrame] = []
+                for await frame in frames {
+                    received.append(frame)
+                    if done(received) { break }
+                }
+                return received
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            guard let first else { throw TestError("timed out waiting for frames") }
+            return first
+        }
+    }
+}
+
+extension TestServer {
+    func firehose(cursor: Int64? = nil, stalled: Bool = false, expectSubscribers: Int? = nil) async throws -> FirehoseClient {
+        let before = await services.sequencer.subscriberCount
+        let client = FirehoseClient(port: port, cursor: cursor, stalled: stalled)
+        // Wait until the server has subscribed it (so no live event is missed).
+        let target = expectSubscribers ?? before + 1
+        for _ in 0..<500 {
+            if await services.sequencer.subscriberCount >= target { return client }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestError("the firehose subscription did not start")
+    }
+
+    func latestSeq() async throws -> Int64 {
+        try await services.pool.read { db in try Sequencer.latestSeq(db: db) }
+    }
+}
+
+@Suite("subscribeRepos over WebSocket")
+struct SubscribeReposTests {
+    @Test func liveTailSeesNewCommits() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let client = try await server.firehose()
+        defer { client.close() }
+        for i in 0..<3 { #expect(try await server.post(alice.did, "live \(i)", token: alice.accessJwt).status == 200) }
+        let frames = try await client.collect { $0.count == 3 }
+        #expect(frames.map(\.type) == ["#commit", "#commit", "#commit"])
+        #expect(frames.map(\.seq) == [4, 5, 6])
+        #expect(frames.allSatisfy { $0.body["repo"]?.stringValue == alice.did })
+        // A new account's events arrive too.
+        let bob = try await server.createAccount("bob")
+        let more = try await client.collect { $0.count == 3 }
+        #expect(more.map(\.type) == ["#identity", "#account", "#sync"] && more.map(\.seq) == [7, 8, 9])
+        #expect(more[0].body["did"]?.stringValue == bob.did)
+    }
+
+    @Test func replayFromCursorWhileWritingYieldsEverySeqOnce() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let bob = try await server.createAccount("bob")
+        for i in 0..<15 { #expect(try await server.post(alice.did, "before \(i)", token: alice.accessJwt).status == 200) }
+        let writer = Task {
+            for i in 0..<25 {
+                _ = try await server.post(i % 2 == 0 ? alice.did : bob.did, "during \(i)", token: i % 2 == 0 ? alice.accessJwt : bob.accessJwt)
+            }
+        }
+        let client = FirehoseClient(port: server.port, cursor: 2)
+        defer { client.close() }
+        try await writer.value
+        let latest = try await server.latestSeq()
+        #expect(latest == 6 + 15 + 25)
+        let frames = try await client.collect { $0.last?.seq == latest }
+        #expect(frames.compactMap(\.seq) == Array(3...latest))
+        #expect(frames.allSatisfy { $0.error == nil })
+    }
+
+    @Test func futureCursorIsAnError() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        _ = try await server.createAccount("alice")
+        let client = FirehoseClient(port: server.port, cursor: 1_000)
+        defer { client.close() }
+        let frames = try await client.collect { _ in false }  // until the server closes
+        #expect(frames.count == 1 && frames.first?.error == "FutureCursor")
+        // The cursor of the latest event is fine: live tail.
+        let current = try await server.firehose(cursor: 3)
+        defer { current.close() }
+    }
+
+    @Test func outdatedCursorReplaysFromTheOldest() async throws {
+        let server = try await TestServer.start { $0.sequencerMaxEvents = 3 }
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        for i in 0..<3 { #expect(try await server.post(alice.did, "p\(i)", token: alice.accessJwt).status == 200) }
+        _ = try await SequencerPruner(services: server.services).runOnce()
+        let client = FirehoseClient(port: server.port, cursor: 1)
+        defer { client.close() }
+        let frames = try await client.collect { $0.count == 4 }
+        #expect(frames[0].type == "#info" && frames[0].body["name"] == "OutdatedCursor")
+        #expect(frames.dropFirst().map(\.seq) == [4, 5, 6])
+    }
+
+    @Test func stalledConsumerIsCutOffWhileOthersKeepReceiving() async throws {
+        let server = try await TestServer.start { $0.subscriberBufferSize = 4 }
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let stalled = try await server.firehose(stalled: true)
+        defer { stalled.close() }
+        let reader = try await server.firehose()
+        defer { reader.close() }
+        // Big commits (about 1.6 MB each) fill the socket buffers quickly.
+        let commits = 24
+        for c in 0..<commits {
+            let writes: [DataValue] = (0..<8).map { i in
+                ["$type": "com.atproto.repo.applyWrites#create", "collection": "com.example.big",
+                 "value": ["$type": "com.example.big", "data": .string("\(c)-\(i)-" + String(repeating: "x", count: 200_000))]]
+            }
+            let reply = try await server.applyWrites(alice, writes)
+            #expect(reply.status == 200, "\(reply.text)")
+        }
+        let received = try await reader.collect { $0.count == commits }
+        #expect(received.map(\.seq) == Array(4...Int64(3 + commits)))
+        #expect(await server.services.sequencer.subscriberCount == 1)
+        stalled.resume()
+        let cutOff = try await stalled.collect { $0.last?.error != nil }
+        #expect(cutOff.last?.error == "ConsumerTooSlow")
+        #expect(cutOff.count < commits + 1)
+    }
+}
