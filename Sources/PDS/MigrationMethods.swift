@@ -3,6 +3,7 @@ import CAR
 import Foundation
 import GRDB
 import Repo
+import Sequencer
 
 /// Account migration onto this server: `com.atproto.repo.importRepo` (the
 /// repository as a CAR) and `com.atproto.repo.listMissingBlobs` (what the
@@ -32,7 +33,15 @@ enum MigrationMethods {
                 defer { try? handle.close() }
                 do {
                     return try services.repos.importCAR(
-                        FileByteSource(handle), expectedDID: did, alsoInTransaction: BlobTracking.rebuild)
+                        FileByteSource(handle), expectedDID: did,
+                        alsoInTransaction: { db, did in
+                            try BlobTracking.rebuild(db, did: did)
+                            // Consumers cannot follow a replaced repository
+                            // commit by commit: announce its new state.
+                            if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) {
+                                try Sequencer.append(sync, db: db)
+                            }
+                        })
                 } catch let error as DatabaseError {
                     throw error
                 } catch {
@@ -40,6 +49,7 @@ enum MigrationMethods {
                 }
             }
         }
+        services.sequencer.notify()
         services.logger.info(
             "repository imported",
             metadata: ["did": .string(did), "rev": .string(verification.rev),

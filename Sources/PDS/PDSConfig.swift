@@ -114,6 +114,9 @@ public struct PDSConfig: Sendable, Codable, Equatable {
             availableUserDomains = v.split(separator: ",").map { $0.hasPrefix(".") ? String($0) : "." + $0 }
         }
         if let v = try int("PDS_MAX_REQUEST_BODY") { maxRequestBody = v }
+        if let v = try int("PDS_SEQUENCER_RETENTION") { sequencerRetention = TimeInterval(v) }
+        if let v = try int("PDS_SEQUENCER_MAX_EVENTS") { sequencerMaxEvents = v }
+        if let v = try int("PDS_SUBSCRIBER_BUFFER") { subscriberBufferSize = v }
         // For load tests on loopback only: no per-account or per-IP limits.
         if env["PDS_RATE_LIMITS_OFF"] == "true" {
             rateLimits.writesPerHour = .max / 2

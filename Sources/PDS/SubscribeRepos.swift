@@ -10,6 +10,9 @@ import ServiceLifecycle
 /// binary message per frame.
 enum SubscribeRepos {
     static let path: RouterPath = "/xrpc/com.atproto.sync.subscribeRepos"
+    /// How long a consumer may take to read the last frames and answer the
+    /// close before the connection is dropped.
+    static let closeTimeout: Duration = .seconds(30)
 
     /// The router the WebSocket upgrade consults.
     static func router(services: PDSServices) -> Router<PDSRequestContext> {
@@ -19,16 +22,24 @@ enum SubscribeRepos {
             let raw = context.request.uri.queryParameters.get("cursor")
             let cursor = raw.flatMap { Int64($0) }
             try await withThrowingTaskGroup(of: Void.self) { group in
-                // Ends when the consumer closes the connection.
+                // Ends when the consumer closes the connection (or answers
+                // our close). Not cancelled while frames may still be queued:
+                // cancelling the inbound stream closes the channel at once,
+                // dropping what the consumer has not read yet.
                 group.addTask { for try await _ in inbound {} }
                 group.addTask {
                     if raw != nil && (cursor == nil || cursor! < 0) {
-                        try await outbound.write(.binary(ByteBuffer(bytes: Frames.error("InvalidRequest", message: "cursor must be a non-negative integer"))))
-                        return
+                        try await outbound.write(
+                            .binary(ByteBuffer(bytes: Frames.error("InvalidRequest", message: "cursor must be a non-negative integer"))))
+                    } else {
+                        try await stream.run(cursor: cursor) { frame in
+                            try await outbound.write(.binary(ByteBuffer(bytes: frame)))
+                        }
                     }
-                    try await stream.run(cursor: cursor) { frame in
-                        try await outbound.write(.binary(ByteBuffer(bytes: frame)))
-                    }
+                    // The stream ended (an error frame was sent): close, and
+                    // give the consumer time to read what is queued and answer.
+                    try await outbound.close(.normalClosure, reason: nil)
+                    try await Task.sleep(for: closeTimeout)
                 }
                 _ = try await group.next()
                 group.cancelAll()

@@ -1,6 +1,7 @@
 import ATProto
 import CAR
 import Foundation
+import GRDB
 import Repo
 
 /// One event of the log before it is sequenced: its frame type (`#commit`,
@@ -61,6 +62,13 @@ public struct SequencerEvent: Sendable, Equatable {
                 "rev": .string(rev),
                 "time": .string(ATDatetime.format(time)),
             ])
+    }
+
+    /// The `#sync` event of the repository `did` as stored now (after an
+    /// import replaced it), or nil when there is none.
+    public static func syncOfStoredRepository(did: String, db: GRDB.Database, time: Date = Date()) throws -> SequencerEvent? {
+        guard let repo = try RepoStorage.repository(did: did, db: db) else { return nil }
+        return .sync(did: did, commitCID: repo.commitCID, commitBytes: repo.commit.bytes, rev: repo.commit.rev, time: time)
     }
 
     /// An `#identity` event: the account's handle or DID document changed.

@@ -5,6 +5,10 @@ import Logging
 import Sequencer
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import PDS
 
 /// One decoded `subscribeRepos` frame.
@@ -77,6 +81,79 @@ final class FirehoseClient: Sendable {
     }
 }
 
+/// A bare WebSocket consumer on a POSIX socket with a tiny receive buffer,
+/// so that not reading really stalls it at the TCP level (the NIO client
+/// and the kernel's autotuned buffers would otherwise absorb many MB).
+final class StalledSocketConsumer: @unchecked Sendable {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestError("socket() failed") }
+        var size: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestError("connect() failed") }
+        let request = Array(
+            ("GET /xrpc/com.atproto.sync.subscribeRepos HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { throw TestError("send() failed") }
+    }
+
+    deinit { close(fd) }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { throw TestError("the connection ended (or timed out)") }
+        buffer += chunk[0..<n]
+    }
+
+    private func take(_ count: Int) throws -> [UInt8] {
+        while buffer.count < count { try fill() }
+        let out = Array(buffer[0..<count])
+        buffer.removeFirst(count)
+        return out
+    }
+
+    /// Reads (blocking) the upgrade response and then frames until a frame
+    /// satisfies `last` or the server closes.
+    func readFrames(until last: (FirehoseFrame) -> Bool) throws -> [FirehoseFrame] {
+        while !buffer.starts(with: Array("HTTP".utf8)) || buffer.firstRange(of: Array("\r\n\r\n".utf8)) == nil {
+            do { try fill() } catch { throw TestError("ended in the HTTP head: \(String(decoding: buffer, as: UTF8.self))") }
+        }
+        let head = buffer.firstRange(of: Array("\r\n\r\n".utf8))!
+        guard String(decoding: buffer[0..<head.lowerBound], as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
+            throw TestError("no WebSocket upgrade")
+        }
+        buffer.removeFirst(head.upperBound)
+        var frames: [FirehoseFrame] = []
+        while true {
+            guard let start = try? take(2) else { return frames }  // the connection ended
+            let opcode = start[0] & 0x0f
+            var length = Int(start[1] & 0x7f)
+            if length == 126 { length = try take(2).reduce(0) { $0 << 8 | Int($1) } }
+            if length == 127 { length = try take(8).reduce(0) { $0 << 8 | Int($1) } }
+            let payload: [UInt8]
+            do { payload = try take(length) } catch { throw TestError("ended inside a frame of \(length) bytes (opcode \(opcode)) after \(frames.count) frames: \(frames.map { $0.seq.map(String.init) ?? $0.error ?? "?" })") }
+            if opcode == 8 { return frames }  // close
+            guard opcode == 2 else { continue }  // pings
+            let (header, body) = try Frames.decode(payload)
+            frames.append(FirehoseFrame(header: header, body: body))
+            if last(frames[frames.count - 1]) { return frames }
+        }
+    }
+}
+
 extension TestServer {
     func firehose(cursor: Int64? = nil, stalled: Bool = false, expectSubscribers: Int? = nil) async throws -> FirehoseClient {
         let before = await services.sequencer.subscriberCount
@@ -113,6 +190,12 @@ struct SubscribeReposTests {
         let more = try await client.collect { $0.count == 3 }
         #expect(more.map(\.type) == ["#identity", "#account", "#sync"] && more.map(\.seq) == [7, 8, 9])
         #expect(more[0].body["did"]?.stringValue == bob.did)
+        // A consumer that goes away is unsubscribed.
+        client.close()
+        for _ in 0..<500 where await server.services.sequencer.subscriberCount > 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(await server.services.sequencer.subscriberCount == 0)
     }
 
     @Test func replayFromCursorWhileWritingYieldsEverySeqOnce() async throws {
@@ -166,12 +249,14 @@ struct SubscribeReposTests {
         let server = try await TestServer.start { $0.subscriberBufferSize = 4 }
         defer { Task { await server.stop() } }
         let alice = try await server.createAccount("alice")
-        let stalled = try await server.firehose(stalled: true)
-        defer { stalled.close() }
+        let stalled = try StalledSocketConsumer(port: server.port)
+        for _ in 0..<500 where await server.services.sequencer.subscriberCount < 1 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         let reader = try await server.firehose()
         defer { reader.close() }
         // Big commits (about 1.6 MB each) fill the socket buffers quickly.
-        let commits = 24
+        let commits = 16
         for c in 0..<commits {
             let writes: [DataValue] = (0..<8).map { i in
                 ["$type": "com.atproto.repo.applyWrites#create", "collection": "com.example.big",
@@ -183,9 +268,16 @@ struct SubscribeReposTests {
         let received = try await reader.collect { $0.count == commits }
         #expect(received.map(\.seq) == Array(4...Int64(3 + commits)))
         #expect(await server.services.sequencer.subscriberCount == 1)
-        stalled.resume()
-        let cutOff = try await stalled.collect { $0.last?.error != nil }
-        #expect(cutOff.last?.error == "ConsumerTooSlow")
-        #expect(cutOff.count < commits + 1)
+        let cutOff = try await blocking { try stalled.readFrames { $0.error != nil } }
+        #expect(cutOff.last?.error == "ConsumerTooSlow", "\(cutOff.count) frames: \(cutOff.map { $0.seq.map(String.init) ?? $0.error ?? "?" })")
+        #expect(cutOff.count < commits)
+        #expect(cutOff.dropLast().compactMap(\.seq) == Array(4..<(4 + Int64(cutOff.count - 1))))
+    }
+}
+
+/// Runs blocking work off the cooperative pool.
+func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
