@@ -41,12 +41,12 @@ public struct RepoStream: Sendable {
                 while true {
                     try Task.checkCancellation()
                     let after = last
-                    let batch = try await reader.read { db in try Sequencer.events(after: after, limit: 500, db: db) }
+                    let batch = try await reader.read { db in try Sequencer.events(after: after, limit: SequencerHub.batchSize, db: db) }
                     for event in batch {
                         try await send(try event.frame())
                         last = event.seq
                     }
-                    if batch.count < 500 { break }
+                    if batch.count < SequencerHub.batchSize { break }
                 }
                 if !subscription.tooSlow { break }
                 subscription.cancel()

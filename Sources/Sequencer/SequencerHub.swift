@@ -15,7 +15,7 @@ public actor SequencerHub {
     private var nextID = 0
     private var pumping = false
     private var pending = false
-    static let batchSize = 500
+    static let batchSize = 100
 
     public init(reader: any DatabaseReader) throws {
         self.reader = reader

@@ -281,3 +281,51 @@ func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thr
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
+
+/// The Python atproto SDK (installed by scripts/test in .build/python-venv)
+/// reading our firehose: an independent frame, CAR and model decoder.
+@Suite("subscribeRepos read by the Python SDK")
+struct FirehosePythonSDKTests {
+    @Test func sdkParsesEveryEvent() async throws {
+        let python = PythonSDKTests.python
+        #expect(FileManager.default.isExecutableFile(atPath: python), "no Python venv: run scripts/test")
+        guard FileManager.default.isExecutableFile(atPath: python) else { return }
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let bob = try await server.createAccount("bob")
+        var rkeys: [String] = []
+        for i in 0..<4 {
+            let reply = try await server.post(alice.did, "post \(i)", token: alice.accessJwt)
+            rkeys.append(String(try #require(reply["uri"]?.stringValue).split(separator: "/").last!))
+        }
+        let mixed = try await server.applyWrites(alice, [
+            ["$type": "com.atproto.repo.applyWrites#update", "collection": "app.bsky.feed.post", "rkey": .string(rkeys[0]),
+             "value": postValue("edited")],
+            ["$type": "com.atproto.repo.applyWrites#delete", "collection": "app.bsky.feed.post", "rkey": .string(rkeys[1])],
+        ])
+        #expect(mixed.status == 200)
+        #expect(try await server.procedure("com.atproto.server.deactivateAccount", token: bob.accessJwt).status == 200)
+        let expected = try await server.latestSeq()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [
+            PythonSDKTests.root.appendingPathComponent("Tests/Python/firehose_check.py").path,
+            "ws://127.0.0.1:\(server.port)/xrpc", String(expected),
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output: String = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }
+        }
+        print("python firehose: \(output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(600))")
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("OK: \(expected) events"))
+    }
+}
