@@ -64,10 +64,14 @@ extension AccountAdmin {
     /// Reactivates a deactivated account (an active one stays active).
     public static func activate(did: String, services: PDSServices) async throws {
         try await services.pool.write { db in
-            _ = try existing(did: did, db: db)
+            let account = try existing(did: did, db: db)
             try db.execute(sql: "UPDATE account SET deactivated_at = NULL, delete_after = NULL WHERE did = ?", arguments: [did])
             try db.execute(sql: recomputeStatus, arguments: [did])
+            // As the reference PDS: the identity, the status, and (now that
+            // sync serves the repository again) a #sync of its commit.
+            try Sequencer.append(.identity(did: did, handle: account.handle), db: db)
             try sequenceStatus(did: did, db: db)
+            if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) { try Sequencer.append(sync, db: db) }
         }
         services.sequencer.notify()
         services.logger.info("account activated", metadata: ["did": .string(did)])

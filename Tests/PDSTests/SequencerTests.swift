@@ -134,6 +134,11 @@ struct SequencerLogTests {
         #expect(accountEvents.map { $0["status"] } == [nil, "deactivated", nil, "takendown", "deleted"])
         let events = try await server.sequencedEvents()
         #expect(events.map(\.seq) == Array(1...Int64(events.count)))
+        // Creation: identity, account, sync; deactivation: account;
+        // activation: identity, account, sync; takedown, deletion: account.
+        #expect(events.map(\.type) == [
+            "#identity", "#account", "#sync", "#account", "#identity", "#account", "#sync", "#account", "#account",
+        ])
     }
 
     @Test func pruningKeepsSeqMonotonic() async throws {
