@@ -34,14 +34,7 @@ enum MigrationMethods {
                 do {
                     return try services.repos.importCAR(
                         FileByteSource(handle), expectedDID: did,
-                        alsoInTransaction: { db, did in
-                            try BlobTracking.rebuild(db, did: did)
-                            // Consumers cannot follow a replaced repository
-                            // commit by commit: announce its new state.
-                            if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) {
-                                try Sequencer.append(sync, db: db)
-                            }
-                        })
+                        alsoInTransaction: RepoImport.afterImport)
                 } catch let error as DatabaseError {
                     throw error
                 } catch {
@@ -87,6 +80,20 @@ enum MigrationMethods {
     static func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// Shared by `importRepo` and `pds repo import`.
+public enum RepoImport {
+    /// What an import (by `importRepo` or `pds repo import`) also does in its
+    /// transaction: rebuild the blob usage of the records, and announce the
+    /// new repository on the firehose with a `#sync` (consumers cannot follow
+    /// a replaced repository commit by commit).
+    public static func afterImport(_ db: Database, did: String) throws {
+        try BlobTracking.rebuild(db, did: did)
+        if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) {
+            try Sequencer.append(sync, db: db)
         }
     }
 }

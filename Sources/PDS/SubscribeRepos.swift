@@ -85,3 +85,22 @@ public struct SequencerPruner: Service {
         }
     }
 }
+
+/// Pokes the fan-out every ``interval``, so that events appended by another
+/// process on the same database (the `pds` command line) reach live
+/// consumers even when this server writes nothing.
+struct SequencerPoller: Service {
+    let services: PDSServices
+    var interval: Duration = .seconds(2)
+
+    func run() async throws {
+        while true {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return  // shutting down
+            }
+            services.sequencer.notify()
+        }
+    }
+}

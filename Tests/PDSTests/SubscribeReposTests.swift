@@ -190,6 +190,13 @@ struct SubscribeReposTests {
         let more = try await client.collect { $0.count == 3 }
         #expect(more.map(\.type) == ["#identity", "#account", "#sync"] && more.map(\.seq) == [7, 8, 9])
         #expect(more[0].body["did"]?.stringValue == bob.did)
+        // Events another process appends (the command line on the same
+        // database) reach live consumers too.
+        try await server.services.pool.write { db in
+            try Sequencer.append(.identity(did: bob.did, handle: "elsewhere.test"), db: db)
+        }
+        let polled = try await client.collect { $0.count == 1 }
+        #expect(polled.first?.seq == 10 && polled.first?.body["handle"] == "elsewhere.test")
         // A consumer that goes away is unsubscribed.
         client.close()
         for _ in 0..<500 where await server.services.sequencer.subscriberCount > 0 {
