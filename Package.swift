@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         .target(
@@ -42,9 +43,10 @@ let package = Package(
         .target(
             name: "PDS",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Migrations", "LexiconFiles", "CSodium",
+                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -62,6 +64,12 @@ let package = Package(
             ]
         ),
         .target(name: "CAR", dependencies: ["ATProto"]),
+        // The durable event log of repository and account changes and its
+        // subscribeRepos frames.
+        .target(
+            name: "Sequencer",
+            dependencies: ["ATProto", "Repo", "CAR", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(name: "MST", dependencies: ["ATProto"]),
         // The Lexicon JSON documents, embedded as resources.
         .target(name: "LexiconFiles", path: "lexicons", exclude: ["README.md", "LICENSE-upstream.txt", "LICENSE-MIT-upstream.txt", "LICENSE-APACHE-upstream.txt"], resources: [.copy("com"), .copy("app")]),
@@ -82,7 +90,12 @@ let package = Package(
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto", "TestSupport"]),
         .testTarget(
             name: "PDSTests",
-            dependencies: ["PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
         ),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
     ]

@@ -3,6 +3,7 @@ import ATProto
 import Foundation
 import GRDB
 import Repo
+import Sequencer
 
 /// Account operations shared by the XRPC handlers and the `pds account`
 /// command line, so both change the database in exactly the same way:
@@ -55,7 +56,15 @@ public enum AccountAdmin {
                     did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
                     plcGenesis: DAGCBOR.encode(genesis.operation), db: db)
                 try RepoStorage.apply(firstCommit, db: db)
+                // As the reference PDS: the identity, the active account, and
+                // the repository's first commit (a `#sync` of it).
+                try Sequencer.append(.identity(did: did, handle: handle), db: db)
+                try Sequencer.append(.account(did: did, active: true, status: nil), db: db)
+                try Sequencer.append(
+                    .sync(did: did, commitCID: firstCommit.commitCID, commitBytes: firstCommit.commit.bytes, rev: firstCommit.rev),
+                    db: db)
             }
+            services.sequencer.notify()
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
         }

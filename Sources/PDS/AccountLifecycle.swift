@@ -2,6 +2,7 @@ import ATCrypto
 import ATProto
 import Foundation
 import GRDB
+import Sequencer
 
 /// Status changes of an account: deactivation by its owner, takedown by an
 /// admin, and deletion.
@@ -16,6 +17,13 @@ import GRDB
 /// `#account` event (and activation an `#identity` and a `#sync`), as the
 /// reference PDS does.
 extension AccountAdmin {
+    /// Appends the `#account` event of the account's current status (inside
+    /// the transaction that changed it).
+    static func sequenceStatus(did: String, db: Database) throws {
+        guard let status = try String.fetchOne(db, sql: "SELECT status FROM account WHERE did = ?", arguments: [did]) else { return }
+        try Sequencer.append(.account(did: did, active: status == "active", status: status), db: db)
+    }
+
     /// SQL that recomputes `status` from `takedown_ref` and `deactivated_at`.
     static let recomputeStatus = """
         UPDATE account SET status = CASE
@@ -47,17 +55,25 @@ extension AccountAdmin {
                 sql: "UPDATE account SET deactivated_at = COALESCE(deactivated_at, ?), delete_after = ? WHERE did = ?",
                 arguments: [AccountStore.now(), deleteAfter, did])
             try db.execute(sql: recomputeStatus, arguments: [did])
+            try sequenceStatus(did: did, db: db)
         }
+        services.sequencer.notify()
         services.logger.info("account deactivated", metadata: ["did": .string(did)])
     }
 
     /// Reactivates a deactivated account (an active one stays active).
     public static func activate(did: String, services: PDSServices) async throws {
         try await services.pool.write { db in
-            _ = try existing(did: did, db: db)
+            let account = try existing(did: did, db: db)
             try db.execute(sql: "UPDATE account SET deactivated_at = NULL, delete_after = NULL WHERE did = ?", arguments: [did])
             try db.execute(sql: recomputeStatus, arguments: [did])
+            // As the reference PDS: the identity, the status, and (now that
+            // sync serves the repository again) a #sync of its commit.
+            try Sequencer.append(.identity(did: did, handle: account.handle), db: db)
+            try sequenceStatus(did: did, db: db)
+            if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) { try Sequencer.append(sync, db: db) }
         }
+        services.sequencer.notify()
         services.logger.info("account activated", metadata: ["did": .string(did)])
     }
 
@@ -81,9 +97,11 @@ extension AccountAdmin {
             let value: String? = applied ? (ref ?? AccountStore.now()) : nil
             try db.execute(sql: "UPDATE account SET takedown_ref = ? WHERE did = ?", arguments: [value, did])
             try db.execute(sql: recomputeStatus, arguments: [did])
+            try sequenceStatus(did: did, db: db)
             if applied { try endAllSessions(did: did, db: db) }
             return try adminStatus(did: did, db: db)
         }
+        services.sequencer.notify()
         services.logger.notice(
             applied ? "account taken down; sessions ended" : "account takedown lifted",
             metadata: ["did": .string(did), "status": .string(status.status.rawValue)])
@@ -139,8 +157,10 @@ extension AccountAdmin {
                         signing_key = ?, takedown_ref = NULL, delete_after = NULL WHERE did = ?
                         """,
                     arguments: [Data(throwaway.rawRepresentation), did])
+                try Sequencer.append(.account(did: did, active: false, status: "deleted"), db: db)
             }
         }
+        services.sequencer.notify()
         services.logger.notice("account deleted", metadata: ["did": .string(did)])
     }
 }

@@ -3,6 +3,7 @@ import CAR
 import Foundation
 import GRDB
 import Repo
+import Sequencer
 
 /// Account migration onto this server: `com.atproto.repo.importRepo` (the
 /// repository as a CAR) and `com.atproto.repo.listMissingBlobs` (what the
@@ -32,7 +33,8 @@ enum MigrationMethods {
                 defer { try? handle.close() }
                 do {
                     return try services.repos.importCAR(
-                        FileByteSource(handle), expectedDID: did, alsoInTransaction: BlobTracking.rebuild)
+                        FileByteSource(handle), expectedDID: did,
+                        alsoInTransaction: RepoImport.afterImport)
                 } catch let error as DatabaseError {
                     throw error
                 } catch {
@@ -40,6 +42,7 @@ enum MigrationMethods {
                 }
             }
         }
+        services.sequencer.notify()
         services.logger.info(
             "repository imported",
             metadata: ["did": .string(did), "rev": .string(verification.rev),
@@ -77,6 +80,20 @@ enum MigrationMethods {
     static func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// Shared by `importRepo` and `pds repo import`.
+public enum RepoImport {
+    /// What an import (by `importRepo` or `pds repo import`) also does in its
+    /// transaction: rebuild the blob usage of the records, and announce the
+    /// new repository on the firehose with a `#sync` (consumers cannot follow
+    /// a replaced repository commit by commit).
+    public static func afterImport(_ db: Database, did: String) throws {
+        try BlobTracking.rebuild(db, did: did)
+        if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) {
+            try Sequencer.append(sync, db: db)
         }
     }
 }

@@ -44,6 +44,13 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var trustProxy: Bool = false
     /// Rate limits, per window.
     public var rateLimits: RateLimitConfig = RateLimitConfig()
+    /// Seconds the event log (`subscribeRepos`) keeps events.
+    public var sequencerRetention: TimeInterval = 72 * 3600
+    /// The most events the event log keeps.
+    public var sequencerMaxEvents: Int = 1_000_000
+    /// Events a `subscribeRepos` consumer may fall behind by before it is
+    /// disconnected with `ConsumerTooSlow`.
+    public var subscriberBufferSize: Int = 1_000
 
     public init() {}
 
@@ -111,6 +118,9 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         }
         if let v = try int("PDS_MAX_REQUEST_BODY") { maxRequestBody = v }
         if let v = env["PDS_TRUST_PROXY"] { trustProxy = (v == "true" || v == "1") }
+        if let v = try int("PDS_SEQUENCER_RETENTION") { sequencerRetention = TimeInterval(v) }
+        if let v = try int("PDS_SEQUENCER_MAX_EVENTS") { sequencerMaxEvents = v }
+        if let v = try int("PDS_SUBSCRIBER_BUFFER") { subscriberBufferSize = v }
         // For load tests on loopback only: no per-account or per-IP limits.
         if env["PDS_RATE_LIMITS_OFF"] == "true" {
             rateLimits.writesPerHour = .max / 2
@@ -128,5 +138,59 @@ public struct PDSConfig: Sendable, Codable, Equatable {
             case .invalid(let name, let value): return "invalid value '\(value)' for \(name)"
             }
         }
+    }
+}
+
+/// Reading a config file: every key is optional, and an absent one keeps its
+/// default (synthesized decoding would demand every key).
+extension PDSConfig {
+    enum CodingKeys: String, CodingKey {
+        case hostname, bindAddress, port, publicURL, dataDirectory, serviceDID, adminPassword, blobUploadLimit
+        case blobQuotaPerAccount, blobGracePeriod, repoImportLimit, signingKeyType, inviteRequired
+        case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
+        case subscriberBufferSize
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let decoded = try c.decodeIfPresent(T.self, forKey: key) { value = decoded }
+        }
+        try read(.hostname, &hostname)
+        try read(.bindAddress, &bindAddress)
+        try read(.port, &port)
+        publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL) ?? publicURL
+        try read(.dataDirectory, &dataDirectory)
+        serviceDID = try c.decodeIfPresent(String.self, forKey: .serviceDID) ?? serviceDID
+        adminPassword = try c.decodeIfPresent(String.self, forKey: .adminPassword) ?? adminPassword
+        try read(.blobUploadLimit, &blobUploadLimit)
+        try read(.blobQuotaPerAccount, &blobQuotaPerAccount)
+        try read(.blobGracePeriod, &blobGracePeriod)
+        try read(.repoImportLimit, &repoImportLimit)
+        try read(.signingKeyType, &signingKeyType)
+        try read(.inviteRequired, &inviteRequired)
+        try read(.availableUserDomains, &availableUserDomains)
+        try read(.maxRequestBody, &maxRequestBody)
+        try read(.trustProxy, &trustProxy)
+        try read(.rateLimits, &rateLimits)
+        try read(.sequencerRetention, &sequencerRetention)
+        try read(.sequencerMaxEvents, &sequencerMaxEvents)
+        try read(.subscriberBufferSize, &subscriberBufferSize)
+    }
+}
+
+extension PDSConfig.RateLimitConfig {
+    enum CodingKeys: String, CodingKey {
+        case writesPerHour, uploadsPerHour, loginsPerFiveMinutes, requestsPerFiveMinutes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        writesPerHour = try c.decodeIfPresent(Int.self, forKey: .writesPerHour) ?? writesPerHour
+        uploadsPerHour = try c.decodeIfPresent(Int.self, forKey: .uploadsPerHour) ?? uploadsPerHour
+        loginsPerFiveMinutes = try c.decodeIfPresent(Int.self, forKey: .loginsPerFiveMinutes) ?? loginsPerFiveMinutes
+        requestsPerFiveMinutes = try c.decodeIfPresent(Int.self, forKey: .requestsPerFiveMinutes) ?? requestsPerFiveMinutes
     }
 }

@@ -2,6 +2,7 @@ import ATProto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
@@ -76,8 +77,9 @@ public enum PDSServer {
         let config = services.config
         return Application(
             router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: SubscribeRepos.router(services: services)),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
-            services: [BlobGarbageCollector(services: services)],
+            services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: services.logger)
     }

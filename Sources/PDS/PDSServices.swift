@@ -4,6 +4,7 @@ import GRDB
 import LexiconFiles
 import Logging
 import Repo
+import Sequencer
 
 /// Everything handlers share: configuration, the database and the stores
 /// over it, the service keys, and the concurrency guards.
@@ -25,6 +26,9 @@ public final class PDSServices: Sendable {
     /// The Lexicon schemas records are validated against.
     public let lexicons: LexiconCatalog
     public let logger: Logger
+    /// Live fan-out of the event log (`subscribeRepos`); notify it after a
+    /// transaction that appended events commits.
+    public let sequencer: SequencerHub
     public let passwordStrength: PasswordHasher.Strength
 
     /// Opens (creating on first start) the data directory, its database and
@@ -39,6 +43,7 @@ public final class PDSServices: Sendable {
         pool = try ServiceDatabase.open(path: config.dataDirectory + "/pds.sqlite")
         accounts = AccountStore(pool: pool)
         repos = RepoStorage(pool: pool)
+        sequencer = try SequencerHub(reader: pool)
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
         blobStore = try FileBlobStore(root: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("blobs"))

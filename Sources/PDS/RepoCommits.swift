@@ -3,6 +3,7 @@ import ATProto
 import Foundation
 import GRDB
 import Repo
+import Sequencer
 
 /// Commits to a hosted repository: one writer per repository at a time, the
 /// commit built from the current state and written in one transaction.
@@ -52,7 +53,9 @@ enum RepoCommits {
             try await services.pool.write { db in
                 try RepoStorage.apply(result, db: db)
                 try BlobTracking.apply(blobs, db: db)
+                try Sequencer.append(.commit(result), db: db)
             }
+            services.sequencer.notify()
             return result
         }
     }

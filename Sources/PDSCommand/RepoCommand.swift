@@ -86,7 +86,7 @@ struct RepoCommand: ParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() throws {
-            let result = try storage.open().importCAR(try RepoCommand.openCAR(file), alsoInTransaction: BlobTracking.rebuild)
+            let result = try storage.open().importCAR(try RepoCommand.openCAR(file), alsoInTransaction: RepoImport.afterImport)
             print("imported \(result.did) at rev \(result.rev): \(result.recordCount) records")
         }
     }

@@ -35,6 +35,10 @@ struct BlobMigrationTests {
         let imported = try await importRepo(new, car, token: moved.accessJwt)
         #expect(imported.status == 200, "\(imported.text)")
         #expect(try await new.rev(alice.did) == (try await old.rev(alice.did)))
+        // The import is announced on the firehose as a #sync of the new commit.
+        let events = try await new.sequencedEvents().filter { $0.did == alice.did }
+        #expect(events.map(\.type) == ["#sync"])
+        #expect(try events.first?.body()["rev"]?.stringValue == (try await old.rev(alice.did)))
         let records = try await new.query(
             "com.atproto.repo.listRecords", [("repo", alice.did), ("collection", "app.bsky.feed.post")])
         #expect(records["records"]?.arrayValue?.count == 2)

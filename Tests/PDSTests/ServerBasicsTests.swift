@@ -57,3 +57,23 @@ struct JSONLogTests {
         #expect(ATDatetime.isValid(ts) && ts.hasSuffix("Z") && ts.count == 24)
     }
 }
+
+@Suite("Configuration")
+struct ConfigTests {
+    @Test func aPartialFileKeepsDefaultsAndTheEnvironmentWins() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pds-config-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"hostname": "pds.example.com", "rateLimits": {"writesPerHour": 10}}"#.utf8).write(to: file)
+        let config = try PDSConfig.load(file: file.path, environment: ["PDS_PORT": "8080"])
+        #expect(config.hostname == "pds.example.com" && config.port == 8080)
+        #expect(config.rateLimits.writesPerHour == 10 && config.rateLimits.loginsPerFiveMinutes == 30)
+        #expect(config.dataDirectory == "./data" && config.blobUploadLimit == 100 * 1024 * 1024)
+        #expect(config.resolvedPublicURL == "https://pds.example.com")
+        #expect(config.resolvedServiceDID == "did:web:pds.example.com")
+        // Bad values are errors, not silent defaults.
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_PORT": "eighty"]) }
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_SIGNING_KEY_TYPE": "ed25519"]) }
+        try Data(#"{"port": "not a number"}"#.utf8).write(to: file)
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: file.path, environment: [:]) }
+    }
+}

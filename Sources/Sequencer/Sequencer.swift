@@ -1,0 +1,56 @@
+import ATProto
+import Foundation
+import GRDB
+
+/// The durable event log (`repo_seq`). Events are appended inside the same
+/// write transaction as the change they announce, so the log and the data
+/// never disagree and `seq` has no gaps.
+public enum Sequencer {
+    /// Appends an event; call inside the write transaction of the change.
+    /// - Returns: the event's seq.
+    @discardableResult
+    public static func append(_ event: SequencerEvent, db: Database, now: Date = Date()) throws -> Int64 {
+        try db.execute(
+            sql: "INSERT INTO repo_seq (did, event_type, event, sequenced_at) VALUES (?, ?, ?, ?)",
+            arguments: [event.did, event.type, Data(DAGCBOR.encode(.map(event.body))),
+                        Int64((now.timeIntervalSince1970 * 1000).rounded())])
+        return db.lastInsertedRowID
+    }
+
+    /// Up to `limit` events after `seq`, in order.
+    public static func events(after seq: Int64, limit: Int, db: Database) throws -> [SequencedEvent] {
+        try Row.fetchAll(
+            db, sql: "SELECT seq, did, event_type, event, sequenced_at FROM repo_seq WHERE seq > ? ORDER BY seq LIMIT ?",
+            arguments: [seq, limit]
+        ).map {
+            SequencedEvent(
+                seq: $0["seq"], did: $0["did"], type: $0["event_type"], event: [UInt8]($0["event"] as Data),
+                sequencedAt: $0["sequenced_at"])
+        }
+    }
+
+    /// The highest seq ever written (0 before the first event), even when
+    /// retention has removed it.
+    public static func latestSeq(db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'") ?? 0
+    }
+
+    /// The oldest retained seq, or nil when the log is empty.
+    public static func oldestSeq(db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM repo_seq")
+    }
+
+    /// Removes events older than `maxAge` seconds and all but the newest
+    /// `maxCount`.
+    /// - Returns: the number of events removed.
+    @discardableResult
+    public static func prune(maxAge: TimeInterval, maxCount: Int, now: Date = Date(), db: Database) throws -> Int {
+        let cutoff = Int64(((now.timeIntervalSince1970 - maxAge) * 1000).rounded())
+        try db.execute(sql: "DELETE FROM repo_seq WHERE sequenced_at < ?", arguments: [cutoff])
+        var removed = db.changesCount
+        let latest = try latestSeq(db: db)
+        try db.execute(sql: "DELETE FROM repo_seq WHERE seq <= ?", arguments: [latest - Int64(maxCount)])
+        removed += db.changesCount
+        return removed
+    }
+}

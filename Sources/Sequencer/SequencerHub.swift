@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Live fan-out of the log. Writers call ``notify()`` after their
+/// transaction commits; the hub then reads the new events from the database
+/// in seq order and offers each to every subscriber's bounded buffer. A
+/// subscriber whose buffer is full is cut off (marked too slow), so a slow
+/// consumer never holds up writers or other consumers.
+public actor SequencerHub {
+    let reader: any DatabaseReader
+    /// The highest seq offered to subscribers.
+    private var broadcastSeq: Int64
+    private var subscribers: [Int: Subscription] = [:]
+    private var nextID = 0
+    private var pumping = false
+    private var pending = false
+    static let batchSize = 100
+
+    public init(reader: any DatabaseReader) throws {
+        self.reader = reader
+        broadcastSeq = try reader.read { db in try Sequencer.latestSeq(db: db) }
+    }
+
+    /// New events were committed: deliver them. Returns at once.
+    public nonisolated func notify() {
+        Task { await self.pump() }
+    }
+
+    /// A live subscription: every event committed from now on (possibly
+    /// a few earlier ones too; consumers de-duplicate by seq).
+    public func subscribe(bufferSize: Int) -> Subscription {
+        let id = nextID
+        nextID += 1
+        let subscription = Subscription(id: id, bufferSize: bufferSize, hub: self)
+        subscribers[id] = subscription
+        return subscription
+    }
+
+    func remove(_ id: Int) {
+        subscribers[id] = nil
+    }
+
+    public var subscriberCount: Int { subscribers.count }
+
+    private func pump() async {
+        if pumping {
+            pending = true
+            return
+        }
+        pumping = true
+        defer { pumping = false }
+        while true {
+            pending = false
+            let after = broadcastSeq
+            guard let events = try? await reader.read({ db in try Sequencer.events(after: after, limit: Self.batchSize, db: db) })
+            else { return }
+            for event in events {
+                for (id, subscriber) in subscribers where !subscriber.offer(event) {
+                    subscribers[id] = nil
+                }
+            }
+            if let last = events.last { broadcastSeq = last.seq }
+            if events.count < Self.batchSize && !pending { return }
+        }
+    }
+
+    /// One subscriber's bounded buffer of events.
+    public final class Subscription: Sendable {
+        let id: Int
+        public let events: AsyncStream<SequencedEvent>
+        private let continuation: AsyncStream<SequencedEvent>.Continuation
+        private let overflowed = Atomic<Bool>(false)
+        private let hub: SequencerHub
+
+        init(id: Int, bufferSize: Int, hub: SequencerHub) {
+            self.id = id
+            self.hub = hub
+            (events, continuation) = AsyncStream.makeStream(of: SequencedEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
+        }
+
+        /// Whether the buffer overflowed (the stream then ended).
+        public var tooSlow: Bool { overflowed.load(ordering: .acquiring) }
+
+        /// Offers an event; false when the subscriber is gone or too slow.
+        func offer(_ event: SequencedEvent) -> Bool {
+            switch continuation.yield(event) {
+            case .enqueued: return true
+            case .dropped:
+                overflowed.store(true, ordering: .releasing)
+                continuation.finish()
+                return false
+            case .terminated: return false
+            @unknown default: return false
+            }
+        }
+
+        /// Ends the subscription.
+        public func cancel() {
+            continuation.finish()
+            let hub = hub, id = id
+            Task { await hub.remove(id) }
+        }
+    }
+}
