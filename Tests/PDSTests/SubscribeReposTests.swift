@@ -314,25 +314,10 @@ struct FirehosePythonSDKTests {
         #expect(mixed.status == 200)
         #expect(try await server.procedure("com.atproto.server.deactivateAccount", token: bob.accessJwt).status == 200)
         let expected = try await server.latestSeq()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            PythonSDKTests.root.appendingPathComponent("Tests/Python/firehose_check.py").path,
-            "ws://127.0.0.1:\(server.port)/xrpc", String(expected),
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }
-        }
+        let (status, output) = try await PythonSDKTests.runPython(
+            script: "Tests/Python/firehose_check.py", arguments: ["ws://127.0.0.1:\(server.port)/xrpc", String(expected)])
         print("python firehose: \(output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(600))")
-        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(status == 0, "\(output)")
         #expect(output.contains("OK: \(expected) events"))
     }
 }
