@@ -59,8 +59,11 @@ let package = Package(
                 "CAR",
                 "Repo",
                 "PDS",
+                "Sequencer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "CAR", dependencies: ["ATProto"]),

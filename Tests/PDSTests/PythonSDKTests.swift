@@ -27,9 +27,15 @@ struct PythonSDKTests {
     /// output off the cooperative pool while the in-process server keeps
     /// serving. - Returns: the exit status and everything it printed.
     static func runPython(script: String, arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await run(python, [root.appendingPathComponent(script).path] + arguments)
+    }
+
+    /// Runs a program to its end without blocking the cooperative pool.
+    /// - Returns: the exit status and everything it printed.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root.appendingPathComponent(script).path] + arguments
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
