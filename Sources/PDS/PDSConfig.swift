@@ -42,6 +42,12 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// Whether a reverse proxy in front sets `X-Forwarded-For` (then the
     /// client address for rate limits is taken from it).
     public var trustProxy: Bool = false
+    /// Relays asked to crawl this server (`requestCrawl`), as base URLs;
+    /// none by default (in production: `https://bsky.network`).
+    public var crawlers: [String] = []
+    /// Seconds between `requestCrawl`s, and the quiet spell after which a
+    /// write triggers one at once.
+    public var crawlInterval: Int = 20 * 60
     /// Rate limits, per window.
     public var rateLimits: RateLimitConfig = RateLimitConfig()
     /// Seconds the event log (`subscribeRepos`) keeps events.
@@ -118,6 +124,8 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         }
         if let v = try int("PDS_MAX_REQUEST_BODY") { maxRequestBody = v }
         if let v = env["PDS_TRUST_PROXY"] { trustProxy = (v == "true" || v == "1") }
+        if let v = env["PDS_CRAWLERS"] { crawlers = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        if let v = try int("PDS_CRAWL_INTERVAL") { crawlInterval = v }
         if let v = try int("PDS_SEQUENCER_RETENTION") { sequencerRetention = TimeInterval(v) }
         if let v = try int("PDS_SEQUENCER_MAX_EVENTS") { sequencerMaxEvents = v }
         if let v = try int("PDS_SUBSCRIBER_BUFFER") { subscriberBufferSize = v }
@@ -148,7 +156,7 @@ extension PDSConfig {
         case hostname, bindAddress, port, publicURL, dataDirectory, serviceDID, adminPassword, blobUploadLimit
         case blobQuotaPerAccount, blobGracePeriod, repoImportLimit, signingKeyType, inviteRequired
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
-        case subscriberBufferSize
+        case subscriberBufferSize, crawlers, crawlInterval
     }
 
     public init(from decoder: any Decoder) throws {
@@ -177,6 +185,8 @@ extension PDSConfig {
         try read(.sequencerRetention, &sequencerRetention)
         try read(.sequencerMaxEvents, &sequencerMaxEvents)
         try read(.subscriberBufferSize, &subscriberBufferSize)
+        try read(.crawlers, &crawlers)
+        try read(.crawlInterval, &crawlInterval)
     }
 }
 

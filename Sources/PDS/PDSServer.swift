@@ -79,7 +79,8 @@ public enum PDSServer {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: SubscribeRepos.router(services: services)),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
-            services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services)],
+            services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services),
+                       RelayCrawlNotifier(services: services)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: services.logger)
     }

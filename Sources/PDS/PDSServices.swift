@@ -22,6 +22,8 @@ public final class PDSServices: Sendable {
     /// Serializes writes per repository.
     public let writeLock = KeyedLock()
     public let rateLimiter = RateLimiter()
+    /// Tells the relay crawl notifier that repositories changed.
+    public let crawlActivity = CrawlActivity()
     public let tids = TIDGenerator()
     /// The Lexicon schemas records are validated against.
     public let lexicons: LexiconCatalog

@@ -56,6 +56,7 @@ enum RepoCommits {
                 try Sequencer.append(.commit(result), db: db)
             }
             services.sequencer.notify()
+            services.crawlActivity.noteWrite()
             return result
         }
     }
