@@ -23,7 +23,7 @@ import Foundation
 ///
 /// `init(_ date:)` and `now()` give the canonical form
 /// `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC, milliseconds).
-public struct ATDatetime: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct ATDatetime: SyntaxCheckedString {
     /// The maximum length of a datetime string.
     public static let maxLength = 64
 
@@ -70,17 +70,6 @@ public struct ATDatetime: Hashable, Sendable, CustomStringConvertible, Codable {
     public static func isValidSyntax(_ string: String) -> Bool {
         if case .valid = string.withUTF8Bytes(scan) { return true }
         return false
-    }
-
-    public var description: String { string }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
     }
 
     // MARK: - Scanning

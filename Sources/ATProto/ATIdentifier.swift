@@ -3,7 +3,7 @@
 ///
 /// A string starting with `did:` is parsed as a DID, anything else as a
 /// handle.
-public enum ATIdentifier: Hashable, Sendable, CustomStringConvertible, Codable {
+public enum ATIdentifier: SyntaxCheckedString {
     case did(DID)
     case handle(Handle)
 
@@ -43,17 +43,6 @@ public enum ATIdentifier: Hashable, Sendable, CustomStringConvertible, Codable {
     public var handle: Handle? {
         if case .handle(let handle) = self { return handle }
         return nil
-    }
-
-    public var description: String { string }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
     }
 
     /// Why `b` is neither a DID nor a handle, or `nil` if it is one of them.

@@ -12,7 +12,7 @@
 /// - at most 8 KiB (8192 characters).
 ///
 /// Equality compares the string as given.
-public struct ATURI: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct ATURI: SyntaxCheckedString {
     /// The maximum length of an AT URI, in characters.
     public static let maxLength = 8192
 
@@ -63,20 +63,9 @@ public struct ATURI: Hashable, Sendable, CustomStringConvertible, Codable {
         return false
     }
 
-    public var description: String { string }
-
     public static func == (lhs: ATURI, rhs: ATURI) -> Bool { lhs.string == rhs.string }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(string) }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
-    }
 
     /// Byte ranges of the parts of a valid AT URI.
     struct Parts {

@@ -9,7 +9,7 @@
 /// DIDs are case-sensitive. Percent signs are accepted anywhere but at the
 /// end, as the reference implementations do; the `%XX` escapes are not
 /// decoded. `isPLC` and `isWeb` tell the two methods atproto supports.
-public struct DID: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct DID: SyntaxCheckedString {
     /// The maximum length of a DID, in characters.
     public static let maxLength = 2048
 
@@ -103,17 +103,6 @@ public struct DID: Hashable, Sendable, CustomStringConvertible, Codable {
             }
             return result
         }
-    }
-
-    public var description: String { string }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
     }
 
     /// Why `b` is not a DID, or `nil` if it is one.

@@ -14,7 +14,7 @@
 /// domains that atproto does not allow for real accounts (`.local`, `.onion`,
 /// …) are syntactically valid; `isDisallowedTLD` and `isReserved` let policy
 /// code reject them.
-public struct Handle: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct Handle: SyntaxCheckedString {
     /// The maximum length of a handle, in characters.
     public static let maxLength = 253
     /// The maximum length of one label, in characters.
@@ -84,8 +84,6 @@ public struct Handle: Hashable, Sendable, CustomStringConvertible, Codable {
             && string.lowercased() == Handle.invalidHandleMarker
     }
 
-    public var description: String { string }
-
     /// Handles are equal when they are equal ignoring ASCII case.
     public static func == (lhs: Handle, rhs: Handle) -> Bool {
         lhs.string.withUTF8Bytes { a in
@@ -104,15 +102,6 @@ public struct Handle: Hashable, Sendable, CustomStringConvertible, Codable {
             for c in b { hasher.combine(ASCII.lowercased(c)) }
             hasher.combine(b.count)
         }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
     }
 
     /// Why `b` is not a handle, or `nil` if it is one.

@@ -16,7 +16,7 @@
 ///
 /// Equality compares the string as given (tags are case-insensitive, but
 /// this type does not normalise case).
-public struct LanguageTag: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct LanguageTag: SyntaxCheckedString {
     /// The maximum length of one subtag.
     public static let maxSubtagLength = 8
 
@@ -55,17 +55,6 @@ public struct LanguageTag: Hashable, Sendable, CustomStringConvertible, Codable 
 
     /// Whether the whole tag is private use (`x-…`).
     public var isPrivateUse: Bool { language == "x" }
-
-    public var description: String { string }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
-    }
 
     /// The subtag ranges of `b`, or why it is not well formed.
     static func syntaxProblem(_ b: UnsafeBufferPointer<UInt8>) -> String? {

@@ -16,7 +16,7 @@
 ///
 /// The authority is case-insensitive and `normalized` lower-cases it; the
 /// name is case-sensitive. Equality compares the string as given.
-public struct NSID: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct NSID: SyntaxCheckedString {
     /// The maximum length of an NSID, in characters.
     public static let maxLength = 317
     /// The maximum length of one segment, in characters.
@@ -61,17 +61,6 @@ public struct NSID: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// The NSID with the authority in lower case and the name unchanged.
     public var normalized: NSID { NSID(validated: authority.lowercased() + "." + name) }
-
-    public var description: String { string }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
-    }
 
     /// Why `b` is not an NSID, or `nil` if it is one.
     static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {

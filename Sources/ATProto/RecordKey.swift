@@ -5,7 +5,7 @@
 /// letters, digits and `_ ~ . : -`, and not `.` or `..`. Record keys are
 /// case-sensitive. A collection's Lexicon may narrow this further (`tid`,
 /// `nsid`, `literal:self`, …); that is checked elsewhere.
-public struct RecordKey: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct RecordKey: SyntaxCheckedString {
     /// The maximum length of a record key, in characters.
     public static let maxLength = 512
 
@@ -33,17 +33,6 @@ public struct RecordKey: Hashable, Sendable, CustomStringConvertible, Codable {
     /// Whether `string` is a syntactically valid record key.
     public static func isValid(_ string: String) -> Bool {
         string.withUTF8Bytes(problem) == nil
-    }
-
-    public var description: String { string }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
     }
 
     /// Whether `c` may appear in a record key.

@@ -13,7 +13,7 @@
 /// `TIDGenerator` also keep the top bit 0, so they start with `2–7`, `a` or
 /// `b`; a parsed TID with the top bit set keeps it (its `timestampMicros`
 /// then has 54 bits).
-public struct TID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+public struct TID: Comparable, SyntaxCheckedString {
     /// The length of a TID string.
     public static let length = 13
     /// The largest timestamp (in microseconds) a new TID can hold: 2^53 − 1.
@@ -75,18 +75,7 @@ public struct TID: Hashable, Sendable, Comparable, CustomStringConvertible, Coda
         }
     }
 
-    public var description: String { string }
-
     public static func < (lhs: TID, rhs: TID) -> Bool { lhs.value < rhs.value }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
-    }
 
     /// The value of one base32-sortable character, or `nil`.
     @inline(__always) static func digit(_ c: UInt8) -> UInt64? {

@@ -10,7 +10,7 @@
 ///
 /// This is not a full RFC 3986 parser: it accepts what the Lexicon format
 /// allows and rejects what is clearly not a URI.
-public struct URIString: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct URIString: SyntaxCheckedString {
     /// The maximum length of a URI, in bytes of UTF-8.
     public static let maxLength = 8192
 
@@ -33,17 +33,6 @@ public struct URIString: Hashable, Sendable, CustomStringConvertible, Codable {
     /// The scheme in lower case, e.g. `https`.
     public var scheme: String {
         String(string.prefix { $0 != ":" }).lowercased()
-    }
-
-    public var description: String { string }
-
-    public init(from decoder: any Decoder) throws {
-        let string = try SyntaxCoding.decodeString(from: decoder)
-        do { try self.init(string) } catch { throw SyntaxCoding.dataCorrupted(decoder, error) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try SyntaxCoding.encode(string, to: encoder)
     }
 
     /// Why `b` is not a URI, or `nil` if it is one.
