@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Hummingbird
 import Logging
 import PDS
@@ -15,6 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        // A client that goes away mid-write must not end the server.
+        signal(SIGPIPE, SIG_IGN)
         var settings = try PDSConfig.load(file: config)
         if let port { settings.port = port }
         if let dataDir { settings.dataDirectory = dataDir }

@@ -23,6 +23,8 @@ final class TestServer: @unchecked Sendable {
 
     /// Starts a server; `configure` adjusts the test configuration.
     static func start(_ configure: (inout PDSConfig) -> Void = { _ in }) async throws -> TestServer {
+        // A write to a socket a peer closed must be an error, not the end of the test process.
+        signal(SIGPIPE, SIG_IGN)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-test-\(UUID().uuidString)")
         var config = PDSConfig()
         // A known port, so the DID documents name the URL clients really use.
