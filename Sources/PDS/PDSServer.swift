@@ -10,7 +10,7 @@ import NIOCore
 /// and robots, with CORS and a log line per request.
 public enum PDSServer {
     /// Every method the server implements.
-    public static func methods() -> XRPCMethods {
+    public static func methods(extensions: [PDSExtension] = []) -> XRPCMethods {
         var methods = XRPCMethods()
         ServerMethods.register(&methods)
         RepoMethods.register(&methods)
@@ -21,12 +21,15 @@ public enum PDSServer {
         AdminMethods.register(&methods)
         BlobMethods.register(&methods)
         MigrationMethods.register(&methods)
+        for plugin in extensions { plugin.methods(&methods) }
         return methods
     }
 
-    /// Builds the application; `onListening` receives the bound port.
+    /// Builds the application with any `extensions`; `onListening` receives
+    /// the bound port.
     public static func application(
-        services: PDSServices, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        services: PDSServices, extensions: [PDSExtension] = [],
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: PDSRequestContext.self)
         router.middlewares.add(RequestLogMiddleware())
@@ -39,7 +42,7 @@ public enum PDSServer {
                 exposedHeaders: ["atproto-repo-rev", "atproto-content-labelers", "Retry-After"],
                 maxAge: .seconds(86_400)))
 
-        let table = methods()
+        let table = methods(extensions: extensions)
         router.get("/xrpc/_health") { _, _ in
             XRPCMethods.json(["version": .string(PDSInfo.version)])
         }
@@ -65,9 +68,12 @@ public enum PDSServer {
             return XRPCMethods.json([
                 "@context": ["https://www.w3.org/ns/did/v1"],
                 "id": .string(config.resolvedServiceDID),
-                "service": [["id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": .string(config.resolvedPublicURL)]],
+                "service": .array(
+                    [["id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": .string(config.resolvedPublicURL)]]
+                        + extensions.flatMap(\.didDocumentServices)),
             ])
         }
+        for plugin in extensions { plugin.routes(router) }
         router.get("/") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain"],
@@ -80,7 +86,7 @@ public enum PDSServer {
             server: .http1WebSocketUpgrade(webSocketRouter: SubscribeRepos.router(services: services)),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
             services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services),
-                       RelayCrawlNotifier(services: services)],
+                       RelayCrawlNotifier(services: services)] + extensions.flatMap(\.backgroundServices),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: services.logger)
     }

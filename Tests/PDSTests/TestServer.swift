@@ -21,8 +21,12 @@ final class TestServer: @unchecked Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts a server; `configure` adjusts the test configuration.
-    static func start(_ configure: (inout PDSConfig) -> Void = { _ in }) async throws -> TestServer {
+    /// Starts a server; `configure` adjusts the test configuration and
+    /// `extensions` plugs extra parts (such as the feed generator) in.
+    static func start(
+        _ configure: (inout PDSConfig) -> Void = { _ in },
+        extensions: (PDSServices) throws -> [PDSExtension] = { _ in [] }
+    ) async throws -> TestServer {
         // A write to a socket a peer closed must be an error, not the end of the test process.
         signal(SIGPIPE, SIG_IGN)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-test-\(UUID().uuidString)")
@@ -37,7 +41,7 @@ final class TestServer: @unchecked Sendable {
         logger.logLevel = .warning
         let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = PDSServer.application(services: services) { port in
+        let app = PDSServer.application(services: services, extensions: try extensions(services)) { port in
             continuation.yield(port)
             continuation.finish()
         }
