@@ -61,6 +61,10 @@ let package = Package(
                 "Repo",
                 "PDS",
                 "Sequencer",
+                "FeedGen",
+                "Atrarium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -76,9 +80,31 @@ let package = Package(
         ),
         .target(name: "MST", dependencies: ["ATProto"]),
         // The Lexicon JSON documents, embedded as resources.
-        .target(name: "LexiconFiles", path: "lexicons", exclude: ["README.md", "LICENSE-upstream.txt", "LICENSE-MIT-upstream.txt", "LICENSE-APACHE-upstream.txt"], resources: [.copy("com"), .copy("app")]),
+        .target(name: "LexiconFiles", path: "lexicons", exclude: ["README.md", "LICENSE-upstream.txt", "LICENSE-MIT-upstream.txt", "LICENSE-APACHE-upstream.txt"], resources: [.copy("com"), .copy("app"), .copy("net")]),
         // The numbered SQL files of the schema, embedded as resources.
-        .target(name: "Migrations", path: "migrations", resources: [.copy("sql")]),
+        .target(name: "Migrations", path: "migrations", resources: [.copy("sql"), .copy("feedgen")]),
+        // The Atrarium community feed generator: ingest (local sequencer,
+        // Jetstream), filter, durable queue, community index, feed API.
+        .target(
+            name: "FeedGen",
+            dependencies: [
+                "ATProto", "ATCrypto", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Plugs the feed generator into `pds serve` (a PDSExtension).
+        .target(
+            name: "Atrarium",
+            dependencies: [
+                "FeedGen", "PDS", "ATProto", "ATCrypto", "Sequencer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Repo",
             dependencies: [
@@ -95,10 +121,20 @@ let package = Package(
         .testTarget(
             name: "PDSTests",
             dependencies: [
-                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer",
+                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "FeedGen", "Atrarium",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+        .testTarget(
+            name: "FeedGenTests",
+            dependencies: [
+                "FeedGen", "ATProto", "ATCrypto", "Sequencer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ]
         ),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),

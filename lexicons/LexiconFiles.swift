@@ -5,7 +5,7 @@ import Foundation
 /// binary as resources. See `lexicons/README.md` for their source and license.
 public enum LexiconFiles {
     /// The top-level folders of the bundled documents.
-    static let roots = ["com", "app"]
+    static let roots = ["com", "app", "net"]
 
     /// The raw bytes of every bundled Lexicon document.
     public static func all() throws -> [Data] {

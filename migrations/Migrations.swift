@@ -10,10 +10,20 @@ public enum SchemaMigrations {
         public let sql: String
     }
 
-    /// Every migration, in order.
+    /// Every migration of the service database, in order.
     public static func all() throws -> [Migration] {
-        guard let folder = Bundle.module.url(forResource: "sql", withExtension: nil) else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "migrations/sql is not bundled"])
+        try migrations(in: "sql")
+    }
+
+    /// Every migration of the feed generator's own database
+    /// (`migrations/feedgen`), in order.
+    public static func feedGenerator() throws -> [Migration] {
+        try migrations(in: "feedgen")
+    }
+
+    private static func migrations(in folderName: String) throws -> [Migration] {
+        guard let folder = Bundle.module.url(forResource: folderName, withExtension: nil) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "migrations/\(folderName) is not bundled"])
         }
         let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "sql" }

@@ -3,6 +3,8 @@ import Foundation
 #if canImport(Glibc)
     import Glibc
 #endif
+import Atrarium
+import FeedGen
 import Hummingbird
 import Logging
 import PDS
@@ -24,7 +26,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { settings.port = port }
         if let dataDir { settings.dataDirectory = dataDir }
         let services = try PDSServices(config: settings)
-        let app = PDSServer.application(services: services) { port in
+        let feedConfig = try FeedGenConfig.load(file: config)
+        var extensions: [PDSExtension] = []
+        if feedConfig.enabled {
+            extensions.append(try AtrariumExtension.make(services: services, config: feedConfig).extension)
+        }
+        let app = PDSServer.application(services: services, extensions: extensions) { port in
             services.logger.info(
                 "listening",
                 metadata: [

@@ -1,0 +1,55 @@
+import ATProto
+import FeedGen
+import Foundation
+import HTTPTypes
+import Logging
+import PDS
+
+/// Plugs the Atrarium feed generator into `pds serve`: its XRPC methods
+/// (`getFeedSkeleton`, `describeFeedGenerator`), its background work (queue,
+/// retention, Jetstream, and the PDS's own event log read in-process), and
+/// the `#bsky_fg` entry of the service's DID document.
+public enum AtrariumExtension {
+    /// The feed generator for `services` and the extension that serves it.
+    /// `keyResolver` verifies service tokens; by default the keys of this
+    /// PDS's own accounts (``LocalAccountKeyResolver``).
+    public static func make(
+        services: PDSServices, config: FeedGenConfig, keyResolver: (any SigningKeyResolver)? = nil
+    ) throws -> (extension: PDSExtension, generator: FeedGenerator) {
+        let generator = try FeedGenerator(
+            config: config, dataDirectory: services.config.dataDirectory,
+            did: config.feedGeneratorDID ?? services.config.resolvedServiceDID,
+            serviceEndpoint: config.serviceEndpoint ?? services.config.resolvedPublicURL,
+            keyResolver: keyResolver ?? LocalAccountKeyResolver(accounts: services.accounts), logger: services.logger)
+        let local = config.localIngest
+            ? LocalSequencerSource(
+                reader: services.pool, hub: services.sequencer, buffer: generator.buffer, filter: generator.filter,
+                queue: generator.queue, logger: services.logger, maxEventBytes: config.maxEventBytes)
+            : nil
+        let plugin = PDSExtension(
+            methods: { methods in
+                methods.query("app.bsky.feed.getFeedSkeleton") { call in
+                    try await answer {
+                        try await generator.getFeedSkeleton(
+                            feed: call.param("feed"), limit: call.param("limit"), cursor: call.param("cursor"),
+                            authorization: call.request.headers[.authorization])
+                    }
+                }
+                methods.query("app.bsky.feed.describeFeedGenerator") { _ in
+                    try await answer { try await generator.describeFeedGenerator() }
+                }
+            },
+            backgroundServices: [FeedGenBackgroundService(generator: generator, local: local)],
+            didDocumentServices: [generator.didDocumentService])
+        return (plugin, generator)
+    }
+
+    /// Runs `body`, turning a feed generator error into its XRPC error.
+    static func answer(_ body: () async throws -> DataValue) async throws -> XRPCResult {
+        do {
+            return .json(try await body())
+        } catch let error as FeedGenError {
+            throw XRPCError(HTTPResponse.Status(code: error.status), error.name, error.message)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ATProto
+import Foundation
+import Testing
+
+@testable import PDS
+
+/// The PDS validates `net.atrarium.*` records against the bundled Lexicons
+/// on write.
+@Suite("Atrarium lexicons on createRecord")
+struct AtrariumLexiconTests {
+    static func config(_ changes: (inout DataMap) -> Void = { _ in }) -> DataValue {
+        var map: DataMap = [
+            "$type": "net.atrarium.community.config", "name": "Herons", "hashtag": "#atrarium_1a2b3c4d", "stage": "theme",
+            "accessType": "open", "createdAt": "2026-11-23T10:00:00.000Z",
+            "feedMix": ["own": 80, "parent": 15, "global": 5],
+        ]
+        changes(&map)
+        return .map(map)
+    }
+
+    func create(_ server: TestServer, _ session: TestServer.Session, _ collection: String, _ record: DataValue) async throws -> TestServer.Reply {
+        try await server.procedure(
+            "com.atproto.repo.createRecord", ["repo": .string(session.did), "collection": .string(collection), "record": record],
+            token: session.accessJwt)
+    }
+
+    @Test func validRecordsAreAcceptedAndInvalidOnesRefused() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let ok = try await create(server, alice, "net.atrarium.community.config", Self.config())
+        #expect(ok.status == 200 && ok["validationStatus"]?.stringValue == "valid", "\(ok.text)")
+        let community = try #require(ok["uri"]?.stringValue)
+
+        let invalidConfigs: [(String, DataValue)] = [
+            ("name over 100 graphemes", Self.config { $0["name"] = .string(String(repeating: "é", count: 101)) }),
+            ("description over 500 graphemes", Self.config { $0["description"] = .string(String(repeating: "x", count: 501)) }),
+            ("unknown stage", Self.config { $0["stage"] = "archived" }),
+            ("unknown access type", Self.config { $0["accessType"] = "secret" }),
+            ("fractional feedMix", Self.config { $0["feedMix"] = ["own": 80, "parent": 15, "global": "5"] }),
+            ("feedMix over 100", Self.config { $0["feedMix"] = ["own": 101, "parent": 0, "global": 0] }),
+            ("51 moderators", Self.config { $0["moderators"] = .array((0..<51).map { .string("did:plc:m\(String(format: "%023d", $0))") }) }),
+            ("parent not an at-uri", Self.config { $0["parentCommunity"] = "https://example.com" }),
+            ("hashtag of the wrong length", Self.config { $0["hashtag"] = "#atrarium_1a2b" }),
+            ("no createdAt", Self.config { $0["createdAt"] = nil }),
+        ]
+        for (why, record) in invalidConfigs {
+            let reply = try await create(server, alice, "net.atrarium.community.config", record)
+            #expect(reply.status == 400 && reply.error == "InvalidRequest", "\(why): \(reply.status) \(reply.text)")
+        }
+
+        let membership: DataValue = [
+            "$type": "net.atrarium.community.membership", "community": .string(community), "role": "member", "status": "pending",
+            "joinedAt": "2026-11-23T10:00:00.000Z", "active": true,
+        ]
+        #expect(try await create(server, alice, "net.atrarium.community.membership", membership).status == 200)
+        var badRole = membership.mapValue!
+        badRole["role"] = "admin"
+        #expect(try await create(server, alice, "net.atrarium.community.membership", .map(badRole)).status == 400)
+        var badStatus = membership.mapValue!
+        badStatus["status"] = "banned"
+        #expect(try await create(server, alice, "net.atrarium.community.membership", .map(badStatus)).status == 400)
+
+        let hide: DataValue = [
+            "$type": "net.atrarium.moderation.action", "action": "hide_post", "community": .string(community),
+            "target": ["$type": "com.atproto.repo.strongRef", "uri": .string(community), "cid": .string(ok["cid"]!.stringValue!)],
+            "reason": "spam", "createdAt": "2026-11-23T10:00:00.000Z",
+        ]
+        #expect(try await create(server, alice, "net.atrarium.moderation.action", hide).status == 200)
+        var badAction = hide.mapValue!
+        badAction["action"] = "delete_everything"
+        #expect(try await create(server, alice, "net.atrarium.moderation.action", .map(badAction)).status == 400)
+        var badTarget = hide.mapValue!
+        badTarget["target"] = ["$type": "net.atrarium.moderation.action#userTarget", "did": "not-a-did"]
+        #expect(try await create(server, alice, "net.atrarium.moderation.action", .map(badTarget)).status == 400)
+
+        let approval: DataValue = [
+            "$type": "net.atrarium.community.approval", "community": .string(community), "member": .string(alice.did),
+            "createdAt": "2026-11-23T10:00:00.000Z",
+        ]
+        #expect(try await create(server, alice, "net.atrarium.community.approval", approval).status == 200)
+        var badApproval = approval.mapValue!
+        badApproval["member"] = "alice"
+        #expect(try await create(server, alice, "net.atrarium.community.approval", .map(badApproval)).status == 400)
+    }
+}
