@@ -59,11 +59,12 @@ final class TestServer: @unchecked Sendable {
         self.task = task
     }
 
-    /// Stops the server and removes its data.
-    func stop() async {
+    /// Stops the server and removes its data (unless `keepData`, for a
+    /// restart on the same directory).
+    func stop(keepData: Bool = false) async {
         task.cancel()
         _ = try? await task.value
-        try? FileManager.default.removeItem(at: dataDirectory)
+        if !keepData { try? FileManager.default.removeItem(at: dataDirectory) }
     }
 
     // MARK: - HTTP

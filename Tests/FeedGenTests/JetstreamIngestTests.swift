@@ -1,0 +1,152 @@
+import ATProto
+import FeedGen
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// A Jetstream server on loopback that replays recorded messages: the
+/// first connection gets the first `cutAfter` and is then dropped; later
+/// ones get every message from their `cursor` on (so a rewound cursor
+/// brings duplicates) and stay open.
+final class FakeJetstream: Sendable {
+    let messages: [(time: Int64, json: String)]
+    let cutAfter: Int
+    private let connections = Mutex<[String]>([])
+    private let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
+
+    init(messages: [(time: Int64, json: String)], cutAfter: Int) {
+        self.messages = messages
+        self.cutAfter = cutAfter
+    }
+
+    /// The query strings of the connections so far.
+    var queries: [String] { connections.withLock { $0 } }
+
+    func start() async throws -> Int {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.ws("/subscribe") { [self] inbound, outbound, context in
+            let query = context.request.uri.query ?? ""
+            let number = connections.withLock { list in
+                list.append(query)
+                return list.count
+            }
+            let cursor = context.request.uri.queryParameters.get("cursor").flatMap { Int64($0) }
+            let batch = number == 1 ? Array(messages.prefix(cutAfter)) : messages.filter { $0.time >= (cursor ?? 0) }
+            for message in batch {
+                try await outbound.write(.text(message.json))
+            }
+            if number == 1 { return }  // drop the connection
+            for try await _ in inbound {}
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "fake-jetstream")
+        logger.logLevel = .critical
+        let app = Application(
+            router: Router(), server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            }, logger: logger)
+        task.withLock { $0 = Task { try await app.runService() } }
+        var port = 0
+        for await p in ports { port = p }
+        return port
+    }
+
+    func stop() async {
+        let running = task.withLock { $0 }
+        running?.cancel()
+        _ = try? await running?.value
+    }
+}
+
+@Suite("Jetstream ingest")
+struct JetstreamIngestTests {
+    let owner = "did:plc:owner000000000000000000"
+    let alice = "did:plc:alice0000000000000000000"
+    let bob = "did:plc:bob00000000000000000000"
+    let id = "0badc0de"
+
+    static func commit(_ did: String, _ time: Int64, _ collection: String, _ rkey: String, _ operation: String, record: DataValue? = nil)
+        -> (time: Int64, json: String)
+    {
+        var commit: DataMap = ["rev": "3l3qo2vutsw2b", "operation": .string(operation), "collection": .string(collection), "rkey": .string(rkey)]
+        if let record {
+            commit["record"] = record
+            commit["cid"] = .string(Records.cid(ATProtoJSON.encodeString(record) + rkey))
+        }
+        return (time, ATProtoJSON.encodeString(["did": .string(did), "time_us": .int(time), "kind": "commit", "commit": .map(commit)]))
+    }
+
+    @Test func replaysWithMalformedMessagesDisconnectsAndDuplicates() async throws {
+        let base: Int64 = 1_790_000_000_000_000
+        let now = Date()
+        let community = Records.configURI(owner)
+        func post(_ text: String, _ seconds: Double) -> DataValue { Records.post(text, at: now.addingTimeInterval(seconds)) }
+        let oversized = post("#atrarium_\(id) " + String(repeating: "x", count: 5000), -9)
+        var messages: [(time: Int64, json: String)] = [
+            Self.commit(owner, base + 1, "net.atrarium.community.config", "self", "create", record: Records.config(id: id)),
+            Self.commit(alice, base + 2, "net.atrarium.community.membership", "m1", "create", record: Records.membership(community)),
+            Self.commit(alice, base + 3, "app.bsky.feed.post", "p1", "create", record: post("one #atrarium_\(id)", -8)),
+            Self.commit(bob, base + 4, "app.bsky.feed.post", "x1", "create", record: post("unrelated chatter", -7)),
+            (base + 5, "{\"did\": \"did:plc:alice0000000000000000000\", \"time_us\": 12, \"kind\": \"commit\", \"commit\": {\"operation\": \"create\", \"collection\": \"net.atrarium.community.membership\", \"rkey\": \"m2\""),
+            (base + 6, "{\"kind\":\"commit\",\"time_us\":\(base + 6),\"did\":\"not a did\",\"commit\":{\"operation\":\"create\",\"collection\":\"app.bsky.feed.post\",\"rkey\":\"z\",\"record\":{\"text\":\"#atrarium_\(id)\"}}}"),
+            Self.commit(alice, base + 7, "app.bsky.feed.post", "p2", "create", record: oversized),
+            Self.commit(alice, base + 8, "app.bsky.feed.post", "p3", "create", record: post("bad tag #atrarium_0BADC0DE", -6)),
+            Self.commit(alice, base + 9, "app.bsky.feed.post", "p4", "create", record: post("two #atr_\(id)", -5)),
+            Self.commit(bob, base + 10, "app.bsky.feed.post", "x2", "create", record: post("bob is no member #atrarium_\(id)", -4)),
+        ]
+        // The connection drops here; what follows comes after the reconnect.
+        let cut = messages.count
+        messages += [
+            Self.commit(alice, base + 11, "app.bsky.feed.post", "p5", "create", record: post("three #atrarium_\(id)", -3)),
+            Self.commit(alice, base + 12, "app.bsky.feed.post", "p1", "delete"),
+            (base + 13, ATProtoJSON.encodeString(["did": .string(owner), "time_us": .int(base + 13), "kind": "identity", "identity": ["did": .string(owner), "handle": "owner.test"]])),
+            Self.commit(alice, base + 14, "app.bsky.feed.post", "p6", "create", record: post("four #atrarium_\(id)", -2)),
+        ]
+        let server = FakeJetstream(messages: messages, cutAfter: cut)
+        let port = try await server.start()
+        var config = FeedGenConfig()
+        config.jetstreamURLs = ["ws://127.0.0.1:\(port)/subscribe"]
+        config.maxEventBytes = 4096
+        config.jetstreamRewindSeconds = 0
+        config.batchIntervalMilliseconds = 50
+        let f = try FeedGenFixture(config: config)
+        defer { f.remove() }
+        let running = Task { await f.generator.run(jetstreamBackoff: .milliseconds(50)) }
+
+        let uri = { (rkey: String) in "at://\(alice)/app.bsky.feed.post/\(rkey)" }
+        let expected = [uri("p6"), uri("p5"), uri("p4")]
+        var feed: [String] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            feed = (try? await f.feedURIs(id, owner: owner)) ?? []
+            if feed == expected { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(feed == expected)
+        // Let the cursor be saved, then stop.
+        try await Task.sleep(for: .milliseconds(1200))
+        running.cancel()
+        await running.value
+        await server.stop()
+
+        let queries = server.queries
+        #expect(queries.count >= 2)
+        #expect(queries.first?.contains("wantedCollections=app.bsky.feed.post") == true && queries.first?.contains("wantedCollections=net.atrarium.*") == true)
+        #expect(queries.first?.contains("cursor") == false)
+        // The reconnect resumed from a saved cursor within what the first connection delivered.
+        let resumed = queries.dropFirst().first.flatMap { $0.split(separator: "&").first { $0.hasPrefix("cursor=") } }.flatMap { Int64($0.dropFirst(7)) }
+        #expect(resumed != nil && resumed! >= base + 1 && resumed! <= base + Int64(cut))
+        let saved = try await f.generator.queue.cursor(source: JetstreamClient.sourceName(config.jetstreamURLs[0]))
+        #expect(saved == base + 14)
+        let errors = try await f.generator.queue.deadLetterErrors()
+        #expect(errors.count == 3, "\(errors)")
+        #expect(errors.contains { $0.contains("not JSON") } && errors.contains { $0.contains("did") } && errors.contains { $0.contains("exceeds the limit") })
+    }
+}
