@@ -13,7 +13,7 @@ import PDS
 
 /// A real server on a loopback port with its own temporary data directory,
 /// and a small HTTP client to drive it.
-final class TestServer: @unchecked Sendable {
+final class TestServer: XRPCTestClient, @unchecked Sendable {
     let services: PDSServices
     let port: Int
     let dataDirectory: URL
@@ -83,6 +83,27 @@ final class TestServer: @unchecked Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    // MARK: - Accounts
+
+    /// A logged-in test account.
+    struct Session: Sendable {
+        let did: String
+        let handle: String
+        let accessJwt: String
+        let refreshJwt: String
+    }
+}
+
+/// Anything the tests talk XRPC to over HTTP: an in-process ``TestServer``
+/// or a `pds serve` process.
+protocol XRPCTestClient: Sendable {
+    var baseURL: String { get }
+}
+
+extension XRPCTestClient {
+    typealias Reply = TestServer.Reply
+    typealias Session = TestServer.Session
+
     func request(
         _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
         contentType: String? = nil, headers: [String: String] = [:]
@@ -112,16 +133,6 @@ final class TestServer: @unchecked Sendable {
             "POST", "/xrpc/" + nsid, body: input.map { ATProtoJSON.encode($0) },
             contentType: input == nil ? nil : "application/json",
             headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
-    }
-
-    // MARK: - Accounts
-
-    /// A logged-in test account.
-    struct Session: Sendable {
-        let did: String
-        let handle: String
-        let accessJwt: String
-        let refreshJwt: String
     }
 
     func createAccount(_ name: String, password: String = "password-\(UUID().uuidString.prefix(8))") async throws -> Session {
