@@ -29,27 +29,37 @@ final class TestServer: XRPCTestClient, @unchecked Sendable {
     ) async throws -> TestServer {
         // A write to a socket a peer closed must be an error, not the end of the test process.
         signal(SIGPIPE, SIG_IGN)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-test-\(UUID().uuidString)")
-        var config = PDSConfig()
-        // A known port, so the DID documents name the URL clients really use.
-        config.port = try freePort()
-        config.publicURL = "http://127.0.0.1:\(config.port)"
-        config.dataDirectory = dir.path
-        config.adminPassword = "admin-secret"
-        configure(&config)
-        var logger = Logger(label: "pds-test")
-        logger.logLevel = .warning
-        let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = PDSServer.application(services: services, extensions: try extensions(services)) { port in
-            continuation.yield(port)
-            continuation.finish()
+        // The port is chosen before the server binds it, so something else
+        // (a client's ephemeral port, another test process) may take it
+        // meanwhile: then start again on another one.
+        for _ in 0..<5 {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-test-\(UUID().uuidString)")
+            var config = PDSConfig()
+            // A known port, so the DID documents name the URL clients really use.
+            config.port = try freePort()
+            config.publicURL = "http://127.0.0.1:\(config.port)"
+            config.dataDirectory = dir.path
+            config.adminPassword = "admin-secret"
+            configure(&config)
+            var logger = Logger(label: "pds-test")
+            logger.logLevel = .warning
+            let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
+            let (ports, continuation) = AsyncStream<Int>.makeStream()
+            let app = PDSServer.application(services: services, extensions: try extensions(services)) { port in
+                continuation.yield(port)
+                continuation.finish()
+            }
+            let task = Task {
+                // A server that cannot start (its port was taken) ends the wait too.
+                defer { continuation.finish() }
+                try await app.run()
+            }
+            var port = 0
+            for await p in ports { port = p }
+            if port > 0 { return TestServer(services: services, port: port, dataDirectory: dir, task: task) }
+            try? FileManager.default.removeItem(at: dir)
         }
-        let task = Task { try await app.run() }
-        var port = 0
-        for await p in ports { port = p }
-        guard port > 0 else { throw URLError(.cannotConnectToHost) }
-        return TestServer(services: services, port: port, dataDirectory: dir, task: task)
+        throw TestError("the test server could not start on any of five ports")
     }
 
     private init(services: PDSServices, port: Int, dataDirectory: URL, task: Task<Void, any Error>) {
