@@ -57,6 +57,9 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// Events a `subscribeRepos` consumer may fall behind by before it is
     /// disconnected with `ConsumerTooSlow`.
     public var subscriberBufferSize: Int = 1_000
+    /// Seconds between the pings sent to WebSocket consumers; one that has
+    /// not answered the previous ping by the next is disconnected.
+    public var websocketPingInterval: Int = 30
 
     public init() {}
 
@@ -129,6 +132,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_SEQUENCER_RETENTION") { sequencerRetention = TimeInterval(v) }
         if let v = try int("PDS_SEQUENCER_MAX_EVENTS") { sequencerMaxEvents = v }
         if let v = try int("PDS_SUBSCRIBER_BUFFER") { subscriberBufferSize = v }
+        if let v = try int("PDS_WEBSOCKET_PING_INTERVAL") { websocketPingInterval = v }
         // For load tests on loopback only: no per-account or per-IP limits.
         if env["PDS_RATE_LIMITS_OFF"] == "true" {
             rateLimits.writesPerHour = .max / 2
@@ -156,7 +160,7 @@ extension PDSConfig {
         case hostname, bindAddress, port, publicURL, dataDirectory, serviceDID, adminPassword, blobUploadLimit
         case blobQuotaPerAccount, blobGracePeriod, repoImportLimit, signingKeyType, inviteRequired
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
-        case subscriberBufferSize, crawlers, crawlInterval
+        case subscriberBufferSize, websocketPingInterval, crawlers, crawlInterval
     }
 
     public init(from decoder: any Decoder) throws {
@@ -185,6 +189,7 @@ extension PDSConfig {
         try read(.sequencerRetention, &sequencerRetention)
         try read(.sequencerMaxEvents, &sequencerMaxEvents)
         try read(.subscriberBufferSize, &subscriberBufferSize)
+        try read(.websocketPingInterval, &websocketPingInterval)
         try read(.crawlers, &crawlers)
         try read(.crawlInterval, &crawlInterval)
     }

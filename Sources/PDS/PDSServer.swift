@@ -83,7 +83,13 @@ public enum PDSServer {
         let config = services.config
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: SubscribeRepos.router(services: services)),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: SubscribeRepos.router(services: services),
+                configuration: .init(
+                    ws: .init(
+                        // Inbound messages are small (Jetstream `options_update`); up to 10,000 DIDs fit.
+                        maxFrameSize: 1 << 20,
+                        autoPing: .enabled(timePeriod: .seconds(max(1, config.websocketPingInterval)))))),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
             services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services),
                        RelayCrawlNotifier(services: services)] + extensions.flatMap(\.backgroundServices),

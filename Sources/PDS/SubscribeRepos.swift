@@ -45,6 +45,7 @@ enum SubscribeRepos {
                 group.cancelAll()
             }
         }
+        JetstreamSubscribe.add(to: router, services: services)
         return router
     }
 }

@@ -18,50 +18,24 @@ public struct RepoStream: Sendable {
     /// Sends frames until the task is cancelled, `send` throws, or the
     /// stream ends with an error frame (`FutureCursor`, `ConsumerTooSlow`).
     public func run(cursor: Int64?, send: @Sendable ([UInt8]) async throws -> Void) async throws {
-        let reader = hub.reader
-        var last: Int64
-        var subscription: SequencerHub.Subscription
+        var after: Int64?
         if let cursor {
-            let (latest, oldest) = try await reader.read { db in (try Sequencer.latestSeq(db: db), try Sequencer.oldestSeq(db: db)) }
+            let (latest, oldest) = try await hub.reader.read { db in (try Sequencer.latestSeq(db: db), try Sequencer.oldestSeq(db: db)) }
             if cursor > latest {
                 try await send(Frames.error("FutureCursor", message: "Cursor in the future."))
                 return
             }
-            last = cursor
+            after = cursor
             let firstRetained = oldest ?? latest + 1
             if cursor + 1 < firstRetained {
                 try await send(Frames.info("OutdatedCursor", message: "Requested cursor exceeded limit. Possibly missing events"))
-                last = firstRetained - 1
+                after = firstRetained - 1
             }
-            // Subscribe before reading the backlog, so nothing committed
-            // meanwhile is missed; a subscription that overflows while the
-            // backlog is sent is replaced, and the backlog read on.
-            while true {
-                subscription = await hub.subscribe(bufferSize: bufferSize)
-                while true {
-                    try Task.checkCancellation()
-                    let after = last
-                    let batch = try await reader.read { db in try Sequencer.events(after: after, limit: SequencerHub.batchSize, db: db) }
-                    for event in batch {
-                        try await send(try event.frame())
-                        last = event.seq
-                    }
-                    if batch.count < SequencerHub.batchSize { break }
-                }
-                if !subscription.tooSlow { break }
-                subscription.cancel()
-            }
-        } else {
-            subscription = await hub.subscribe(bufferSize: bufferSize)
-            last = 0
         }
-        defer { subscription.cancel() }
-        for await event in subscription.events where event.seq > last {
+        try await LogTail(hub: hub, bufferSize: bufferSize).follow(after: after) { event in
             try await send(try event.frame())
-            last = event.seq
         }
-        if subscription.tooSlow {
-            try await send(Frames.error("ConsumerTooSlow", message: "Stream consumer too slow"))
-        }
+        // The tail ends by itself only when the consumer fell behind.
+        try await send(Frames.error("ConsumerTooSlow", message: "Stream consumer too slow"))
     }
 }

@@ -10,23 +10,30 @@ public enum Sequencer {
     /// - Returns: the event's seq.
     @discardableResult
     public static func append(_ event: SequencerEvent, db: Database, now: Date = Date()) throws -> Int64 {
+        let previousTime = try Int64.fetchOne(db, sql: "SELECT time_us FROM repo_seq ORDER BY seq DESC LIMIT 1") ?? 0
+        let timeUS = max(Int64((now.timeIntervalSince1970 * 1_000_000).rounded()), previousTime + 1)
         try db.execute(
-            sql: "INSERT INTO repo_seq (did, event_type, event, sequenced_at) VALUES (?, ?, ?, ?)",
-            arguments: [event.did, event.type, Data(DAGCBOR.encode(.map(event.body))),
-                        Int64((now.timeIntervalSince1970 * 1000).rounded())])
+            sql: "INSERT INTO repo_seq (did, event_type, event, sequenced_at, time_us) VALUES (?, ?, ?, ?, ?)",
+            arguments: [event.did, event.type, Data(DAGCBOR.encode(.map(event.body))), timeUS / 1000, timeUS])
         return db.lastInsertedRowID
     }
 
     /// Up to `limit` events after `seq`, in order.
     public static func events(after seq: Int64, limit: Int, db: Database) throws -> [SequencedEvent] {
         try Row.fetchAll(
-            db, sql: "SELECT seq, did, event_type, event, sequenced_at FROM repo_seq WHERE seq > ? ORDER BY seq LIMIT ?",
+            db, sql: "SELECT seq, did, event_type, event, sequenced_at, time_us FROM repo_seq WHERE seq > ? ORDER BY seq LIMIT ?",
             arguments: [seq, limit]
         ).map {
             SequencedEvent(
                 seq: $0["seq"], did: $0["did"], type: $0["event_type"], event: [UInt8]($0["event"] as Data),
-                sequencedAt: $0["sequenced_at"])
+                sequencedAt: $0["sequenced_at"], timeUS: $0["time_us"])
         }
+    }
+
+    /// The seq of the first retained event written at or after `timeUS`
+    /// (unix microseconds), or nil when there is none.
+    public static func firstSeq(atOrAfter timeUS: Int64, db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM repo_seq WHERE time_us >= ? ORDER BY time_us, seq LIMIT 1", arguments: [timeUS])
     }
 
     /// The highest seq ever written (0 before the first event), even when

@@ -96,13 +96,17 @@ public struct SequencedEvent: Sendable, Equatable {
     public let event: [UInt8]
     /// Unix time in milliseconds.
     public let sequencedAt: Int64
+    /// Unix time in microseconds, strictly increasing along `seq`: the
+    /// position of the event in the Jetstream-format view.
+    public let timeUS: Int64
 
-    public init(seq: Int64, did: String, type: String, event: [UInt8], sequencedAt: Int64) {
+    public init(seq: Int64, did: String, type: String, event: [UInt8], sequencedAt: Int64, timeUS: Int64? = nil) {
         self.seq = seq
         self.did = did
         self.type = type
         self.event = event
         self.sequencedAt = sequencedAt
+        self.timeUS = timeUS ?? sequencedAt * 1000
     }
 
     /// The body with its `seq`.

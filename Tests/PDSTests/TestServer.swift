@@ -13,7 +13,7 @@ import PDS
 
 /// A real server on a loopback port with its own temporary data directory,
 /// and a small HTTP client to drive it.
-final class TestServer: @unchecked Sendable {
+final class TestServer: XRPCTestClient, @unchecked Sendable {
     let services: PDSServices
     let port: Int
     let dataDirectory: URL
@@ -29,27 +29,37 @@ final class TestServer: @unchecked Sendable {
     ) async throws -> TestServer {
         // A write to a socket a peer closed must be an error, not the end of the test process.
         signal(SIGPIPE, SIG_IGN)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-test-\(UUID().uuidString)")
-        var config = PDSConfig()
-        // A known port, so the DID documents name the URL clients really use.
-        config.port = try freePort()
-        config.publicURL = "http://127.0.0.1:\(config.port)"
-        config.dataDirectory = dir.path
-        config.adminPassword = "admin-secret"
-        configure(&config)
-        var logger = Logger(label: "pds-test")
-        logger.logLevel = .warning
-        let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = PDSServer.application(services: services, extensions: try extensions(services)) { port in
-            continuation.yield(port)
-            continuation.finish()
+        // The port is chosen before the server binds it, so something else
+        // (a client's ephemeral port, another test process) may take it
+        // meanwhile: then start again on another one.
+        for _ in 0..<5 {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-test-\(UUID().uuidString)")
+            var config = PDSConfig()
+            // A known port, so the DID documents name the URL clients really use.
+            config.port = try freePort()
+            config.publicURL = "http://127.0.0.1:\(config.port)"
+            config.dataDirectory = dir.path
+            config.adminPassword = "admin-secret"
+            configure(&config)
+            var logger = Logger(label: "pds-test")
+            logger.logLevel = .warning
+            let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
+            let (ports, continuation) = AsyncStream<Int>.makeStream()
+            let app = PDSServer.application(services: services, extensions: try extensions(services)) { port in
+                continuation.yield(port)
+                continuation.finish()
+            }
+            let task = Task {
+                // A server that cannot start (its port was taken) ends the wait too.
+                defer { continuation.finish() }
+                try await app.run()
+            }
+            var port = 0
+            for await p in ports { port = p }
+            if port > 0 { return TestServer(services: services, port: port, dataDirectory: dir, task: task) }
+            try? FileManager.default.removeItem(at: dir)
         }
-        let task = Task { try await app.run() }
-        var port = 0
-        for await p in ports { port = p }
-        guard port > 0 else { throw URLError(.cannotConnectToHost) }
-        return TestServer(services: services, port: port, dataDirectory: dir, task: task)
+        throw TestError("the test server could not start on any of five ports")
     }
 
     private init(services: PDSServices, port: Int, dataDirectory: URL, task: Task<Void, any Error>) {
@@ -84,6 +94,27 @@ final class TestServer: @unchecked Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    // MARK: - Accounts
+
+    /// A logged-in test account.
+    struct Session: Sendable {
+        let did: String
+        let handle: String
+        let accessJwt: String
+        let refreshJwt: String
+    }
+}
+
+/// Anything the tests talk XRPC to over HTTP: an in-process ``TestServer``
+/// or a `pds serve` process.
+protocol XRPCTestClient: Sendable {
+    var baseURL: String { get }
+}
+
+extension XRPCTestClient {
+    typealias Reply = TestServer.Reply
+    typealias Session = TestServer.Session
+
     func request(
         _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
         contentType: String? = nil, headers: [String: String] = [:]
@@ -113,16 +144,6 @@ final class TestServer: @unchecked Sendable {
             "POST", "/xrpc/" + nsid, body: input.map { ATProtoJSON.encode($0) },
             contentType: input == nil ? nil : "application/json",
             headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
-    }
-
-    // MARK: - Accounts
-
-    /// A logged-in test account.
-    struct Session: Sendable {
-        let did: String
-        let handle: String
-        let accessJwt: String
-        let refreshJwt: String
     }
 
     func createAccount(_ name: String, password: String = "password-\(UUID().uuidString.prefix(8))") async throws -> Session {
