@@ -234,4 +234,20 @@ struct AtrariumEndToEndTests {
         // Nothing came from the local log.
         #expect(try await box.generator.queue.cursor(source: LocalSequencerSource.sourceName) == nil)
     }
+
+    @Test func theRetentionJobRunsWithTheServer() async throws {
+        var feedConfig = FeedGenConfig()
+        feedConfig.retentionSeconds = 60
+        feedConfig.retentionIntervalSeconds = 1
+        let (server, _) = try await TestServer.startWithFeedGen(feedConfig: feedConfig)
+        defer { Task { await server.stop() } }
+        let owner = try await server.createAccount("owner")
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let fresh = try await server.createPost(owner, "fresh #atrarium_\(id)")
+        let aging = try await server.createPost(owner, "almost a minute old #atrarium_\(id)", createdAt: Date().addingTimeInterval(-54))
+        #expect(try await server.awaitFeed(feed, [fresh, aging]) == [fresh, aging])
+        // Six seconds later the scheduled job has removed it; the fresh post stays.
+        #expect(try await server.awaitFeed(feed, [fresh]) == [fresh])
+    }
 }
