@@ -73,11 +73,14 @@ struct FirehoseBenchmark: AsyncParsableCommand {
         let received = tally.totalReceived
         let window = Self.seconds(ContinuousClock.now - acks.start)
         consumers.cancel()
+        await consumers.value
 
-        Bench.report("commits written", Double(expected) / seconds, unit: "commits/s", target: Double(rate))
+        Bench.report(
+            "commits written (\(expected) in \(Bench.format(acks.seconds)) s)", Double(expected) / acks.seconds, unit: "commits/s",
+            target: Double(rate))
         let complete = tally.completeCount(expected: expected)
         Bench.say("consumers that received every commit: \(complete) of \(subscribers); cut off (ConsumerTooSlow): \(tally.cutOffCount)")
-        Bench.report("events delivered, all consumers", Double(received) / window, unit: "events/s")
+        Bench.report("events delivered, all consumers", Double(received) / window, unit: "events/s", target: Double(rate * subscribers))
         let latencies = tally.latencies(acks: acks.times)
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
