@@ -63,7 +63,9 @@ struct FirehoseBenchmark: AsyncParsableCommand {
         Bench.say("\(subscribers) consumers connected in \(Bench.format(Self.seconds(ContinuousClock.now - connectStart))) s")
 
         // Writes at a fixed rate.
+        let cpuBefore = server.cpuSeconds()
         let acks = try await writer.write(rate: rate, seconds: seconds, accounts: accounts)
+        let serverCPU = server.cpuSeconds() - cpuBefore
         let writtenMB = server.residentMB()
         let expected = acks.count
         let drainStart = ContinuousClock.now
@@ -78,6 +80,9 @@ struct FirehoseBenchmark: AsyncParsableCommand {
         Bench.report(
             "commits written (\(expected) in \(Bench.format(acks.seconds)) s)", Double(expected) / acks.seconds, unit: "commits/s",
             target: Double(rate))
+        Bench.say(
+            "server CPU while writing: \(Bench.format(serverCPU)) s in \(Bench.format(acks.seconds)) s "
+                + "(\(Bench.format(serverCPU * 1e6 / Double(max(1, expected * subscribers)))) µs per delivered frame)")
         let complete = tally.completeCount(expected: expected)
         Bench.say("consumers that received every commit: \(complete) of \(subscribers); cut off (ConsumerTooSlow): \(tally.cutOffCount)")
         Bench.report("events delivered, all consumers", Double(received) / window, unit: "events/s", target: Double(rate * subscribers))
