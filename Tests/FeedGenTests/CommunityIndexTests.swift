@@ -148,4 +148,35 @@ struct CommunityIndexTests {
         #expect(try await f.generator.applyRetention(now: now.addingTimeInterval(7 * 86_400)) == 1)
         #expect(try await f.feedURIs(id, owner: owner).isEmpty)
     }
+
+    @Test func updatesMoveAPostBetweenCommunities() async throws {
+        let f = try FeedGenFixture()
+        defer { f.remove() }
+        let other = "0000beef"
+        let t = Date().addingTimeInterval(-10)
+        func update(_ text: String) throws -> IngestEvent {
+            let record = Records.post(text, at: t)
+            return .record(
+                try RecordChange(
+                    did: owner, collection: "app.bsky.feed.post", rkey: "p1", operation: .update,
+                    cid: Records.cid(ATProtoJSON.encodeString(record)), record: record))
+        }
+        try await f.ingest([
+            try Records.create(owner, "net.atrarium.community.config", "a", Records.config(id: id)),
+            try Records.create(owner, "net.atrarium.community.config", "b", Records.config(id: other)),
+            try Records.create(owner, "app.bsky.feed.post", "p1", Records.post("both #atrarium_\(id) #atrarium_\(other)", at: t)),
+        ])
+        let uri = "at://\(owner)/app.bsky.feed.post/p1"
+        func feeds() async throws -> [[String]] { [try await f.feedURIs(id, owner: owner), try await f.feedURIs(other, owner: owner)] }
+        #expect(try await feeds() == [[uri], [uri]])
+        try await f.ingest([try update("only #atr_\(other) now")])
+        #expect(try await feeds() == [[], [uri]])
+        try await f.ingest([try update("no tags at all")])
+        #expect(try await feeds() == [[], []])
+        try await f.ingest([try update("back in #atrarium_\(id)")])
+        #expect(try await feeds() == [[uri], []])
+        // Deleting the community's config removes its feed.
+        try await f.ingest([try Records.delete(owner, "net.atrarium.community.config", "a")])
+        await #expect(throws: FeedGenError.self) { _ = try await f.feedURIs(id, owner: owner) }
+    }
 }
