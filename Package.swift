@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CAR", targets: ["CAR"]),
         .library(name: "MST", targets: ["MST"]),
         .library(name: "Repo", targets: ["Repo"]),
+        .library(name: "Identity", targets: ["Identity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -39,11 +40,21 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // DID and handle resolution with a cache and an outbound address
+        // guard (shared by the PDS and the feed generator).
+        .target(
+            name: "Identity",
+            dependencies: [
+                "ATProto", "ATCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .target(
             name: "PDS",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium",
+                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium", "Identity",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -95,11 +106,15 @@ let package = Package(
         .testTarget(
             name: "PDSTests",
             dependencies: [
-                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer",
+                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
+        ),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: ["Identity", "ATCrypto", "ATProto", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
     ]
