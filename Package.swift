@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "PDSTests",
             dependencies: [
-                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity",
+                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IdentityTests",
-            dependencies: ["Identity", "ATCrypto", "ATProto", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["Identity", "ATCrypto", "ATProto", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
     ]

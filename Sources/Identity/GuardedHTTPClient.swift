@@ -16,7 +16,7 @@ public struct GuardedHTTPClient: Sendable {
     /// pool, redirects off, never shut down (like `HTTPClient.shared`).
     public static let sharedClient: HTTPClient = {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        configuration.timeout = .init(connect: .seconds(3), read: .seconds(30))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Identity
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Identity")

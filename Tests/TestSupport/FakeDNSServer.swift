@@ -8,15 +8,15 @@ import Synchronization
 /// A DNS server double on a loopback UDP port: answers TXT queries from a
 /// table, with compressed answer names; can first send a reply with a wrong
 /// id, or set the truncated flag, to test the client's checks.
-final class FakeDNSServer: Sendable {
-    let port: UInt16
+public final class FakeDNSServer: Sendable {
+    public let port: UInt16
     private let fd: Int32
-    let records: Mutex<[String: [String]]>
-    let truncate = Mutex(false)
-    let sendWrongIDFirst = Mutex(false)
-    let queries = Mutex(0)
+    public let records: Mutex<[String: [String]]>
+    public let truncate = Mutex(false)
+    public let sendWrongIDFirst = Mutex(false)
+    public let queries = Mutex(0)
 
-    init(records: [String: [String]]) throws {
+    public init(records: [String: [String]]) throws {
         self.records = Mutex(records)
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         var address = sockaddr_in()
@@ -33,7 +33,7 @@ final class FakeDNSServer: Sendable {
         thread.start()
     }
 
-    func stop() {
+    public func stop() {
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
     }
