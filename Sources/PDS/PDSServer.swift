@@ -22,6 +22,9 @@ public enum PDSServer {
         BlobMethods.register(&methods)
         MigrationMethods.register(&methods)
         IdentityMethods.register(&methods)
+        ServiceAuthMethods.register(&methods)
+        PreferenceMethods.register(&methods)
+        FeedProxy.register(&methods)
         for plugin in extensions { plugin.methods(&methods) }
         return methods
     }
