@@ -87,6 +87,9 @@ final class FakeAppView: Sendable {
             guard failure == nil else {
                 return FakeAppView.json(["error": "AuthenticationRequired", "message": .string(failure ?? "")], status: .unauthorized)
             }
+            if nsid == "app.bsky.actor.getProfile" {
+                return FakeAppView.json(["did": .string(claims?.iss ?? ""), "handle": "handle.invalid"])
+            }
             var response = FakeAppView.json(["feed": [], "servedBy": "fake-appview", "lxm": .string(claims?.lxm ?? "")])
             response.headers[HTTPField.Name("atproto-content-labelers")!] = "did:plc:labeler"
             return response

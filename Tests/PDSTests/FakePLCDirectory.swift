@@ -17,12 +17,20 @@ final class FakePLCDirectory: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(port fixedPort: Int? = nil) async throws {
+    /// - Parameter unavailableFor: how many submissions are first answered
+    ///   `503 Service Unavailable`, as a directory that is down.
+    init(port fixedPort: Int? = nil, unavailableFor: Int = 0) async throws {
         let port = try fixedPort ?? freePort()
         self.port = port
         let router = Router()
         let state = self.state
+        state.unavailable.withLock { $0 = unavailableFor }
         router.post("/:did") { request, context -> Response in
+            let down = state.unavailable.withLock {
+                $0 -= 1
+                return $0 >= 0
+            }
+            if down { return Response(status: .serviceUnavailable) }
             let did = context.parameters.get("did") ?? ""
             let body = try await request.body.collect(upTo: 1 << 20)
             guard let operation = try? ATProtoJSON.decode(Array(buffer: body), mode: .lenient) else {
@@ -57,6 +65,8 @@ extension FakePLCDirectory {
         /// The accepted operations per DID, in order.
         let log = Mutex<[String: [DataValue]]>([:])
         let refusals = Mutex<[String]>([])
+        /// Submissions still to answer with 503.
+        let unavailable = Mutex(0)
 
     func refuse(_ reason: String) -> Response {
         refusals.withLock { $0.append(reason) }

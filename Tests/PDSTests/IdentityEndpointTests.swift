@@ -68,20 +68,23 @@ struct IdentityEndpointTests {
         #expect(plc.operations(alice.did).count == 2)
     }
 
-    @Test func anUnreachableDirectoryIsRetried() async throws {
-        let port = try freePort()
-        let server = try await TestServer.start { $0.plcDirectoryURL = "http://127.0.0.1:\(port)" }
+    @Test func anUnavailableDirectoryIsRetried() async throws {
+        // Down for the creation's and the handle change's own attempts.
+        let plc = try await FakePLCDirectory(unavailableFor: 2)
+        defer { plc.stop() }
+        let server = try await TestServer.start { $0.plcDirectoryURL = plc.url }
         defer { Task { await server.stop() } }
         let alice = try await server.createAccount("alice")
-        #expect(try await server.count("SELECT COUNT(*) FROM plc_operation WHERE did = ? AND state = 'pending' AND attempts = 1", [alice.did]) == 1)
         // The handle change queues behind the genesis.
         let reply = try await server.procedure("com.atproto.identity.updateHandle", ["handle": "alice2.test"], token: alice.accessJwt)
         #expect(reply.status == 200)
-        let plc = try await FakePLCDirectory(port: port)
-        defer { plc.stop() }
         let deadline = ContinuousClock.now + .seconds(30)
         while plc.operations(alice.did).count < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
         #expect(plc.operations(alice.did).count == 2, "refusals: \(plc.state.refusals.withLock { $0 })")
+        #expect(plc.operations(alice.did).last?["alsoKnownAs"] == ["at://alice2.test"])
+        #expect(try await server.count("SELECT COUNT(*) FROM plc_operation WHERE did = ? AND state = 'submitted'", [alice.did]) == 2)
+        #expect(plc.state.unavailable.withLock { $0 } < 0, "both 503 answers were used")
+        #expect(try await server.count("SELECT MAX(attempts) FROM plc_operation WHERE did = ?", [alice.did]) >= 1)
     }
 
     @Test func withoutADirectoryOperationsAreKeptUnsubmitted() async throws {
