@@ -62,6 +62,9 @@ public enum PDSServer {
         router.get("/.well-known/atproto-did") { request, _ in
             await WellKnown.atprotoDID(request, services: services)
         }
+        router.get("/tls-check") { request, _ in
+            await WellKnown.tlsCheck(request, services: services)
+        }
         router.get("/robots.txt") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain"],

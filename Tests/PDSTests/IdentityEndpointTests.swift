@@ -136,6 +136,9 @@ struct IdentityEndpointTests {
         #expect(missing.status == 404)
         let other = try await server.request("GET", "/.well-known/atproto-did")
         #expect(other.status == 404)
+        for (domain, status) in [("alice.test", 200), ("localhost", 200), ("nobody.test", 404), ("evil.example.com", 404)] {
+            #expect(try await server.request("GET", "/tls-check", query: [("domain", domain)]).status == status, "\(domain)")
+        }
     }
 
     @Test func recommendedCredentialsAndSignedOperations() async throws {
