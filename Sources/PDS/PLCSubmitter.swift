@@ -22,6 +22,11 @@ public struct PLCSubmitter: Service {
             try PLCOperationLog.backfillGenesis(directoryConfigured: directoryConfigured, db: db)
         }
         if queued > 0 { services.logger.info("queued genesis operations of existing accounts", metadata: ["count": "\(queued)"]) }
+        do {
+            try await Self.reconcileEndpoints(services: services)
+        } catch {
+            services.logger.error("could not update the PDS endpoint in DID documents", metadata: ["error": "\(error)"])
+        }
         guard directoryConfigured else {
             services.logger.warning(
                 "no PLC directory is configured (plcDirectoryURL): did:plc operations are kept unsubmitted, so other servers cannot resolve these accounts"
@@ -32,6 +37,29 @@ public struct PLCSubmitter: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await Self.submitDue(services: services)
             try? await Task.sleep(for: .seconds(2))
+        }
+    }
+
+    /// When the server's public URL changed, every active did:plc account
+    /// whose latest operation (signed here) names another `atproto_pds`
+    /// endpoint gets an operation naming the current one, and an
+    /// `#identity` event.
+    static func reconcileEndpoints(services: PDSServices) async throws {
+        let endpoint = services.config.resolvedPublicURL
+        let rotationKey = services.secrets.rotationKey.publicKey.didKey
+        let stale = try await services.pool.read { db -> [String] in
+            let dids = try String.fetchAll(db, sql: "SELECT did FROM account WHERE status = 'active' AND did LIKE 'did:plc:%'")
+            return try dids.filter { did in
+                guard let latest = try PLCOperationLog.latest(did: did, db: db) else { return false }
+                return latest["services"]?["atproto_pds"]?["endpoint"]?.stringValue != endpoint
+                    && latest["rotationKeys"]?.arrayValue?.contains(.string(rotationKey)) == true
+            }
+        }
+        for did in stale {
+            try await IdentityMethods.changeIdentity(did: did, services: services) { _, account in
+                (account.handle, { $0["services"] = ["atproto_pds": ["type": "AtprotoPersonalDataServer", "endpoint": .string(endpoint)]] })
+            }
+            services.logger.notice("DID document updated to the new endpoint", metadata: ["did": .string(did), "endpoint": .string(endpoint)])
         }
     }
 

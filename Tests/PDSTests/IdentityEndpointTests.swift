@@ -87,6 +87,25 @@ struct IdentityEndpointTests {
         #expect(try await server.count("SELECT MAX(attempts) FROM plc_operation WHERE did = ?", [alice.did]) >= 1)
     }
 
+    @Test func aNewPublicURLIsAnnouncedInTheDIDDocuments() async throws {
+        let plc = try await FakePLCDirectory()
+        defer { plc.stop() }
+        let server = try await TestServer.start { $0.plcDirectoryURL = plc.url }
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        // The same data directory served at another URL.
+        var config = server.services.config
+        config.publicURL = "https://pds.example.com"
+        let moved = try PDSServices(config: config, passwordStrength: .testing, logger: server.services.logger)
+        try await PLCSubmitter.reconcileEndpoints(services: moved)
+        #expect(plc.operations(alice.did).count == 2, "refusals: \(plc.state.refusals.withLock { $0 })")
+        #expect(plc.operations(alice.did).last?["services"]?["atproto_pds"]?["endpoint"]?.stringValue == "https://pds.example.com")
+        #expect(try await Self.identityHandles(server, alice.did).count == 2)
+        // Nothing more to do the second time.
+        try await PLCSubmitter.reconcileEndpoints(services: moved)
+        #expect(plc.operations(alice.did).count == 2)
+    }
+
     @Test func withoutADirectoryOperationsAreKeptUnsubmitted() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
