@@ -70,11 +70,10 @@ enum ServiceAuth {
             return iss
         }
         do {
-            if try check(try await services.identity.dids.signingKey(for: iss)) { return iss }
-            if try check(try await services.identity.dids.signingKey(for: iss, forceRefresh: true)) { return iss }
-        } catch let error as IdentityError {
-            throw XRPCError.invalidToken("Could not resolve the signing key of \(iss): \(error)")
+            return try await ServiceJWTVerifier(resolver: services.identity.dids)
+                .verify(token, audience: services.config.resolvedServiceDID, lxm: lxm).issuer
+        } catch {
+            throw XRPCError.invalidToken("The service token does not verify: \(error)")
         }
-        throw XRPCError.invalidToken("Bad service token signature")
     }
 }

@@ -137,6 +137,50 @@ struct IdentityTests {
         await #expect(throws: IdentityError.unsupportedDID("did:key:zQ3sh")) { try await resolver.resolve("did:key:zQ3sh") }
     }
 
+    /// The key a document host currently serves.
+    final class CurrentKey: Sendable {
+        let key: Mutex<PublicKey>
+        init(_ key: PublicKey) { self.key = Mutex(key) }
+    }
+
+    @Test func serviceTokensVerifyAgainstTheIssuersDocumentAcrossAKeyRotation() async throws {
+        let first = PrivateKey.generate(.secp256k1)
+        let current = CurrentKey(first.publicKey)
+        let host = try await DocumentHost { port in
+            IdentityTests.document(did: "did:web:127.0.0.1%3A\(port)", key: current.key.withLock { $0 }, handle: "a.example.com", pds: "https://pds.example.com")
+        }
+        defer { host.stop() }
+        let iss = "did:web:127.0.0.1%3A\(host.port)"
+        let resolver = DIDResolver(configuration: .init(plcDirectoryURL: nil, policy: OutboundPolicy(allowPrivate: true)))
+        let verifier = ServiceJWTVerifier(resolver: resolver)
+        func token(_ key: PrivateKey, aud: String = "did:web:feeds.example.com", lxm: String = "app.bsky.feed.getFeedSkeleton",
+                   exp: Int = Int(Date().timeIntervalSince1970) + 60) throws -> String {
+            try JWT.sign(claims: JWTClaims(iss: iss, aud: aud, exp: exp, iat: Int(Date().timeIntervalSince1970), lxm: lxm, jti: "x"),
+                         typ: "JWT", key: key)
+        }
+        let ok = try await verifier.verify(try token(first), audience: "did:web:feeds.example.com", lxm: "app.bsky.feed.getFeedSkeleton")
+        #expect(ok.issuer == iss)
+        await #expect(throws: ServiceJWTVerifier.Failure.self) {
+            try await verifier.verify(try token(first, aud: "did:web:other.example.com"), audience: "did:web:feeds.example.com", lxm: nil)
+        }
+        await #expect(throws: ServiceJWTVerifier.Failure.wrongMethod(expected: "app.bsky.feed.getFeedSkeleton", found: "app.bsky.feed.getTimeline")) {
+            try await verifier.verify(try token(first, lxm: "app.bsky.feed.getTimeline"), audience: "did:web:feeds.example.com", lxm: "app.bsky.feed.getFeedSkeleton")
+        }
+        await #expect(throws: ServiceJWTVerifier.Failure.self) {
+            try await verifier.verify(try token(first, exp: Int(Date().timeIntervalSince1970) - 600), audience: "did:web:feeds.example.com", lxm: nil)
+        }
+        // The issuer rotates its key: the cached document is refreshed once.
+        let second = PrivateKey.generate(.secp256k1)
+        current.key.withLock { $0 = second.publicKey }
+        let fetches = host.fetches
+        #expect(try await verifier.verify(try token(second), audience: "did:web:feeds.example.com", lxm: nil).issuer == iss)
+        #expect(host.fetches == fetches + 1)
+        // A token by a key the document never named fails after that refresh.
+        await #expect(throws: ServiceJWTVerifier.Failure.badSignature) {
+            try await verifier.verify(try token(PrivateKey.generate(.secp256k1)), audience: "did:web:feeds.example.com", lxm: nil)
+        }
+    }
+
     @Test func dnsTXTQueries() async throws {
         let long = String(repeating: "x", count: 300)
         let dns = try FakeDNSServer(records: [
