@@ -71,6 +71,28 @@ struct ProxyTests {
         await setup.stop()
     }
 
+    @Test func methodsRegisteredByAnExtensionWinOverTheProxy() async throws {
+        let plc = try await FakePLCDirectory()
+        defer { plc.stop() }
+        let appView = try await FakeAppView(plcURL: plc.url)
+        defer { appView.stop() }
+        let server = try await TestServer.start({
+            $0.plcDirectoryURL = plc.url
+            $0.appViewURL = appView.url
+            $0.appViewDID = "did:web:appview.test"
+        }, extensions: { _ in
+            [PDSExtension(methods: { methods in
+                methods.query("app.bsky.feed.getFeedSkeleton") { _ in .json(["feed": [], "servedBy": "extension"]) }
+            })]
+        })
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let local = try await server.query("app.bsky.feed.getFeedSkeleton", [("feed", "at://x/app.bsky.feed.generator/y")])
+        #expect(local["servedBy"]?.stringValue == "extension")
+        #expect(try await server.query("app.bsky.feed.getTimeline", token: alice.accessJwt)["servedBy"]?.stringValue == "fake-appview")
+        #expect(appView.requests.map(\.nsid) == ["app.bsky.feed.getTimeline"])
+    }
+
     @Test func protectedAndPrivilegedMethodsAreRefused() async throws {
         let setup = try await Setup.start()
         let server = setup.server
