@@ -22,6 +22,7 @@ public enum PDSServer {
         BlobMethods.register(&methods)
         MigrationMethods.register(&methods)
         IdentityMethods.register(&methods)
+        IdentityResolutionMethods.register(&methods)
         ServiceAuthMethods.register(&methods)
         PreferenceMethods.register(&methods)
         FeedProxy.register(&methods)

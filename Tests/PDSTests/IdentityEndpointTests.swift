@@ -145,6 +145,36 @@ struct IdentityEndpointTests {
         #expect(try await Self.identityHandles(server, alice.did).last == "alice.example.com")
     }
 
+    @Test func identitiesResolveWithVerifiedHandles() async throws {
+        let plc = try await FakePLCDirectory()
+        defer { plc.stop() }
+        let dns = try FakeDNSServer(records: [:])
+        defer { dns.stop() }
+        let server = try await TestServer.start {
+            $0.plcDirectoryURL = plc.url
+            $0.handleDNSServer = "127.0.0.1:\(dns.port)"
+        }
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let byHandle = try await server.query("com.atproto.identity.resolveIdentity", [("identifier", "alice.test")])
+        #expect(byHandle["did"]?.stringValue == alice.did && byHandle["handle"]?.stringValue == "alice.test", "\(byHandle.text)")
+        #expect(byHandle["didDoc"]?["id"]?.stringValue == alice.did)
+        let byDID = try await server.query("com.atproto.identity.resolveDid", [("did", alice.did)])
+        #expect(byDID["didDoc"]?["service"]?[0]?["serviceEndpoint"]?.stringValue == server.baseURL)
+        #expect(try await server.query("com.atproto.identity.resolveDid", [("did", "did:plc:abcdefghijklmnopqrstuvwx")]).error == "DidNotFound")
+        #expect(try await server.query("com.atproto.identity.resolveIdentity", [("identifier", "nobody.test")]).error == "HandleNotFound")
+
+        // An external handle the document claims but whose DNS names another DID is not verified.
+        let moved = try await server.procedure("com.atproto.identity.updateHandle", ["handle": "alice.example.com"], token: alice.accessJwt)
+        #expect(moved.status == 400)
+        dns.records.withLock { $0["_atproto.alice.example.com"] = ["did=\(alice.did)"] }
+        #expect(try await server.procedure("com.atproto.identity.updateHandle", ["handle": "alice.example.com"], token: alice.accessJwt).status == 200)
+        #expect(try await server.query("com.atproto.identity.resolveIdentity", [("identifier", alice.did)])["handle"]?.stringValue == "alice.example.com")
+        dns.records.withLock { $0["_atproto.alice.example.com"] = ["did=did:plc:abcdefghijklmnopqrstuvwx"] }
+        let refreshed = try await server.procedure("com.atproto.identity.refreshIdentity", ["identifier": .string(alice.did)])
+        #expect(refreshed["handle"]?.stringValue == "handle.invalid", "\(refreshed.text)")
+    }
+
     @Test func wellKnownAtprotoDIDAnswersByHost() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
