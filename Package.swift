@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CAR", targets: ["CAR"]),
         .library(name: "MST", targets: ["MST"]),
         .library(name: "Repo", targets: ["Repo"]),
+        .library(name: "Identity", targets: ["Identity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -39,12 +40,22 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // DID and handle resolution with a cache and an outbound address
+        // guard (shared by the PDS and the feed generator).
+        .target(
+            name: "Identity",
+            dependencies: [
+                "ATProto", "ATCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "PDS",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium", "CZlib",
+                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium", "CZlib", "Identity",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -100,7 +111,7 @@ let package = Package(
         .target(
             name: "Atrarium",
             dependencies: [
-                "FeedGen", "PDS", "ATProto", "ATCrypto", "Sequencer",
+                "FeedGen", "PDS", "ATProto", "ATCrypto", "Sequencer", "Identity",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,7 +133,8 @@ let package = Package(
         .testTarget(
             name: "PDSTests",
             dependencies: [
-                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "CZlib", "FeedGen", "Atrarium",
+                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "TestSupport", "CZlib", "FeedGen",
+                "Atrarium",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -137,6 +149,10 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ]
+        ),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: ["Identity", "ATCrypto", "ATProto", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
     ]

@@ -12,7 +12,7 @@ import PDS
 public enum AtrariumExtension {
     /// The feed generator for `services` and the extension that serves it.
     /// `keyResolver` verifies service tokens; by default the keys of this
-    /// PDS's own accounts (``LocalAccountKeyResolver``).
+    /// PDS's own accounts, then DID resolution (``IdentityKeyResolver``).
     public static func make(
         services: PDSServices, config: FeedGenConfig, keyResolver: (any SigningKeyResolver)? = nil
     ) throws -> (extension: PDSExtension, generator: FeedGenerator) {
@@ -20,7 +20,8 @@ public enum AtrariumExtension {
             config: config, dataDirectory: services.config.dataDirectory,
             did: config.feedGeneratorDID ?? services.config.resolvedServiceDID,
             serviceEndpoint: config.serviceEndpoint ?? services.config.resolvedPublicURL,
-            keyResolver: keyResolver ?? LocalAccountKeyResolver(accounts: services.accounts), logger: services.logger)
+            keyResolver: keyResolver ?? IdentityKeyResolver(accounts: services.accounts, dids: services.identity.dids),
+            logger: services.logger)
         let local = config.localIngest
             ? LocalSequencerSource(
                 reader: services.pool, hub: services.sequencer, buffer: generator.buffer, filter: generator.filter,

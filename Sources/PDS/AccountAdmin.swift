@@ -55,6 +55,8 @@ public enum AccountAdmin {
                 try services.accounts.insert(
                     did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
                     plcGenesis: DAGCBOR.encode(genesis.operation), db: db)
+                try PLCOperationLog.append(
+                    genesis.operation, did: did, directoryConfigured: services.plcDirectory != nil, db: db)
                 try RepoStorage.apply(firstCommit, db: db)
                 // As the reference PDS: the identity, the active account, and
                 // the repository's first commit (a `#sync` of it).
@@ -69,6 +71,9 @@ public enum AccountAdmin {
             throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
         }
         services.logger.info("account created", metadata: ["did": .string(did), "handle": .string(handle)])
+        // Registered with the directory now when it answers, else retried in
+        // the background by the PLC submitter.
+        await PLCSubmitter.submitPending(did: did, services: services)
         guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
         return account
     }

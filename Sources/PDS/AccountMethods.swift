@@ -47,6 +47,9 @@ enum AccountMethods {
 
     static func activateAccount(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        if user.account.status == .deactivated {
+            try await DIDDocumentCheck.assertPointsHere(user.account, services: call.services)
+        }
         try await AccountAdmin.activate(did: user.did, services: call.services)
         return .empty
     }

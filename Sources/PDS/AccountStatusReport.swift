@@ -32,6 +32,9 @@ struct AccountStatusReport: Sendable {
     static func compute(for account: Account, services: PDSServices) async throws -> AccountStatusReport {
         let did = account.did
         let endpoint = services.config.resolvedPublicURL
+        // The DID document as the network sees it, when it can be resolved.
+        let resolved = try? await services.identity.dids.resolve(did, forceRefresh: true)
+        let documentPointsHere = resolved.map { $0.pdsEndpoint == endpoint && $0.signingKey == account.signingKey.publicKey }
         return try await services.pool.read { db in
             guard let root = try Row.fetchOne(db, sql: "SELECT cid, rev FROM repo_root WHERE did = ?", arguments: [did]) else {
                 throw XRPCError.invalidRequest("No repository root for \(did)")
@@ -43,21 +46,20 @@ struct AccountStatusReport: Sendable {
             let blobs = try blobCounts(did: did, db: db)
             return AccountStatusReport(
                 activated: account.status == .active,
-                validDid: genesis.map { didPointsHere([UInt8]($0), account: account, endpoint: endpoint) } ?? false,
+                validDid: documentPointsHere
+                    ?? genesis.map { didPointsHere([UInt8]($0), account: account, endpoint: endpoint) } ?? false,
                 repoCommit: try CID(bytes: [UInt8](cid)).string, repoRev: root["rev"], repoBlocks: blocks,
                 indexedRecords: records, privateStateValues: try preferenceCount(did: did, db: db),
                 expectedBlobs: blobs.expected, importedBlobs: blobs.imported)
         }
     }
 
-    /// Whether the account's did:plc identity, as this server created it,
+    /// Without a resolvable DID document (no PLC directory configured):
+    /// whether the account's did:plc identity, as this server created it,
     /// names this server and the account's current signing key: the DID is
     /// the hash of the stored genesis operation, whose `atproto` key and
     /// `atproto_pds` endpoint match. Accounts without a stored genesis
     /// operation (migrated in, did:web) report false.
-    ///
-    /// Hook: with a PLC directory client, resolve the current DID document
-    /// instead (it may have moved on from the genesis operation).
     static func didPointsHere(_ genesis: [UInt8], account: Account, endpoint: String) -> Bool {
         guard let operation = try? DAGCBOR.decode(genesis) else { return false }
         let digest = Array(SHA256.hash(data: genesis))

@@ -17,17 +17,31 @@ enum BlobMethods {
 
     // MARK: - uploadBlob
 
+    /// Who uploads: the session's account, or the local account that issued
+    /// a service token for this server and `uploadBlob` (the video service
+    /// uploads on the user's behalf that way).
+    static func uploader(_ call: XRPCCall) async throws -> String {
+        if let token = call.bearerToken, ServiceAuth.looksLikeServiceToken(token) {
+            let did = try await ServiceAuth.verifyUserToken(token, lxm: "com.atproto.repo.uploadBlob", services: call.services)
+            guard let account = try await call.services.accounts.account(did: did),
+                account.status == .active || account.status == .deactivated
+            else { throw XRPCError.invalidToken("The service token's issuer has no active account here") }
+            return did
+        }
+        return try await call.authenticate(allowInactive: true).did
+    }
+
     /// Streams the body to a temporary file while hashing it, detects its
     /// MIME type, and stores it under its raw CID for the caller (within the
     /// upload limit, the account's quota and its hourly upload limit).
     /// Deactivated accounts may upload: account migration does so before
     /// activating.
     static func uploadBlob(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowInactive: true)
         let services = call.services
+        let uploaderDID = try await uploader(call)
         let config = services.config
         if let wait = services.rateLimiter.hit(
-            .init(name: "uploads", max: config.rateLimits.uploadsPerHour, window: 3600), key: user.did)
+            .init(name: "uploads", max: config.rateLimits.uploadsPerHour, window: 3600), key: uploaderDID)
         {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
@@ -35,10 +49,10 @@ enum BlobMethods {
         defer { file.remove() }  // a no-op once the store has taken the file
         let cid = CID(codec: .raw, digest: file.digest)
         let mimeType = MIMESniffer.mimeType(head: file.head, declared: call.request.headers[.contentType])
-        let stored = try await store(file, cid: cid, mimeType: mimeType, did: user.did, services: services)
+        let stored = try await store(file, cid: cid, mimeType: mimeType, did: uploaderDID, services: services)
         services.logger.info(
             "blob uploaded",
-            metadata: ["did": .string(user.did), "cid": .string(cid.string), "size": .stringConvertible(file.size),
+            metadata: ["did": .string(uploaderDID), "cid": .string(cid.string), "size": .stringConvertible(file.size),
                        "mimeType": .string(stored)])
         return .json(["blob": BlobRef(ref: cid, mimeType: stored, size: Int64(file.size)).dataValue])
     }

@@ -14,6 +14,7 @@ public enum EmailTokens {
     public enum Purpose: String, Sendable {
         case deleteAccount = "delete_account"
         case resetPassword = "reset_password"
+        case plcOperation = "plc_operation"
     }
 
     /// How long a token is valid, in seconds.

@@ -60,6 +60,26 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// Seconds between the pings sent to WebSocket consumers; one that has
     /// not answered the previous ping by the next is disconnected.
     public var websocketPingInterval: Int = 30
+    /// The PLC directory did:plc operations are submitted to and did:plc
+    /// DIDs are resolved through; nil or empty: accounts still get a signed
+    /// did:plc genesis operation, kept unsubmitted (with a warning), and
+    /// other did:plc DIDs cannot be resolved.
+    public var plcDirectoryURL: String? = "https://plc.directory"
+    /// Whether outbound requests built from user-supplied names (did:web,
+    /// handles, service endpoints) may reach loopback, private and
+    /// link-local addresses. Off in production.
+    public var allowPrivateOutbound: Bool = false
+    /// `host:port` pairs outbound requests may reach whatever they resolve
+    /// to (the configured PLC directory and AppView are always allowed).
+    public var outboundAllowList: [String] = []
+    /// The nameserver for handle TXT lookups (`ip` or `ip:port`); defaults
+    /// to the first of `/etc/resolv.conf`.
+    public var handleDNSServer: String?
+    /// The default AppView requests are proxied to (`https://api.bsky.app`
+    /// in production); unset: proxying without an `atproto-proxy` header fails.
+    public var appViewURL: String?
+    /// The AppView's service DID (`did:web:api.bsky.app`).
+    public var appViewDID: String?
 
     public init() {}
 
@@ -78,6 +98,14 @@ public struct PDSConfig: Sendable, Codable, Equatable {
 
     /// The DID this service answers as.
     public var resolvedServiceDID: String { serviceDID ?? "did:web:\(hostname)" }
+
+    /// The PLC directory's base URL without a trailing slash, or nil when
+    /// none is configured.
+    public var resolvedPLCDirectoryURL: String? {
+        guard var url = plcDirectoryURL?.trimmingCharacters(in: .whitespaces), !url.isEmpty else { return nil }
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
 
     /// The URL clients use.
     public var resolvedPublicURL: String {
@@ -133,6 +161,14 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_SEQUENCER_MAX_EVENTS") { sequencerMaxEvents = v }
         if let v = try int("PDS_SUBSCRIBER_BUFFER") { subscriberBufferSize = v }
         if let v = try int("PDS_WEBSOCKET_PING_INTERVAL") { websocketPingInterval = v }
+        if let v = env["PDS_PLC_DIRECTORY_URL"] { plcDirectoryURL = v }
+        if let v = env["PDS_ALLOW_PRIVATE_OUTBOUND"] { allowPrivateOutbound = (v == "true" || v == "1") }
+        if let v = env["PDS_OUTBOUND_ALLOW"] {
+            outboundAllowList = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let v = env["PDS_HANDLE_DNS_SERVER"] { handleDNSServer = v }
+        if let v = env["PDS_BSKY_APP_VIEW_URL"] { appViewURL = v }
+        if let v = env["PDS_BSKY_APP_VIEW_DID"] { appViewDID = v }
         // For load tests on loopback only: no per-account or per-IP limits.
         if env["PDS_RATE_LIMITS_OFF"] == "true" {
             rateLimits.writesPerHour = .max / 2
@@ -161,6 +197,7 @@ extension PDSConfig {
         case blobQuotaPerAccount, blobGracePeriod, repoImportLimit, signingKeyType, inviteRequired
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
         case subscriberBufferSize, websocketPingInterval, crawlers, crawlInterval
+        case plcDirectoryURL, allowPrivateOutbound, outboundAllowList, handleDNSServer, appViewURL, appViewDID
     }
 
     public init(from decoder: any Decoder) throws {
@@ -192,6 +229,12 @@ extension PDSConfig {
         try read(.websocketPingInterval, &websocketPingInterval)
         try read(.crawlers, &crawlers)
         try read(.crawlInterval, &crawlInterval)
+        if c.contains(.plcDirectoryURL) { plcDirectoryURL = try c.decodeIfPresent(String.self, forKey: .plcDirectoryURL) }
+        try read(.allowPrivateOutbound, &allowPrivateOutbound)
+        try read(.outboundAllowList, &outboundAllowList)
+        handleDNSServer = try c.decodeIfPresent(String.self, forKey: .handleDNSServer) ?? handleDNSServer
+        appViewURL = try c.decodeIfPresent(String.self, forKey: .appViewURL) ?? appViewURL
+        appViewDID = try c.decodeIfPresent(String.self, forKey: .appViewDID) ?? appViewDID
     }
 }
 

@@ -21,6 +21,11 @@ public enum PDSServer {
         AdminMethods.register(&methods)
         BlobMethods.register(&methods)
         MigrationMethods.register(&methods)
+        IdentityMethods.register(&methods)
+        IdentityResolutionMethods.register(&methods)
+        ServiceAuthMethods.register(&methods)
+        PreferenceMethods.register(&methods)
+        FeedProxy.register(&methods)
         for plugin in extensions { plugin.methods(&methods) }
         return methods
     }
@@ -55,6 +60,12 @@ public enum PDSServer {
         }
         router.head("/xrpc/:nsid") { request, context in
             await table.dispatch(request, context: context, services: services)
+        }
+        router.get("/.well-known/atproto-did") { request, _ in
+            await WellKnown.atprotoDID(request, services: services)
+        }
+        router.get("/tls-check") { request, _ in
+            await WellKnown.tlsCheck(request, services: services)
         }
         router.get("/robots.txt") { _, _ in
             Response(
@@ -93,7 +104,7 @@ public enum PDSServer {
                         autoPing: .enabled(timePeriod: .seconds(max(1, config.websocketPingInterval)))))),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
             services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services),
-                       RelayCrawlNotifier(services: services)] + extensions.flatMap(\.backgroundServices),
+                       RelayCrawlNotifier(services: services), PLCSubmitter(services: services)] + extensions.flatMap(\.backgroundServices),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: services.logger)
     }

@@ -21,6 +21,8 @@ public final class PDSServices: Sendable {
     public let blobLock = KeyedLock()
     /// Serializes writes per repository.
     public let writeLock = KeyedLock()
+    /// Serializes PLC directory submissions per DID.
+    public let plcLock = KeyedLock()
     public let rateLimiter = RateLimiter()
     /// Tells the relay crawl notifier that repositories changed.
     public let crawlActivity = CrawlActivity()
@@ -32,6 +34,8 @@ public final class PDSServices: Sendable {
     /// transaction that appended events commits.
     public let sequencer: SequencerHub
     public let passwordStrength: PasswordHasher.Strength
+    /// DID and handle resolution and guarded outbound HTTP.
+    public let identity: IdentityServices
 
     /// Opens (creating on first start) the data directory, its database and
     /// its keys.
@@ -48,6 +52,7 @@ public final class PDSServices: Sendable {
         sequencer = try SequencerHub(reader: pool)
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
+        identity = IdentityServices(config: config)
         blobStore = try FileBlobStore(root: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("blobs"))
     }
 }

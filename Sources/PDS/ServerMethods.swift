@@ -34,13 +34,17 @@ enum ServerMethods {
         let handle = try input.requiredString("handle")
         let password = try input.requiredString("password")
         let email = try input.optionalString("email")
-        if try input.optionalString("did") != nil {
-            throw XRPCError.invalidRequest("Bringing an existing DID is done by account migration (importRepo), not createAccount")
-        }
         let inviteCode = try input.optionalString("inviteCode")
-        let account = try await AccountAdmin.createAccount(
-            handle: handle, email: email, password: password, inviteCode: inviteCode,
-            inviteRequired: services.config.inviteRequired, services: services)
+        let account: Account
+        if let did = try input.optionalString("did") {
+            account = try await AccountAdmin.createMigratingAccount(
+                did: did, handle: handle, email: email, password: password, inviteCode: inviteCode,
+                serviceToken: call.bearerToken, services: services)
+        } else {
+            account = try await AccountAdmin.createAccount(
+                handle: handle, email: email, password: password, inviteCode: inviteCode,
+                inviteRequired: services.config.inviteRequired, services: services)
+        }
         let session = try await startSession(account, scope: .access, appPasswordName: nil, services: services)
         return .json([
             "accessJwt": .string(session.access), "refreshJwt": .string(session.refresh),

@@ -111,6 +111,8 @@ public enum XRPCResult {
     case bytes(contentType: String, [UInt8], headers: HTTPFields = [:])
     /// 200 with a streamed body.
     case stream(contentType: String, ResponseBody, headers: HTTPFields = [:])
+    /// What an upstream service answered to a proxied call.
+    case proxied(status: HTTPResponse.Status, contentType: String?, body: [UInt8], headers: HTTPFields)
 }
 
 /// Reading fields of a JSON input object with XRPC errors.

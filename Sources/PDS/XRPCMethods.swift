@@ -39,14 +39,22 @@ public struct XRPCMethods: Sendable {
     func dispatch(_ request: Request, context: PDSRequestContext, services: PDSServices) async -> Response {
         let nsid = context.parameters.get("nsid") ?? ""
         do {
-            guard let method = table[nsid] else {
+            // Local methods (built-in or from an extension) first; then the
+            // proxy for the namespaces of other services.
+            let method = table[nsid]
+            if method == nil {
                 guard NSID.isValid(nsid) else { throw XRPCError(.notFound, "InvalidRequest", "'\(nsid)' is not an XRPC method name") }
-                throw XRPCError.notImplemented(nsid)
+                guard ServiceProxy.isForwarded(nsid, request: request) else { throw XRPCError.notImplemented(nsid) }
+                guard request.method == .get || request.method == .head || request.method == .post else {
+                    throw XRPCError.invalidRequest("XRPC requests only support GET and POST")
+                }
             }
-            switch (method.kind, request.method) {
-            case (.query, .get), (.query, .head), (.procedure, .post): break
-            default:
-                throw XRPCError.invalidRequest("Incorrect HTTP method (\(request.method)) for \(nsid): use \(method.kind == .query ? "GET" : "POST")")
+            if let method {
+                switch (method.kind, request.method) {
+                case (.query, .get), (.query, .head), (.procedure, .post): break
+                default:
+                    throw XRPCError.invalidRequest("Incorrect HTTP method (\(request.method)) for \(nsid): use \(method.kind == .query ? "GET" : "POST")")
+                }
             }
             let limits = services.config.rateLimits
             let call = XRPCCall(method: nsid, request: request, context: context, services: services)
@@ -55,7 +63,8 @@ public struct XRPCMethods: Sendable {
             {
                 throw XRPCError.rateLimited(retryAfter: wait)
             }
-            return try await XRPCMethods.response(for: method.handler(call))
+            if let method { return try await XRPCMethods.response(for: method.handler(call)) }
+            return try await XRPCMethods.response(for: ServiceProxy.handle(call))
         } catch let error as XRPCError {
             return XRPCMethods.response(for: error)
         } catch {
@@ -82,6 +91,9 @@ public struct XRPCMethods: Sendable {
         case .stream(let contentType, let body, var headers):
             headers[.contentType] = contentType
             return Response(status: .ok, headers: headers, body: body)
+        case .proxied(let status, let contentType, let body, var headers):
+            if let contentType { headers[.contentType] = contentType }
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 

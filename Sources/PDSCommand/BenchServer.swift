@@ -25,6 +25,8 @@ final class BenchServer {
         var environment = ProcessInfo.processInfo.environment
         environment["PDS_RATE_LIMITS_OFF"] = "true"
         environment["PDS_LOG_LEVEL"] = "warning"
+        // Benchmark accounts are not registered with a PLC directory.
+        environment["PDS_PLC_DIRECTORY_URL"] = ""
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         process.standardError = FileHandle.nullDevice

@@ -40,6 +40,8 @@ final class TestServer: XRPCTestClient, @unchecked Sendable {
             config.publicURL = "http://127.0.0.1:\(config.port)"
             config.dataDirectory = dir.path
             config.adminPassword = "admin-secret"
+            // No network in tests: tests that need a PLC directory start a fake one.
+            config.plcDirectoryURL = nil
             configure(&config)
             var logger = Logger(label: "pds-test")
             logger.logLevel = .warning
