@@ -250,4 +250,32 @@ struct AtrariumEndToEndTests {
         // Six seconds later the scheduled job has removed it; the fresh post stays.
         #expect(try await server.awaitFeed(feed, [fresh]) == [fresh])
     }
+
+    @Test func serviceTokensOfAccountsElsewhereAreCheckedAgainstTheirDIDDocument() async throws {
+        let domain = try await DidWebAccountTests.DomainHost()
+        defer { domain.stop() }
+        let (server, _) = try await TestServer.startWithFeedGen { $0.allowPrivateOutbound = true }
+        defer { Task { await server.stop() } }
+        let owner = try await server.createAccount("owner")
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let post = try await server.createPost(owner, "hello #atrarium_\(id)")
+        #expect(try await server.awaitFeed(feed, [post]) == [post])
+
+        let first = PrivateKey.generate(.p256), rotated = PrivateKey.generate(.p256)
+        domain.serve(pds: "https://elsewhere.example.com", key: first.publicKey)
+        func token(_ key: PrivateKey) throws -> String {
+            let now = Int(Date().timeIntervalSince1970)
+            return try JWT.sign(
+                claims: JWTClaims(iss: domain.did, aud: server.services.config.resolvedServiceDID, exp: now + 60, iat: now,
+                                  lxm: "app.bsky.feed.getFeedSkeleton", jti: UUID().uuidString), typ: "JWT", key: key)
+        }
+        #expect(try await server.feedPage(feed, token: try token(first)).status == 200)
+        // The requester rotates its key: the cached document is refreshed once.
+        domain.serve(pds: "https://elsewhere.example.com", key: rotated.publicKey)
+        let afterRotation = try await server.feedPage(feed, token: try token(rotated))
+        #expect(afterRotation.status == 200, "\(afterRotation.text)")
+        let stale = try await server.feedPage(feed, token: try token(first))
+        #expect(stale.status == 401 && stale.error == "InvalidToken")
+    }
 }
