@@ -1,4 +1,5 @@
 import ArgumentParser
+import Atrarium
 import FeedGen
 import Foundation
 #if canImport(Glibc)
@@ -47,10 +48,11 @@ struct FeedGenServeCommand: AsyncParsableCommand {
         if feed.jetstreamURLs.isEmpty {
             logger.warning("feedgen: no Jetstream endpoint configured (PDS_FEEDGEN_JETSTREAM); nothing will be indexed")
         }
-        // Standalone, nobody resolves DIDs yet: service tokens are not checked.
+        // Service tokens are checked against the issuers' DID documents.
         let generator = try FeedGenerator(
             config: feed, dataDirectory: pds.dataDirectory, did: feed.feedGeneratorDID ?? pds.resolvedServiceDID,
-            serviceEndpoint: feed.serviceEndpoint ?? "http://\(feed.bindAddress):\(feed.port)", keyResolver: nil, logger: logger)
+            serviceEndpoint: feed.serviceEndpoint ?? "http://\(feed.bindAddress):\(feed.port)",
+            keyResolver: DIDDocumentKeyResolver(config: pds), logger: logger)
         let app = FeedGenHTTPServer.application(generator: generator) { port in
             logger.info("feedgen: listening", metadata: ["port": "\(port)", "did": .string(generator.did)])
         }

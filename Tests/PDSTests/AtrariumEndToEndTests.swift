@@ -278,4 +278,18 @@ struct AtrariumEndToEndTests {
         let stale = try await server.feedPage(feed, token: try token(first))
         #expect(stale.status == 401 && stale.error == "InvalidToken")
     }
+
+    @Test func theStandaloneResolverReadsDIDDocumentsWithinTheOutboundRules() async throws {
+        let domain = try await DidWebAccountTests.DomainHost()
+        defer { domain.stop() }
+        let key = PrivateKey.generate(.secp256k1)
+        domain.serve(pds: "https://elsewhere.example.com", key: key.publicKey)
+        var config = PDSConfig()
+        config.allowPrivateOutbound = true
+        #expect(try await DIDDocumentKeyResolver(config: config).signingKey(for: domain.did, forceRefresh: false) == key.publicKey)
+        // By default a loopback host is not contacted.
+        await #expect(throws: (any Error).self) {
+            _ = try await DIDDocumentKeyResolver(config: PDSConfig()).signingKey(for: domain.did, forceRefresh: false)
+        }
+    }
 }
