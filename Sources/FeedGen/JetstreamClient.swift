@@ -56,48 +56,15 @@ public struct JetstreamClient: Sendable {
                 logger.info("feedgen: connecting to Jetstream", metadata: ["url": .string(target)])
                 try await WebSocketClient.connect(url: target, configuration: .init(maxFrameSize: 1 << 22), logger: logger) {
                     inbound, _, _ in
-                    var sinceCursorSave = 0
-                    var lastCursor: Int64?
+                    var ingest = JetstreamIngest(reader: reader, buffer: buffer, queue: queue, source: source, logger: logger)
                     for try await message in inbound.messages(maxSize: 1 << 22) {
                         received.increment()
-                        let outcome: JetstreamMessageReader.Outcome
-                        let skippedCursor: Int64?
                         switch message {
-                        case .text(let text):
-                            var text = text
-                            (outcome, skippedCursor) = text.withUTF8 { utf8 in
-                                let raw = UnsafeRawBufferPointer(utf8)
-                                let outcome = reader.read(raw)
-                                return (outcome, outcome == .skipped ? JetstreamMessageReader.timeMicroseconds(raw) : nil)
-                            }
-                        case .binary(let buffer):
-                            (outcome, skippedCursor) = buffer.readableBytesView.withUnsafeBytes { raw in
-                                let outcome = reader.read(raw)
-                                return (outcome, outcome == .skipped ? JetstreamMessageReader.timeMicroseconds(raw) : nil)
-                            }
-                        }
-                        switch outcome {
-                        case .skipped:
-                            if let skippedCursor { lastCursor = skippedCursor }
-                            sinceCursorSave += 1
-                            if sinceCursorSave >= 1000 {
-                                await buffer.add([], source: source, cursor: lastCursor)
-                                sinceCursorSave = 0
-                            }
-                        case .parsed(let event, let cursor):
-                            lastCursor = cursor
-                            await buffer.add(event.map { [$0] } ?? [], source: source, cursor: cursor)
-                            sinceCursorSave = 0
-                        case .refused(let reason):
-                            logger.warning("feedgen: Jetstream message refused", metadata: ["reason": .string(reason)])
-                            let bytes: [UInt8] = switch message {
-                            case .text(let text): Array(text.utf8.prefix(8192))
-                            case .binary(let buffer): Array(buffer.readableBytesView.prefix(8192))
-                            }
-                            try? await queue.deadLetter(source: source, payload: bytes, error: reason)
+                        case .text(let text): await ingest.handle(text)
+                        case .binary(let bytes): await ingest.handle(Array(bytes.readableBytesView))
                         }
                     }
-                    if let lastCursor { await buffer.add([], source: source, cursor: lastCursor) }
+                    await ingest.finish()
                 }
                 logger.info("feedgen: Jetstream connection closed", metadata: ["url": .string(endpoint), "messages": "\(received.count)"])
             } catch {

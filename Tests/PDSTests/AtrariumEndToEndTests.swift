@@ -201,4 +201,33 @@ struct AtrariumEndToEndTests {
         #expect(takedown.status == 200, "\(takedown.text)")
         #expect(try await restarted.awaitFeed(feed, []) == [])
     }
+
+    @Test func jetstreamIngestOfThePDSsOwnSubscribeView() async throws {
+        let (server, box) = try await TestServer.startWithFeedGen(ingestOwnJetstream: true)
+        defer { Task { await server.stop() } }
+        let owner = try await server.createAccount("owner")
+        let alice = try await server.createAccount("alice")
+        let community = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id)).uri
+        _ = try await server.createRecord(alice, "net.atrarium.community.membership", Atrarium.membership(community))
+        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let t = Date()
+        let a1 = try await server.createPost(alice, "via jetstream #atrarium_\(id)", createdAt: t.addingTimeInterval(-2))
+        _ = try await server.createPost(alice, "no tag", createdAt: t.addingTimeInterval(-1))
+        let a2 = try await server.createPost(alice, "again #atrarium_\(id)", createdAt: t)
+        #expect(try await server.awaitFeed(feed, [a2, a1]) == [a2, a1])
+        try await server.deleteRecord(alice, a2)
+        #expect(try await server.awaitFeed(feed, [a1]) == [a1])
+        // The cursor is unix microseconds of the view's events, not a log seq.
+        let source = FeedGen.JetstreamClient.sourceName("ws://127.0.0.1:\(server.port)/subscribe")
+        let deadline = ContinuousClock.now + .seconds(3)
+        var cursor: Int64?
+        while ContinuousClock.now < deadline {
+            cursor = try await box.generator.queue.cursor(source: source)
+            if cursor != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(cursor.map { $0 > 1_700_000_000_000_000 } == true)
+        // Nothing came from the local log.
+        #expect(try await box.generator.queue.cursor(source: LocalSequencerSource.sourceName) == nil)
+    }
 }

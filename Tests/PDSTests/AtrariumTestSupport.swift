@@ -16,12 +16,19 @@ final class FeedGenBox: Sendable {
 extension TestServer {
     /// A server with the Atrarium feed generator plugged in.
     static func startWithFeedGen(
-        _ configure: (inout PDSConfig) -> Void = { _ in }, feedConfig: FeedGenConfig = FeedGenConfig()
+        _ configure: (inout PDSConfig) -> Void = { _ in }, feedConfig: FeedGenConfig = FeedGenConfig(),
+        ingestOwnJetstream: Bool = false
     ) async throws -> (TestServer, FeedGenBox) {
         let box = FeedGenBox()
         var feedConfig = feedConfig
         feedConfig.batchIntervalMilliseconds = 100
         let server = try await TestServer.start(configure) { services in
+            var feedConfig = feedConfig
+            if ingestOwnJetstream {
+                // Read this server's own Jetstream view instead of its log.
+                feedConfig.localIngest = false
+                feedConfig.jetstreamURLs = ["ws://127.0.0.1:\(services.config.port)/subscribe"]
+            }
             let (plugin, generator) = try AtrariumExtension.make(services: services, config: feedConfig)
             box.set(generator)
             return [plugin]
