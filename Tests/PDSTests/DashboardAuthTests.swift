@@ -142,3 +142,4 @@ struct DashboardAuthTests {
         #expect(feedLimited.status == 429 && feedLimited.headers["retry-after"] != nil)
     }
 }
+

@@ -18,8 +18,12 @@ extension DashboardAPI {
         let body = try call.json
         try Self.rejectUnknownFields(body, allowed: Self.communityFields)
         for attempt in 1...8 {
-            let id = String(format: "%08x", UInt32.random(in: 0...UInt32.max))
-            if try await index.communityExists(id: id) { continue }
+            let id = drawID()
+            guard CommunityHashtag.isValidID(id) else { continue }
+            if try await index.communityExists(id: id) {
+                services.logger.info("dashboard: hashtag taken, drawing another", metadata: ["id": .string(id), "attempt": "\(attempt)"])
+                continue
+            }
             var map: DataMap = [
                 "$type": .string(AtrariumRecords.config), "name": .string(try body.requiredString("name")),
                 "hashtag": .string(CommunityHashtag.hashtag(id: id)), "stage": .string(try body.string("stage") ?? "theme"),
@@ -165,7 +169,7 @@ extension DashboardAPI {
 
     /// Applies `feedMix`, `description`, `parentCommunity` and `stage` of
     /// `body` (the fields shared by create and update).
-    func applyEdits(_ body: RequestBody, to map: inout DataMap, previousStage: String?) async throws {
+    func applyEdits(_ body: DashboardBody, to map: inout DataMap, previousStage: String?) async throws {
         if let description = try body.string("description") { map["description"] = .string(description) }
         if let mix = try body.object("feedMix") {
             let parsed = try FeedMixInput.parse(mix)
@@ -195,7 +199,7 @@ extension DashboardAPI {
         }
     }
 
-    static func rejectUnknownFields(_ body: RequestBody, allowed: Set<String>) throws {
+    static func rejectUnknownFields(_ body: DashboardBody, allowed: Set<String>) throws {
         if let unknown = body.fields.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw DashboardError.badRequest("unknown field \(unknown)")
         }

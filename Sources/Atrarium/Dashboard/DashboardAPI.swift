@@ -29,11 +29,18 @@ public struct DashboardAPI: Sendable {
     let auth: DashboardAuth
     let index: DashboardIndex
     let writer: LocalRepoWriter
+    /// Draws a candidate community id (8 lowercase hex digits).
+    let drawID: @Sendable () -> String
 
     /// The largest request body, in bytes.
     static let maxBody = 64 * 1024
 
-    public init(services: PDSServices, generator: FeedGenerator, config: DashboardConfig, keyResolver: any SigningKeyResolver) {
+    /// - Parameter drawID: draws candidate community ids; random by default.
+    public init(
+        services: PDSServices, generator: FeedGenerator, config: DashboardConfig, keyResolver: any SigningKeyResolver,
+        drawID: (@Sendable () -> String)? = nil
+    ) {
+        self.drawID = drawID ?? { String(format: "%08x", UInt32.random(in: 0...UInt32.max)) }
         self.services = services
         self.generator = generator
         self.config = config
@@ -92,7 +99,7 @@ public struct DashboardAPI: Sendable {
                 }
                 caller = found
             }
-            var body: RequestBody?
+            var body: DashboardBody?
             if route.method == .post || route.method == .put {
                 let bytes: ByteBuffer
                 do {
@@ -100,7 +107,7 @@ public struct DashboardAPI: Sendable {
                 } catch {
                     throw DashboardError(.contentTooLarge, "PayloadTooLarge", "the body is larger than \(Self.maxBody) bytes")
                 }
-                body = try RequestBody(bytes: Array(bytes.readableBytesView))
+                body = try DashboardBody(bytes: Array(bytes.readableBytesView))
             }
             let call = DashboardRequest(
                 caller: caller, body: body, parameters: context.parameters, query: request.uri.queryParameters)
@@ -127,7 +134,7 @@ public struct DashboardAPI: Sendable {
 /// One call to a dashboard route, as its handler sees it.
 struct DashboardRequest: Sendable {
     let caller: DashboardCaller?
-    let body: RequestBody?
+    let body: DashboardBody?
     let parameters: Parameters
     let query: Parameters
 
@@ -137,7 +144,7 @@ struct DashboardRequest: Sendable {
     }
 
     /// The JSON body (POST and PUT routes).
-    var json: RequestBody {
+    var json: DashboardBody {
         get throws { guard let body else { throw DashboardError.badRequest("A JSON object body is required") }; return body }
     }
 

@@ -4,7 +4,7 @@ import FeedGen
 /// percentages summing to 100 or as fractions summing to 1 (converted to
 /// percentages by largest remainder, so they still sum to 100).
 enum FeedMixInput {
-    static func parse(_ body: RequestBody) throws(DashboardError) -> FeedMix {
+    static func parse(_ body: DashboardBody) throws(DashboardError) -> FeedMix {
         var parts: [Double] = []
         for key in ["own", "parent", "global"] {
             let value = try body.number(key) ?? 0

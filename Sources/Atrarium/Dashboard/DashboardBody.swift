@@ -3,7 +3,7 @@ import Foundation
 /// A JSON request body of the dashboard API. Plain JSON (not the atproto
 /// data model): `feedMix` may be given as fractions, which atproto data
 /// cannot hold. Reading a field checks its type and answers 400 otherwise.
-struct RequestBody: Sendable {
+struct DashboardBody: Sendable {
     /// One JSON value.
     indirect enum Value: Sendable, Equatable, Decodable {
         case null
@@ -98,10 +98,10 @@ struct RequestBody: Sendable {
     }
 
     /// An object field; nil when absent or null.
-    func object(_ key: String) throws(DashboardError) -> RequestBody? {
+    func object(_ key: String) throws(DashboardError) -> DashboardBody? {
         switch fields[key] {
         case nil, .null?: return nil
-        case .object(let o)?: return RequestBody(fields: o)
+        case .object(let o)?: return DashboardBody(fields: o)
         default: throw .badRequest("\(key) must be an object")
         }
     }
