@@ -86,6 +86,11 @@ public struct DashboardAPI: Sendable {
 
     private func serve(_ route: Route, request: Request, context: PDSRequestContext) async -> Response {
         do {
+            // The server-wide per-address limit first, so guessing tokens costs too.
+            let perAddress = RateLimiter.Limit(name: "ip", max: services.config.rateLimits.requestsPerFiveMinutes, window: 300)
+            if let wait = services.rateLimiter.hit(perAddress, key: context.clientAddress(of: request, config: services.config)) {
+                throw DashboardError(.tooManyRequests, "RateLimitExceeded", "Too many requests; try again in \(wait) s", retryAfter: wait)
+            }
             var caller: DashboardCaller?
             if route.access != .open {
                 let found = try await auth.caller(authorization: request.headers[.authorization])
