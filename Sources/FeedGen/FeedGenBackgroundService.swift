@@ -14,7 +14,7 @@ public struct FeedGenBackgroundService: Service {
 
     public func run() async throws {
         let generator = generator, local = local
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await generator.run(local: local)
         }
     }

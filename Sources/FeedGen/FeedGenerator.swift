@@ -49,17 +49,21 @@ public final class FeedGenerator: Sendable {
         buffer = IngestBuffer(queue: queue, logger: logger) { processor.notify() }
         skeletons = FeedSkeletonQuery(reader: pool)
         auth = keyResolver.map { ServiceAuthVerifier(resolver: $0, audience: did) }
-        // Accounts already involved: their deletes and takedowns must pass the filter.
-        filter.remember(
-            try pool.read { db in
-                try String.fetchAll(
-                    db,
-                    sql: """
-                        SELECT did FROM community_member UNION SELECT author_did FROM community_post
-                        UNION SELECT member_did FROM membership_claim UNION SELECT owner_did FROM community
-                        UNION SELECT author_did FROM moderation_action UNION SELECT approver_did FROM membership_approval
-                        """)
-            })
+    }
+
+    /// Makes the accounts already involved in the index known to the cheap
+    /// filter, so their deletes and takedowns pass it after a restart.
+    public func loadKnownAccounts() async throws {
+        let dids = try await pool.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT did FROM community_member UNION SELECT author_did FROM community_post
+                    UNION SELECT member_did FROM membership_claim UNION SELECT owner_did FROM community
+                    UNION SELECT author_did FROM moderation_action UNION SELECT approver_did FROM membership_approval
+                    """)
+        }
+        filter.remember(dids)
     }
 
     // MARK: - Feed API
@@ -130,6 +134,11 @@ public final class FeedGenerator: Sendable {
     /// Runs the queue processor, the retention job and the Jetstream
     /// clients (and `local`, the PDS's own log, when given) until cancelled.
     public func run(local: LocalSequencerSource? = nil, jetstreamBackoff: Duration = .seconds(1)) async {
+        do {
+            try await loadKnownAccounts()
+        } catch {
+            logger.error("feedgen: could not read the known accounts", metadata: ["error": "\(error)"])
+        }
         logger.info(
             "feedgen: started",
             metadata: [

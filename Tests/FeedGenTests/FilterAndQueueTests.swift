@@ -95,4 +95,19 @@ struct FilterAndQueueTests {
         let rows = try await reopened.generator.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM community_post") }
         #expect(rows == 39)
     }
+
+    @Test func accountsInTheIndexPassTheFilterAfterARestart() async throws {
+        let f = try FeedGenFixture()
+        try await f.ingest([
+            try Records.create(owner, "net.atrarium.community.config", "self", Records.config(id: id)),
+            try Records.create(owner, "app.bsky.feed.post", "p1", Records.post("#atrarium_\(id)", at: Date())),
+        ])
+        let reopened = try FeedGenFixture(directory: f.directory)
+        defer { reopened.remove() }
+        let delete = IngestEvent.record(try RecordChange(did: owner, collection: "app.bsky.feed.post", rkey: "p1", operation: .delete, cid: nil, record: nil))
+        #expect(!reopened.generator.filter.admits(delete, mentionsAtrarium: false))
+        try await reopened.generator.loadKnownAccounts()
+        #expect(reopened.generator.filter.admits(delete, mentionsAtrarium: false))
+        #expect(!reopened.generator.filter.admits(.account(did: "did:plc:stranger0000000000000000", active: false, status: "deleted"), mentionsAtrarium: false))
+    }
 }

@@ -1,0 +1,35 @@
+import ATProto
+import FeedGen
+import Foundation
+import Testing
+
+@testable import PDS
+
+/// `pds feedgen rebuild`, run as the built binary on a server's data directory.
+@Suite("Feed generator command line")
+struct FeedGenCLITests {
+    @Test func rebuildReplaysTheLocalLogIntoAnEmptyIndex() async throws {
+        let id = "feed0001"
+        let (server, _) = try await TestServer.startWithFeedGen()
+        let owner = try await server.createAccount("owner")
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let t = Date()
+        var posts: [String] = []
+        for n in 0..<5 { posts.append(try await server.createPost(owner, "post \(n) #atrarium_\(id)", createdAt: t.addingTimeInterval(Double(n - 10)))) }
+        #expect(try await server.awaitFeed(feed, posts.reversed()) == posts.reversed())
+        let dataDirectory = server.services.config.dataDirectory
+        await server.stop(keepData: true)
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+
+        // Lose the feed database entirely, then rebuild it from the log.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dataDirectory + "/feedgen.sqlite" + suffix) }
+        let result = try await AccountCLITests.pds(["feedgen", "rebuild", "--data-dir", dataDirectory])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.contains("1 communities; queue 0, dead letters 0"), "\(result.out)")
+
+        let (restarted, _) = try await TestServer.startWithFeedGen { $0.dataDirectory = dataDirectory }
+        defer { Task { await restarted.stop() } }
+        #expect(try await restarted.wholeFeed(feed) == posts.reversed())
+    }
+}
