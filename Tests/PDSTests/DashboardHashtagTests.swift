@@ -46,4 +46,29 @@ struct DashboardHashtagTests {
         let configs = try await server.records(owner.did, AtrariumRecords.config)
         #expect(configs.compactMap { $0["value"]?["hashtag"]?.stringValue } == ["#atrarium_bbbbbbbb"])
     }
+
+    @Test func aHashtagTakenJustBeforeTheWriteIsGivenUp() async throws {
+        let (server, box) = try await TestServer.startWithFeedGen()
+        defer { Task { await server.stop() } }
+        let first = try await server.createAccount("first")
+        let owner = try await server.createAccount("owner")
+        let ids = IDSequence(["cccccccc", "dddddddd"])
+        let api = DashboardAPI(
+            services: server.services, generator: box.generator, config: DashboardConfig(),
+            keyResolver: LocalAccountKeyResolver(accounts: server.services.accounts), drawID: { ids.next() })
+        // "first" claims #atrarium_cccccccc and the API writes at once, before
+        // the index has (usually) seen it: the earlier config wins the index,
+        // and the API takes its records back and draws again.
+        _ = try await server.createRecord(first, AtrariumRecords.config, Atrarium.config("cccccccc"))
+        let answer = try await api.createCommunity(
+            DashboardRequest(
+                caller: DashboardCaller(did: owner.did, isLocal: true), body: try DashboardBody(bytes: Array(#"{"name": "Late"}"#.utf8)),
+                parameters: Parameters(), query: Parameters()))
+        #expect(answer.status == .created)
+        #expect(try ATProtoJSON.decode(answer.body)["community"]?["id"] == "dddddddd")
+        #expect(try await server.records(owner.did, AtrariumRecords.config).compactMap { $0["value"]?["hashtag"]?.stringValue } == ["#atrarium_dddddddd"])
+        #expect(try await server.records(owner.did, "app.bsky.feed.generator").compactMap { $0["uri"]?.stringValue }
+            == [FeedGenerator.feedURI(communityID: "dddddddd", owner: owner.did)])
+        #expect(try await box.generator.pool.read { db in try String.fetchOne(db, sql: "SELECT owner_did FROM community WHERE id = 'cccccccc'") } == first.did)
+    }
 }

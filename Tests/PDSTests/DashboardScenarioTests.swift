@@ -75,6 +75,19 @@ struct DashboardScenarioTests {
         #expect(try await server.api("GET", "/api/moderation/actions", query: [("community", id)], token: alice.accessJwt).status == 403)
         #expect(try await server.records(alice.did, AtrariumRecords.moderationAction).isEmpty)
 
+        // Removing a member of an open community blocks it; unblocking lets it back.
+        let bob = try await server.createAccount("bob")
+        #expect(try await server.api("POST", "/api/communities/\(id)/members", nil, token: bob.accessJwt)["status"] == "active")
+        let removed = try await server.api("DELETE", "/api/communities/\(id)/members/\(bob.did)", token: owner.accessJwt)
+        #expect(removed.status == 200 && removed["blocked"] == true && removed["indexed"] == true, "\(removed.text)")
+        let listed = try await server.api("GET", "/api/communities/\(id)/members", token: owner.accessJwt)
+        #expect(listed["members"]?.arrayValue?.first { $0["did"]?.stringValue == bob.did }?["status"] == "blocked")
+        let unblocked = try await server.api(
+            "POST", "/api/moderation/actions", #"{"community": "\#(id)", "action": "unblock_user", "user": "\#(bob.did)"}"#, token: owner.accessJwt)
+        #expect(unblocked.status == 201 && unblocked["indexed"] == true)
+        let relisted = try await server.api("GET", "/api/communities/\(id)/members", token: owner.accessJwt)
+        #expect(relisted["members"]?.arrayValue?.first { $0["did"]?.stringValue == bob.did }?["status"] == "active")
+
         // alice leaves: her membership record is deleted and her next post stays out.
         let left = try await server.api("DELETE", "/api/communities/\(id)/members/\(alice.did)", token: alice.accessJwt)
         #expect(left.status == 200 && left["left"] == true, "\(left.text)")

@@ -88,7 +88,8 @@ struct CommunityView: Sendable {
 }
 
 /// One membership as the dashboard shows it: active (with the role the
-/// rules give) or pending (a claim not yet approved).
+/// rules give), blocked (a member whose posts the feed excludes) or
+/// pending (a claim not yet approved).
 struct MemberView: Sendable {
     let did: String
     let role: String
@@ -159,8 +160,13 @@ struct DashboardIndex: Sendable {
     func members(of community: CommunityView, includePending: Bool) async throws -> [MemberView] {
         try await pool.read { db -> [MemberView] in
             var out = try Row.fetchAll(
-                db, sql: "SELECT did, role FROM community_member WHERE community = ? ORDER BY role = 'member', did", arguments: [community.id]
-            ).map { MemberView(did: $0["did"], role: $0["role"], status: "active") }
+                db,
+                sql: """
+                    SELECT m.did, m.role, b.did IS NOT NULL AS blocked FROM community_member m
+                    LEFT JOIN community_blocked_user b ON b.community = m.community AND b.did = m.did
+                    WHERE m.community = ? ORDER BY m.role = 'member', m.did
+                    """, arguments: [community.id]
+            ).map { MemberView(did: $0["did"], role: $0["role"], status: ($0["blocked"] as Bool) ? "blocked" : "active") }
             if includePending {
                 out += try String.fetchAll(
                     db,
