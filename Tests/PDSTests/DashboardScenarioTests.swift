@@ -160,6 +160,15 @@ struct DashboardScenarioTests {
         let back = try await server.api("PUT", "/api/communities/\(id)", #"{"stage": "theme"}"#, token: owner.accessJwt)
         #expect(back.status == 400 && back.error == "InvalidRequest")
         #expect(try await server.api("PUT", "/api/communities/\(id)", #"{"name": "Mine"}"#, token: carol.accessJwt).status == 403)
+        #expect(try await server.api("PUT", "/api/communities/\(id)", #"{"parentCommunity": "\#(id)"}"#, token: owner.accessJwt).status == 400)
+        // A parent given by id is stored as its config's at-uri.
+        let parent = try await server.api("POST", "/api/communities", #"{"name": "Parent"}"#, token: erin.accessJwt)
+        let parentID = try #require(parent["community"]?["id"]?.stringValue)
+        let child = try await server.api(
+            "PUT", "/api/communities/\(id)", #"{"parentCommunity": "\#(parentID)", "feedMix": {"own": 60, "parent": 40, "global": 0}}"#,
+            token: owner.accessJwt)
+        #expect(child.status == 200 && child["community"]?["parentCommunity"] == parent["uri"], "\(child.text)")
+        #expect(child["community"]?["feedMix"]?["parent"]?.intValue == 40)
         let renamed = try await server.api("PUT", "/api/communities/\(id)", #"{"name": "Open now", "accessType": "open"}"#, token: owner.accessJwt)
         #expect(renamed["community"]?["name"] == "Open now" && renamed["community"]?["accessType"] == "open" && renamed["community"]?["stage"] == "community")
     }

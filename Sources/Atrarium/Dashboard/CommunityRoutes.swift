@@ -114,6 +114,9 @@ extension DashboardAPI {
         if let moderators = try body.strings("moderators") { map["moderators"] = .array(moderators.map(DataValue.string)) }
         if body.fields["parentCommunity"] == .null { map["parentCommunity"] = nil }
         try await applyEdits(body, to: &map, previousStage: community.stage)
+        if map["parentCommunity"]?.stringValue == community.configURI {
+            throw DashboardError.badRequest("a community cannot be its own parent")
+        }
         if map == original { return DashboardAnswer(["community": community.json(role: "owner"), "cid": .string(community.configCID), "indexed": true]) }
         return try await saveConfig(caller, community: community, record: .map(map)) { view in ["community": view.json(role: "owner")] }
     }
