@@ -33,6 +33,7 @@ public enum PDSServer {
     ) -> some ApplicationProtocol {
         let router = Router(context: PDSRequestContext.self)
         router.middlewares.add(RequestLogMiddleware())
+        router.middlewares.add(ResponseCompressionMiddleware())
         router.middlewares.add(
             CORSMiddleware(
                 allowOrigin: .all,

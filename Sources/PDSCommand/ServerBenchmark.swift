@@ -14,7 +14,7 @@ import NIOCore
 import PDS
 
 /// createRecord, getRecord and listRecords over loopback HTTP against a
-/// server started in this process on a temporary data directory.
+/// `pds serve` process on a temporary data directory.
 struct ServerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server", abstract: "HTTP throughput and latency of record writes and reads on loopback.")
@@ -25,22 +25,10 @@ struct ServerBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         Bench.header("server (server and load generator share the machine)")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-bench-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
         // The server runs as its own process (`pds serve`), as it does in production.
-        let port = try Self.freePort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        server.arguments = ["serve", "--port", String(port), "--data-dir", dir.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PDS_RATE_LIMITS_OFF"] = "true"
-        server.environment = environment
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate() }
-        try await Self.waitForHealth(port: port)
-        Bench.say("server: pds serve on port \(port), pid \(server.processIdentifier)")
-        let base = "http://127.0.0.1:\(port)/xrpc/"
+        let server = try await BenchServer()
+        defer { server.stop() }
+        let base = server.base
 
         var httpConfig = HTTPClient.Configuration()
         httpConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients)
@@ -97,33 +85,6 @@ struct ServerBenchmark: AsyncParsableCommand {
             guard reply["records"] != nil else { throw ValidationError("listRecords failed") }
         }
         report("listRecords (50 records)", lists, throughputTarget: nil, p99Target: nil)
-    }
-
-    /// A port nothing listens on now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    static func waitForHealth(port: Int) async throws {
-        for _ in 0..<100 {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/xrpc/_health")!),
-                (response as? HTTPURLResponse)?.statusCode == 200
-            {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw ValidationError("the server did not start")
     }
 
     struct LoadResult {

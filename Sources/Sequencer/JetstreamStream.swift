@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// What the Jetstream-format view (`/subscribe`) sends one consumer: the
 /// log from a unix-microsecond cursor (inclusive, so a consumer that
@@ -9,9 +8,9 @@ import Synchronization
 /// tail, filtered by the consumer's current options.
 public struct JetstreamStream: Sendable {
     public let tail: LogTail
-    let cache: JetstreamCache
+    let cache: EventViewCache<[JetstreamEvent]>
 
-    public init(hub: SequencerHub, bufferSize: Int, cache: JetstreamCache = JetstreamCache()) {
+    public init(hub: SequencerHub, bufferSize: Int, cache: EventViewCache<[JetstreamEvent]> = EventViewCache()) {
         tail = LogTail(hub: hub, bufferSize: bufferSize)
         self.cache = cache
     }
@@ -37,47 +36,10 @@ public struct JetstreamStream: Sendable {
         let after = try await startSeq(cursor: cursor)
         try await tail.follow(after: after) { event in
             let wanted = options()
-            for message in try cache.messages(of: event) where wanted.wants(message) {
+            for message in try cache.value(of: event, JetstreamEvent.messages) where wanted.wants(message) {
                 try await send(message.json)
             }
         }
     }
 }
 
-/// The Jetstream messages of the most recent log events, shared by every
-/// consumer so that each event is converted to JSON once, not once per
-/// consumer.
-public final class JetstreamCache: Sendable {
-    private struct State {
-        var messages: [Int64: [JetstreamEvent]] = [:]
-        var order: [Int64] = []
-        var head = 0
-    }
-
-    private let state = Mutex(State())
-    public let capacity: Int
-
-    public init(capacity: Int = 4_096) {
-        self.capacity = capacity
-    }
-
-    /// The messages of `event`, converted now or taken from the cache.
-    public func messages(of event: SequencedEvent) throws -> [JetstreamEvent] {
-        if let cached = state.withLock({ $0.messages[event.seq] }) { return cached }
-        let messages = try JetstreamEvent.messages(of: event)
-        state.withLock { state in
-            guard state.messages[event.seq] == nil else { return }
-            state.messages[event.seq] = messages
-            state.order.append(event.seq)
-            if state.order.count - state.head > capacity {
-                state.messages[state.order[state.head]] = nil
-                state.head += 1
-                if state.head > capacity {
-                    state.order.removeFirst(state.head)
-                    state.head = 0
-                }
-            }
-        }
-        return messages
-    }
-}

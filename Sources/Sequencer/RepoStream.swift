@@ -9,10 +9,13 @@ public struct RepoStream: Sendable {
     public let hub: SequencerHub
     /// Events a consumer may fall behind by before it is cut off.
     public let bufferSize: Int
+    /// The frames of recent events, shared by the consumers.
+    let frames: EventViewCache<[UInt8]>
 
-    public init(hub: SequencerHub, bufferSize: Int = 1_000) {
+    public init(hub: SequencerHub, bufferSize: Int = 1_000, frames: EventViewCache<[UInt8]> = EventViewCache()) {
         self.hub = hub
         self.bufferSize = bufferSize
+        self.frames = frames
     }
 
     /// Sends frames until the task is cancelled, `send` throws, or the
@@ -33,7 +36,7 @@ public struct RepoStream: Sendable {
             }
         }
         try await LogTail(hub: hub, bufferSize: bufferSize).follow(after: after) { event in
-            try await send(try event.frame())
+            try await send(try frames.value(of: event) { try $0.frame() })
         }
         // The tail ends by itself only when the consumer fell behind.
         try await send(Frames.error("ConsumerTooSlow", message: "Stream consumer too slow"))

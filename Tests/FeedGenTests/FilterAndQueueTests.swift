@@ -110,4 +110,29 @@ struct FilterAndQueueTests {
         #expect(reopened.generator.filter.admits(delete, mentionsAtrarium: false))
         #expect(!reopened.generator.filter.admits(.account(did: "did:plc:stranger0000000000000000", active: false, status: "deleted"), mentionsAtrarium: false))
     }
+
+    @Test func failuresAreRetriedWithBackoffThenDeadLettered() async throws {
+        let f = try FeedGenFixture()
+        defer { f.remove() }
+        let queue = f.generator.queue
+        let event = try Records.create(owner, "app.bsky.feed.post", "p1", Records.post("#atrarium_\(id)", at: Date()))
+        try await queue.enqueue([event], source: "test", cursor: 7)
+        let t0 = Date()
+        var item = try #require(try await queue.ready(limit: 10, now: t0).first)
+        // A transient failure: back in the queue, not ready until its backoff passes.
+        try await queue.settle(done: [], failed: [(item, "database is busy")], maxAttempts: 3, now: t0)
+        #expect(try await queue.ready(limit: 10, now: t0).isEmpty)
+        item = try #require(try await queue.ready(limit: 10, now: t0.addingTimeInterval(1)).first)
+        #expect(item.attempts == 1)
+        try await queue.settle(done: [], failed: [(item, "database is busy")], maxAttempts: 3, now: t0.addingTimeInterval(1))
+        item = try #require(try await queue.ready(limit: 10, now: t0.addingTimeInterval(2)).first)
+        #expect(item.attempts == 2)
+        // The last allowed attempt fails: to the dead letters, with its error.
+        try await queue.settle(done: [], failed: [(item, "database is busy")], maxAttempts: 3, now: t0.addingTimeInterval(2))
+        let (queued, dead) = try await queue.counts()
+        #expect(queued == 0 && dead == 1)
+        #expect(try await queue.deadLetterErrors() == ["database is busy"])
+        // The cursor saved with the events is untouched by all this.
+        #expect(try await queue.cursor(source: "test") == 7)
+    }
 }

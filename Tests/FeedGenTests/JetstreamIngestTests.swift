@@ -123,7 +123,7 @@ struct JetstreamIngestTests {
         let uri = { (rkey: String) in "at://\(alice)/app.bsky.feed.post/\(rkey)" }
         let expected = [uri("p6"), uri("p5"), uri("p4")]
         var feed: [String] = []
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             feed = (try? await f.feedURIs(id, owner: owner)) ?? []
             if feed == expected { break }

@@ -46,7 +46,7 @@ struct StandaloneServerTests {
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner)
         let query = "/xrpc/app.bsky.feed.getFeedSkeleton?feed=" + feed.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         var posts: [String] = []
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let (status, body) = try await get(query)
             posts = status == 200 ? (body?["feed"]?.arrayValue?.compactMap { $0["post"]?.stringValue } ?? []) : []

@@ -39,7 +39,11 @@ struct AtrariumEndToEndTests {
         _ = try await server.createPost(bob, "not a member #atrarium_\(id)", createdAt: t.addingTimeInterval(-2))
         let a2 = try await server.createPost(alice, "legacy #atr_\(id) form", createdAt: t.addingTimeInterval(-1))
         let o1 = try await server.createPost(owner, "welcome #atrarium_\(id)", createdAt: t)
+        // The acknowledged write is in the feed within a second.
+        let written = ContinuousClock.now
         #expect(try await server.awaitFeed(feed, [o1, a2, a1.uri]) == [o1, a2, a1.uri])
+        let elapsed = ContinuousClock.now - written
+        #expect(elapsed < .seconds(1), "took \(elapsed)")
 
         // mallory declares herself owner of the same hashtag: ignored.
         _ = try await server.createRecord(mallory, "net.atrarium.community.config", Atrarium.config(id), rkey: "mine")
@@ -103,7 +107,7 @@ struct AtrariumEndToEndTests {
         var paged: [String] = []
         var cursor: String?
         var pages = 0
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(15)
         while try await server.wholeFeed(feed, limit: 100).count < 24 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(25))
         }
@@ -229,5 +233,21 @@ struct AtrariumEndToEndTests {
         #expect(cursor.map { $0 > 1_700_000_000_000_000 } == true)
         // Nothing came from the local log.
         #expect(try await box.generator.queue.cursor(source: LocalSequencerSource.sourceName) == nil)
+    }
+
+    @Test func theRetentionJobRunsWithTheServer() async throws {
+        var feedConfig = FeedGenConfig()
+        feedConfig.retentionSeconds = 60
+        feedConfig.retentionIntervalSeconds = 1
+        let (server, _) = try await TestServer.startWithFeedGen(feedConfig: feedConfig)
+        defer { Task { await server.stop() } }
+        let owner = try await server.createAccount("owner")
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let fresh = try await server.createPost(owner, "fresh #atrarium_\(id)")
+        let aging = try await server.createPost(owner, "almost a minute old #atrarium_\(id)", createdAt: Date().addingTimeInterval(-54))
+        #expect(try await server.awaitFeed(feed, [fresh, aging]) == [fresh, aging])
+        // Six seconds later the scheduled job has removed it; the fresh post stays.
+        #expect(try await server.awaitFeed(feed, [fresh]) == [fresh])
     }
 }

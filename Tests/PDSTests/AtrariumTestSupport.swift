@@ -87,7 +87,7 @@ extension TestServer {
 
     /// Polls the feed until it equals `expected` (or 5 s pass); returns the last read.
     func awaitFeed(_ feed: String, _ expected: [String], limit: Int = 50) async throws -> [String] {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(15)
         var last: [String] = []
         while ContinuousClock.now < deadline {
             last = (try? await wholeFeed(feed, limit: limit)) ?? []

@@ -1,0 +1,128 @@
+import ATProto
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+
+/// What the consumers of `pds bench firehose` received, shared by them all.
+final class ConsumerTally: Sendable {
+    private struct State {
+        var connected = 0
+        var received: [Int]
+        var cutOff: Set<Int> = []
+        var arrivals: [(key: String, at: ContinuousClock.Instant)] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) {
+        state = Mutex(State(received: Array(repeating: 0, count: count)))
+    }
+
+    var connected: Int { state.withLock { $0.connected } }
+    var totalReceived: Int { state.withLock { $0.received.reduce(0, +) } }
+    var cutOffCount: Int { state.withLock { $0.cutOff.count } }
+    /// The consumers not cut off.
+    var live: [Int] { state.withLock { s in s.received.indices.filter { !s.cutOff.contains($0) } } }
+
+    func didConnect() { state.withLock { $0.connected += 1 } }
+    func received(_ index: Int) { state.withLock { $0.received[index] += 1 } }
+    func cutOff(_ index: Int) { _ = state.withLock { $0.cutOff.insert(index) } }
+    func record(_ arrivals: [(key: String, at: ContinuousClock.Instant)]) { state.withLock { $0.arrivals += arrivals } }
+
+    func minimumReceived(among indices: [Int]) -> Int {
+        state.withLock { s in indices.map { s.received[$0] }.min() ?? 0 }
+    }
+
+    func completeCount(expected: Int) -> Int {
+        state.withLock { s in s.received.filter { $0 >= expected }.count }
+    }
+
+    /// Milliseconds from each write's acknowledgement to each timed
+    /// consumer's receipt of its commit (0 when the event came first),
+    /// sorted.
+    func latencies(acks: [String: ContinuousClock.Instant]) -> [Double] {
+        state.withLock { s in
+            s.arrivals.compactMap { arrival -> Double? in
+                guard let ack = acks[arrival.key] else { return nil }
+                return max(0, FirehoseBenchmark.seconds(arrival.at - ack) * 1000)
+            }.sorted()
+        }
+    }
+}
+
+/// Writes posts over HTTP for `pds bench firehose`, at a fixed rate.
+struct BenchWriter: Sendable {
+    let http: HTTPClient
+    let base: String
+
+    struct Account: Sendable {
+        let did: String
+        let token: String
+    }
+
+    /// The acknowledged writes: the instant each `repo rev` was acknowledged.
+    struct Acknowledgements: Sendable {
+        let start: ContinuousClock.Instant
+        let times: [String: ContinuousClock.Instant]
+        var count: Int { times.count }
+        /// From the first write to the last acknowledgement.
+        var seconds: Double { times.values.max().map { FirehoseBenchmark.seconds($0 - start) } ?? 0 }
+    }
+
+    func createAccounts(_ count: Int) async throws -> [Account] {
+        var accounts: [Account] = []
+        for i in 0..<count {
+            let body: DataValue = [
+                "handle": .string("fh\(i).test"), "email": .string("fh\(i)@example.com"), "password": "bench-password",
+            ]
+            let reply = try await send(base + "com.atproto.server.createAccount", body: body)
+            guard let did = reply["did"]?.stringValue, let token = reply["accessJwt"]?.stringValue else {
+                throw ValidationError("createAccount failed: \(reply)")
+            }
+            accounts.append(Account(did: did, token: token))
+        }
+        return accounts
+    }
+
+    /// Writes `rate` posts a second for `seconds`, each account in turn
+    /// (one writer per account, each at its share of the rate).
+    func write(rate: Int, seconds: Double, accounts: [Account]) async throws -> Acknowledgements {
+        let start = ContinuousClock.now
+        let total = Int(Double(rate) * seconds)
+        let times = try await withThrowingTaskGroup(of: [String: ContinuousClock.Instant].self) { group in
+            for (w, account) in accounts.enumerated() {
+                group.addTask {
+                    var mine: [String: ContinuousClock.Instant] = [:]
+                    // Writer w sends writes w, w + n, w + 2n, ... at their scheduled time.
+                    for n in stride(from: w, to: total, by: accounts.count) {
+                        try await Task.sleep(until: start + .microseconds(Int64(Double(n) * 1_000_000 / Double(rate))))
+                        let body: DataValue = [
+                            "repo": .string(account.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n, withImage: false),
+                        ]
+                        let reply = try await send(base + "com.atproto.repo.createRecord", body: body, token: account.token)
+                        guard let rev = reply["commit"]?["rev"]?.stringValue else { throw ValidationError("createRecord failed: \(reply)") }
+                        mine[account.did + " " + rev] = .now
+                    }
+                    return mine
+                }
+            }
+            var all: [String: ContinuousClock.Instant] = [:]
+            for try await part in group { all.merge(part) { a, _ in a } }
+            return all
+        }
+        return Acknowledgements(start: start, times: times)
+    }
+
+    func send(_ url: String, body: DataValue, token: String? = nil) async throws -> DataValue {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(bytes: ATProtoJSON.encode(body)))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return try ATProtoJSON.decode(bytes.readableBytesView, mode: .lenient)
+    }
+}

@@ -1,0 +1,170 @@
+import ATProto
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Sequencer
+import Synchronization
+
+/// `pds bench firehose`: many loopback `subscribeRepos` consumers while
+/// records are written at a fixed rate to a `pds serve` process; then the
+/// replay speed of one consumer on `subscribeRepos` and on the
+/// Jetstream-format view.
+struct FirehoseBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "firehose", abstract: "subscribeRepos fan-out under write load, and replay speed of both streams.")
+
+    @Option(help: "Concurrent subscribeRepos consumers.") var subscribers: Int = 1_000
+    @Option(help: "Of those, how many decode every frame to time its delivery.") var timed: Int = 20
+    @Option(help: "Commits per second written (createRecord).") var rate: Int = 500
+    @Option(help: "Seconds of writing.") var seconds: Double = 10
+
+    func run() async throws {
+        Bench.header("firehose (server, writers and consumers share the machine)")
+        let server = try await BenchServer()
+        defer { server.stop() }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await measure(server: server, http: http)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+    }
+
+    func measure(server: BenchServer, http: HTTPClient) async throws {
+        let writer = BenchWriter(http: http, base: server.base)
+        let accounts = try await writer.createAccounts(10)
+        let idleMB = server.residentMB()
+
+        // The consumers.
+        let url = "ws://127.0.0.1:\(server.port)/xrpc/com.atproto.sync.subscribeRepos"
+        let tally = ConsumerTally(count: subscribers)
+        let consumers = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<subscribers {
+                    group.addTask { await Self.consume(url: url, index: index, timed: index < timed, tally: tally) }
+                }
+            }
+        }
+        let connectStart = ContinuousClock.now
+        while tally.connected < subscribers {
+            guard ContinuousClock.now - connectStart < .seconds(60) else {
+                throw ValidationError("only \(tally.connected) of \(subscribers) consumers connected")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // The server subscribes each consumer just after the upgrade.
+        try await Task.sleep(for: .milliseconds(500))
+        let connectedMB = server.residentMB()
+        Bench.say("\(subscribers) consumers connected in \(Bench.format(Self.seconds(ContinuousClock.now - connectStart))) s")
+
+        // Writes at a fixed rate.
+        let cpuBefore = server.cpuSeconds()
+        let acks = try await writer.write(rate: rate, seconds: seconds, accounts: accounts)
+        let serverCPU = server.cpuSeconds() - cpuBefore
+        let writtenMB = server.residentMB()
+        let expected = acks.count
+        let drainStart = ContinuousClock.now
+        while tally.minimumReceived(among: tally.live) < expected && ContinuousClock.now - drainStart < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let received = tally.totalReceived
+        let window = Self.seconds(ContinuousClock.now - acks.start)
+        consumers.cancel()
+        await consumers.value
+
+        Bench.report(
+            "commits written (\(expected) in \(Bench.format(acks.seconds)) s)", Double(expected) / acks.seconds, unit: "commits/s",
+            target: Double(rate))
+        Bench.say(
+            "server CPU while writing: \(Bench.format(serverCPU)) s in \(Bench.format(acks.seconds)) s "
+                + "(\(Bench.format(serverCPU * 1e6 / Double(max(1, expected * subscribers)))) µs per delivered frame)")
+        let complete = tally.completeCount(expected: expected)
+        Bench.say("consumers that received every commit: \(complete) of \(subscribers); cut off (ConsumerTooSlow): \(tally.cutOffCount)")
+        Bench.report("events delivered, all consumers", Double(received) / window, unit: "events/s", target: Double(rate * subscribers))
+        let latencies = tally.latencies(acks: acks.times)
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+        Bench.say("delivery latency from write acknowledgement, \(timed) timed consumers, \(latencies.count) samples:")
+        Bench.report("  p50", percentile(0.5), unit: "ms")
+        Bench.report("  p99", percentile(0.99), unit: "ms", target: 50, lowerIsBetter: true)
+        Bench.say(
+            "server memory: \(Bench.format(idleMB)) MB idle, \(Bench.format(connectedMB)) MB with consumers, "
+                + "\(Bench.format(writtenMB)) MB after writing (\(Bench.format((writtenMB - idleMB) * 1024 / Double(subscribers))) KB per consumer)")
+
+        // Replay of the whole log by one consumer on each stream.
+        try await Task.sleep(for: .seconds(1))
+        let total = try await Self.replay(url: url + "?cursor=0", binary: true, until: nil)
+        Bench.report("subscribeRepos replay, one consumer", Double(total.count) / total.seconds, unit: "events/s")
+        let jetstream = try await Self.replay(
+            url: "ws://127.0.0.1:\(server.port)/subscribe?cursor=0", binary: false, until: nil)
+        Bench.report("Jetstream view replay, one consumer", Double(jetstream.count) / jetstream.seconds, unit: "events/s")
+    }
+
+    /// One consumer: counts frames; a timed one decodes each and notes
+    /// when each commit arrived.
+    static func consume(url: String, index: Int, timed: Bool, tally: ConsumerTally) async {
+        var logger = Logger(label: "bench-consumer")
+        logger.logLevel = .critical
+        _ = try? await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 16 << 20), logger: logger) { inbound, _, _ in
+            tally.didConnect()
+            var arrivals: [(key: String, at: ContinuousClock.Instant)] = []
+            defer { if timed { tally.record(arrivals) } }
+            for try await message in inbound.messages(maxSize: 16 << 20) {
+                guard case .binary(let buffer) = message else { continue }
+                // An error frame's header is {op: -1}: a one-entry map.
+                if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0xa1 {
+                    tally.cutOff(index)
+                    return
+                }
+                tally.received(index)
+                if timed, let (header, body) = try? Frames.decode(Array(buffer.readableBytesView)), header["t"] == "#commit",
+                    let repo = body["repo"]?.stringValue, let rev = body["rev"]?.stringValue
+                {
+                    arrivals.append((repo + " " + rev, .now))
+                }
+            }
+        }
+    }
+
+    /// Reads a stream from its start as fast as possible.
+    static func replay(url: String, binary: Bool, until wanted: Int?) async throws -> (count: Int, seconds: Double) {
+        var logger = Logger(label: "bench-replay")
+        logger.logLevel = .critical
+        let latest = Mutex(0)
+        let start = ContinuousClock.now
+        let end = Mutex(start)
+        let reader = Task {
+            _ = try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 16 << 20), logger: logger) { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 16 << 20) {
+                    switch message {
+                    case .binary(let buffer) where binary: _ = try Frames.decode(Array(buffer.readableBytesView))
+                    case .text(let text) where !binary: _ = try ATProtoJSON.decode(text, mode: .lenient)
+                    default: continue
+                    }
+                    latest.withLock { $0 += 1 }
+                    end.withLock { $0 = .now }
+                }
+            }
+        }
+        // Done when nothing more arrives for a second (or `wanted` commits have).
+        var last = -1
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            let now = latest.withLock { $0 }
+            if now == last || (wanted.map { now >= $0 } ?? false) { break }
+            last = now
+        }
+        reader.cancel()
+        return (latest.withLock { $0 }, seconds(end.withLock { $0 } - start))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
