@@ -115,7 +115,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The dashboard API's OpenAPI document, served at /api/openapi.json.
+            resources: [.copy("Dashboard/openapi.json")]
         ),
         .target(
             name: "Repo",

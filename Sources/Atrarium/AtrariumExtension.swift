@@ -8,20 +8,22 @@ import PDS
 /// Plugs the Atrarium feed generator into `pds serve`: its XRPC methods
 /// (`getFeedSkeleton`, `describeFeedGenerator`), its background work (queue,
 /// retention, Jetstream, and the PDS's own event log read in-process), and
-/// the `#bsky_fg` entry of the service's DID document.
+/// the `#bsky_fg` entry of the service's DID document, and the dashboard
+/// API under `/api` (``DashboardAPI``).
 public enum AtrariumExtension {
     /// The feed generator for `services` and the extension that serves it.
     /// `keyResolver` verifies service tokens; by default the keys of this
     /// PDS's own accounts, then DID resolution (``IdentityKeyResolver``).
     public static func make(
-        services: PDSServices, config: FeedGenConfig, keyResolver: (any SigningKeyResolver)? = nil
+        services: PDSServices, config: FeedGenConfig, keyResolver: (any SigningKeyResolver)? = nil,
+        dashboard: DashboardConfig = DashboardConfig()
     ) throws -> (extension: PDSExtension, generator: FeedGenerator) {
+        let resolver = keyResolver ?? IdentityKeyResolver(accounts: services.accounts, dids: services.identity.dids)
         let generator = try FeedGenerator(
             config: config, dataDirectory: services.config.dataDirectory,
             did: config.feedGeneratorDID ?? services.config.resolvedServiceDID,
             serviceEndpoint: config.serviceEndpoint ?? services.config.resolvedPublicURL,
-            keyResolver: keyResolver ?? IdentityKeyResolver(accounts: services.accounts, dids: services.identity.dids),
-            logger: services.logger)
+            keyResolver: resolver, logger: services.logger)
         let local = config.localIngest
             ? LocalSequencerSource(
                 reader: services.pool, hub: services.sequencer, buffer: generator.buffer, filter: generator.filter,
@@ -39,6 +41,10 @@ public enum AtrariumExtension {
                 methods.query("app.bsky.feed.describeFeedGenerator") { _ in
                     try await answer { try await generator.describeFeedGenerator() }
                 }
+            },
+            routes: { router in
+                guard dashboard.enabled else { return }
+                DashboardAPI(services: services, generator: generator, config: dashboard, keyResolver: resolver).register(on: router)
             },
             backgroundServices: [FeedGenBackgroundService(generator: generator, local: local)],
             didDocumentServices: [generator.didDocumentService])

@@ -25,21 +25,7 @@ extension XRPCCall {
     ///   - allowInactive: true for methods a deactivated account may still call.
     public func authenticate(allowAppPassword: Bool = true, allowInactive: Bool = false) async throws -> AuthenticatedUser {
         guard let token = bearerToken else { throw XRPCError.authRequired() }
-        let (did, scope, sessionID) = try services.tokens.verify(token, type: "at+jwt")
-        let (open, found) = try await services.accounts.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
-        guard open else { throw XRPCError.invalidToken("the session has ended") }
-        guard let account = found else { throw XRPCError.invalidToken("the account no longer exists") }
-        switch account.status {
-        case .active: break
-        case .takendown: throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
-        case .deleted: throw XRPCError.invalidToken("the account has been deleted")
-        case .deactivated:
-            if !allowInactive { throw XRPCError(.unauthorized, "AccountDeactivated", "Account is deactivated") }
-        }
-        if !allowAppPassword && (scope == .appPass || scope == .appPassPrivileged) {
-            throw XRPCError(.forbidden, "InvalidToken", "This method cannot be called with an app password")
-        }
-        return AuthenticatedUser(did: did, scope: scope, sessionID: sessionID, account: account)
+        return try await services.authenticate(accessToken: token, allowAppPassword: allowAppPassword, allowInactive: allowInactive)
     }
 
     /// Requires HTTP basic auth as `admin` with the configured password.
@@ -57,5 +43,31 @@ extension XRPCCall {
         var diff = UInt8(expected.count == given.count ? 0 : 1)
         for i in 0..<min(expected.count, given.count) { diff |= expected[i] ^ given[i] }
         guard diff == 0 else { throw XRPCError.authRequired("admin authentication failed") }
+    }
+}
+
+extension PDSServices {
+    /// Checks an access token of this PDS (`at+jwt`) and its session and
+    /// account, as ``XRPCCall/authenticate(allowAppPassword:allowInactive:)``
+    /// does for XRPC methods; for routes outside `/xrpc/`.
+    public func authenticate(accessToken token: String, allowAppPassword: Bool = true, allowInactive: Bool = false) async throws
+        -> AuthenticatedUser
+    {
+        let services = self
+        let (did, scope, sessionID) = try services.tokens.verify(token, type: "at+jwt")
+        let (open, found) = try await services.accounts.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
+        guard open else { throw XRPCError.invalidToken("the session has ended") }
+        guard let account = found else { throw XRPCError.invalidToken("the account no longer exists") }
+        switch account.status {
+        case .active: break
+        case .takendown: throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
+        case .deleted: throw XRPCError.invalidToken("the account has been deleted")
+        case .deactivated:
+            if !allowInactive { throw XRPCError(.unauthorized, "AccountDeactivated", "Account is deactivated") }
+        }
+        if !allowAppPassword && (scope == .appPass || scope == .appPassPrivileged) {
+            throw XRPCError(.forbidden, "InvalidToken", "This method cannot be called with an app password")
+        }
+        return AuthenticatedUser(did: did, scope: scope, sessionID: sessionID, account: account)
     }
 }

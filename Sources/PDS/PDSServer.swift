@@ -44,7 +44,7 @@ public enum PDSServer {
                 allowOrigin: .all,
                 allowHeaders: [.accept, .authorization, .contentType, .origin, HTTPField.Name("atproto-proxy")!,
                                HTTPField.Name("atproto-accept-labelers")!],
-                allowMethods: [.get, .post, .head, .options],
+                allowMethods: [.get, .post, .put, .delete, .head, .options],
                 exposedHeaders: ["atproto-repo-rev", "atproto-content-labelers", "Retry-After"],
                 maxAge: .seconds(86_400)))
 

@@ -92,12 +92,20 @@ public final class XRPCCall {
     /// (`trustProxy`); otherwise any client could pick its own address and
     /// escape the limits. The proxy's own entry is the last one.
     public var clientAddress: String {
-        if services.config.trustProxy,
+        context.clientAddress(of: request, config: services.config)
+    }
+}
+
+extension PDSRequestContext {
+    /// The client's address of `request` (see ``XRPCCall/clientAddress``),
+    /// for routes outside `/xrpc/`.
+    public func clientAddress(of request: Request, config: PDSConfig) -> String {
+        if config.trustProxy,
             let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").last
         {
             return forwarded.trimmingCharacters(in: .whitespaces)
         }
-        return context.remoteAddress ?? "unknown"
+        return remoteAddress ?? "unknown"
     }
 }
 

@@ -27,9 +27,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let dataDir { settings.dataDirectory = dataDir }
         let services = try PDSServices(config: settings)
         let feedConfig = try FeedGenConfig.load(file: config)
+        let dashboardConfig = try DashboardConfig.load(file: config)
         var extensions: [PDSExtension] = []
         if feedConfig.enabled {
-            extensions.append(try AtrariumExtension.make(services: services, config: feedConfig).extension)
+            extensions.append(try AtrariumExtension.make(services: services, config: feedConfig, dashboard: dashboardConfig).extension)
         }
         let app = PDSServer.application(services: services, extensions: extensions) { port in
             services.logger.info(

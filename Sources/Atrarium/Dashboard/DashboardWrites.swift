@@ -1,0 +1,88 @@
+import ATProto
+import FeedGen
+import HTTPTypes
+import PDS
+import GRDB
+
+/// How a dashboard write went: committed to a repository on this PDS, or
+/// handed back to a caller whose repository is elsewhere.
+enum WriteOutcome: Sendable {
+    case committed(LocalRepoWriter.Result)
+    case client(DashboardAnswer)
+}
+
+extension DashboardAPI {
+    /// Checks each record against its Lexicon (and the Atrarium rules), then
+    /// commits the writes to the caller's repository when it is hosted
+    /// here; otherwise answers `202` with the writes the caller's client
+    /// must make in its own repository (an `applyWrites`-shaped list).
+    func write(_ caller: DashboardCaller, _ operations: [LocalRepoWriter.Operation]) async throws -> WriteOutcome {
+        // Give creates their record keys now, so both paths name the same records.
+        let keyed: [LocalRepoWriter.Operation] = operations.map { operation in
+            if case .create(let collection, nil, let record) = operation {
+                return .create(collection: collection, rkey: services.tids.next().string, record: record)
+            }
+            return operation
+        }
+        for operation in keyed {
+            switch operation {
+            case .create(let collection, _, let record), .update(let collection, _, let record, _):
+                if collection.hasPrefix("net.atrarium.") { try AtrariumRecords.validate(record, collection: collection) }
+            case .delete: break
+            }
+        }
+        if caller.isLocal { return .committed(try await writer.apply(did: caller.did, keyed)) }
+        let writes: [DataValue] = keyed.map { operation in
+            switch operation {
+            case .create(let collection, let rkey, let record):
+                return [
+                    "$type": "com.atproto.repo.applyWrites#create", "collection": .string(collection), "rkey": .string(rkey ?? ""),
+                    "value": record,
+                ]
+            case .update(let collection, let rkey, let record, _):
+                return ["$type": "com.atproto.repo.applyWrites#update", "collection": .string(collection), "rkey": .string(rkey), "value": record]
+            case .delete(let collection, let rkey):
+                return ["$type": "com.atproto.repo.applyWrites#delete", "collection": .string(collection), "rkey": .string(rkey)]
+            }
+        }
+        return .client(
+            DashboardAnswer(
+                status: .accepted,
+                [
+                    "write": "client", "repo": .string(caller.did), "writes": .array(writes),
+                    "message": "Your repository is not on this server: write these records with com.atproto.repo.applyWrites on your PDS.",
+                ]))
+    }
+
+    /// The record key and collection of an `at://` URI.
+    static func parts(ofURI uri: String) -> (did: String, collection: String, rkey: String)? {
+        guard let parsed = try? ATURI(uri), let collection = parsed.collection?.string, let rkey = parsed.recordKey?.string else { return nil }
+        return (parsed.authority.string, collection, rkey)
+    }
+
+    /// The community `id` of the index, or 404.
+    func existingCommunity(_ id: String) async throws -> CommunityView {
+        guard CommunityHashtag.isValidID(id), let community = try await index.community(id: id) else {
+            throw DashboardError.notFound("CommunityNotFound", "No community \(id)")
+        }
+        return community
+    }
+
+    /// Requires the caller to be the community's owner or a moderator.
+    /// - Returns: the caller's role.
+    @discardableResult
+    func requireModerator(_ caller: DashboardCaller, of community: CommunityView) async throws -> String {
+        if caller.did == community.owner { return "owner" }
+        if community.moderators.contains(caller.did) { return "moderator" }
+        throw DashboardError.forbidden("only the owner or a moderator of community \(community.id) may do this")
+    }
+
+    func requireOwner(_ caller: DashboardCaller, of community: CommunityView) throws {
+        guard caller.did == community.owner else { throw DashboardError.forbidden("only the owner of community \(community.id) may do this") }
+    }
+
+    /// Waits (at most `indexWaitMilliseconds`) for the index to show a write.
+    func awaitIndex(_ condition: @escaping @Sendable (GRDB.Database) throws -> Bool) async throws -> Bool {
+        try await index.wait(milliseconds: config.indexWaitMilliseconds, until: condition)
+    }
+}

@@ -1,0 +1,97 @@
+import ATProto
+import FeedGen
+import Foundation
+import GRDB
+import PDS
+
+/// `POST/GET /api/moderation/actions`: hide or unhide a post, block or
+/// unblock an account, as `net.atrarium.moderation.action` records in the
+/// acting owner's or moderator's repository.
+extension DashboardAPI {
+    static let moderationFields: Set<String> = ["community", "action", "post", "cid", "user", "reason"]
+
+    /// The record of one moderation action.
+    static func moderationRecord(action: String, community: String, post: (uri: String, cid: String)?, user: String?, reason: String?) -> DataValue {
+        var map: DataMap = [
+            "$type": .string(AtrariumRecords.moderationAction), "action": .string(action), "community": .string(community),
+            "createdAt": .string(ATDatetime.now().string),
+        ]
+        if let post {
+            map["target"] = ["$type": "com.atproto.repo.strongRef", "uri": .string(post.uri), "cid": .string(post.cid)]
+        } else if let user {
+            map["target"] = ["$type": "net.atrarium.moderation.action#userTarget", "did": .string(user)]
+        }
+        if let reason { map["reason"] = .string(reason) }
+        return .map(map)
+    }
+
+    /// `POST /api/moderation/actions` with `{community, action, post?, cid?, user?, reason?}`.
+    func createModerationAction(_ call: DashboardRequest) async throws -> DashboardAnswer {
+        let caller = try call.user
+        let body = try call.json
+        try Self.rejectUnknownFields(body, allowed: Self.moderationFields)
+        let community = try await existingCommunity(try body.requiredString("community"))
+        let action = try body.requiredString("action")
+        try await requireModerator(caller, of: community)
+        var post: (uri: String, cid: String)?
+        var user: String?
+        switch action {
+        case "hide_post", "unhide_post":
+            let uri = try body.requiredString("post")
+            guard let parts = Self.parts(ofURI: uri), parts.collection == AtrariumRecords.post else {
+                throw DashboardError.badRequest("post must be the at:// URI of an app.bsky.feed.post")
+            }
+            var cid = try body.string("cid")
+            if cid == nil { cid = try await index.postCID(uri) }
+            if cid == nil { cid = try await writer.record(did: parts.did, collection: parts.collection, rkey: parts.rkey)?.cid }
+            guard let cid else { throw DashboardError.badRequest("cid is required: the post is neither indexed nor hosted here") }
+            post = (uri, cid)
+        case "block_user", "unblock_user":
+            let did = try body.requiredString("user")
+            guard (try? DID(did)) != nil else { throw DashboardError.badRequest("user must be a DID") }
+            guard did != community.owner else { throw DashboardError.forbidden("the owner cannot be blocked") }
+            user = did
+        default:
+            throw DashboardError.badRequest("action must be hide_post, unhide_post, block_user or unblock_user")
+        }
+        let record = Self.moderationRecord(
+            action: action, community: community.configURI, post: post, user: user, reason: try body.string("reason"))
+        switch try await write(caller, [.create(collection: AtrariumRecords.moderationAction, rkey: nil, record: record)]) {
+        case .client(let answer): return answer
+        case .committed(let result):
+            let id = community.id, blocklist = community.blocklist, target = post?.uri ?? user ?? ""
+            let indexed = try await awaitIndex { db in
+                switch action {
+                case "hide_post", "unhide_post":
+                    let hidden = try Bool.fetchOne(
+                        db, sql: "SELECT 1 FROM community_hidden_post WHERE community = ? AND uri = ?", arguments: [id, target]) ?? false
+                    return hidden == (action == "hide_post")
+                default:
+                    let blocked = try Bool.fetchOne(
+                        db, sql: "SELECT 1 FROM community_blocked_user WHERE community = ? AND did = ?", arguments: [id, target]) ?? false
+                    return blocked == (action == "block_user") || blocklist.contains(target)
+                }
+            }
+            return DashboardAnswer(
+                status: .created,
+                [
+                    "uri": .string(result.written[0].uri), "cid": .string(result.written[0].cid ?? ""), "action": .string(action),
+                    "community": .string(community.id), "indexed": .bool(indexed),
+                ])
+        }
+    }
+
+    /// `GET /api/moderation/actions?community=<id>` (owner and moderators):
+    /// the recorded actions, newest first, each marked `effective` when its
+    /// author has authority.
+    func listModerationActions(_ call: DashboardRequest) async throws -> DashboardAnswer {
+        let caller = try call.user
+        guard let id = call.queryValue("community") else { throw DashboardError.badRequest("community is required") }
+        let community = try await existingCommunity(id)
+        try await requireModerator(caller, of: community)
+        let limit = try call.intQuery("limit", default: 100, range: 1...500)
+        let actions = try await index.moderationActions(
+            configURI: community.configURI, authorities: Set(community.moderators + [community.owner]), limit: limit)
+        return DashboardAnswer(["community": .string(community.id), "actions": .array(actions)])
+    }
+}

@@ -1,0 +1,121 @@
+import ATProto
+import Foundation
+import GRDB
+import Repo
+
+/// Writes and reads records of repositories hosted on this PDS for code
+/// outside the XRPC handlers (the Atrarium dashboard API). Writes take the
+/// same path as `com.atproto.repo.applyWrites`: each record is validated
+/// against its Lexicon (an unknown collection is refused), the writes are
+/// committed as one commit under the repository's write lock, stored,
+/// sequenced and announced on the firehose. A write that fails leaves the
+/// repository as it was.
+public struct LocalRepoWriter: Sendable {
+    /// One write of a commit.
+    public enum Operation: Sendable {
+        /// A new record; a TID record key when `rkey` is nil.
+        case create(collection: String, rkey: String?, record: DataValue)
+        /// Replaces a record (creating it when absent); when `swapRecord`
+        /// is given, the record must currently have that CID.
+        case update(collection: String, rkey: String, record: DataValue, swapRecord: String? = nil)
+        /// Deletes a record.
+        case delete(collection: String, rkey: String)
+    }
+
+    /// One written record.
+    public struct Written: Sendable, Equatable {
+        public let uri: String
+        public let collection: String
+        public let rkey: String
+        /// The new record's CID; nil for a delete.
+        public let cid: String?
+    }
+
+    /// The commit of a write.
+    public struct Result: Sendable {
+        public let commitCID: String
+        public let rev: String
+        public let written: [Written]
+    }
+
+    let services: PDSServices
+
+    public init(services: PDSServices) {
+        self.services = services
+    }
+
+    /// The account `did` when it is hosted here (in any status but deleted).
+    public func hostedAccount(did: String) async throws -> Account? {
+        guard let account = try await services.accounts.account(did: did), account.status != .deleted else { return nil }
+        return account
+    }
+
+    /// Validates and commits `operations` to the repository of `did`.
+    /// - Throws: `XRPCError` (invalid record, rate limit, swap mismatch, no such repository).
+    public func apply(did: String, _ operations: [Operation]) async throws -> Result {
+        guard let account = try await hostedAccount(did: did), account.status == .active else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find an active repository for \(did) on this server")
+        }
+        var writes: [RepoWrite] = []
+        var swaps: [(collection: String, rkey: String, cid: String)] = []
+        for operation in operations {
+            switch operation {
+            case .create(let collection, let rkey, let record):
+                let key = rkey ?? services.tids.next().string
+                let prepared = try RecordRules.prepare(collection: collection, rkey: key, record: record, validate: true, services: services)
+                writes.append(.create(collection: collection, rkey: key, record: prepared.record))
+            case .update(let collection, let rkey, let record, let swap):
+                let prepared = try RecordRules.prepare(collection: collection, rkey: rkey, record: record, validate: true, services: services)
+                writes.append(.update(collection: collection, rkey: rkey, record: prepared.record))
+                if let swap { swaps.append((collection, rkey, swap)) }
+            case .delete(let collection, let rkey):
+                writes.append(.delete(collection: collection, rkey: rkey))
+            }
+        }
+        let planned = writes
+        let checks = swaps
+        let result = try await RepoCommits.commit(did: did, key: account.signingKey, swapCommit: nil, services: services) { repo in
+            for check in checks {
+                let current = try repo.recordCID(collection: check.collection, rkey: check.rkey)?.string
+                guard current == check.cid else {
+                    throw XRPCError(.conflict, "InvalidSwap", "Record was at \(current ?? "null"), not \(check.cid)")
+                }
+            }
+            // An update of an absent record creates it.
+            return try planned.map { write in
+                if case .update(let collection, let rkey, let record) = write, try repo.recordCID(collection: collection, rkey: rkey) == nil {
+                    return .create(collection: collection, rkey: rkey, record: record)
+                }
+                return write
+            }
+        }
+        let written = result.ops.map { op in
+            let parts = op.path.split(separator: "/", maxSplits: 1).map(String.init)
+            return Written(uri: "at://\(did)/\(op.path)", collection: parts[0], rkey: parts[1], cid: op.cid?.string)
+        }
+        return Result(commitCID: result.commitCID.string, rev: result.rev, written: written)
+    }
+
+    /// One record of a hosted repository, or nil.
+    public func record(did: String, collection: String, rkey: String) async throws -> (cid: String, value: DataValue)? {
+        try await services.pool.read { db -> (cid: String, value: DataValue)? in
+            guard let repo = try RepoStorage.repository(did: did, db: db),
+                let found = try repo.record(collection: collection, rkey: rkey)
+            else { return nil }
+            return (found.cid.string, found.value)
+        }
+    }
+
+    /// Every record of one collection of a hosted repository (at most `limit`).
+    public func records(did: String, collection: String, limit: Int = 1000) async throws -> [(uri: String, cid: String, value: DataValue)] {
+        try await services.pool.read { db -> [(uri: String, cid: String, value: DataValue)] in
+            guard let repo = try RepoStorage.repository(did: did, db: db) else { return [] }
+            var out: [(uri: String, cid: String, value: DataValue)] = []
+            for (path, cid) in try repo.tree().list(collection: collection, limit: limit) {
+                guard let bytes = try repo.store.getBlock(cid) else { throw RepoError.missingBlock(cid) }
+                out.append(("at://\(did)/\(path)", cid.string, try DAGCBOR.decode(bytes)))
+            }
+            return out
+        }
+    }
+}
