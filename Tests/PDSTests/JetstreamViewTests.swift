@@ -49,25 +49,7 @@ final class JetstreamClient: Sendable {
 
     /// Events until `done` holds for those received (or the stream ends).
     func collect(timeout: Duration = .seconds(30), until done: @escaping @Sendable ([DataValue]) -> Bool) async throws -> [DataValue] {
-        let events = self.events
-        return try await withThrowingTaskGroup(of: [DataValue]?.self) { group in
-            group.addTask {
-                var received: [DataValue] = []
-                for await event in events {
-                    received.append(event)
-                    if done(received) { break }
-                }
-                return received
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            guard let first else { throw TestError("timed out waiting for Jetstream events") }
-            return first
-        }
+        try await collectElements(of: events, timeout: timeout, until: done)
     }
 }
 
@@ -263,76 +245,6 @@ struct JetstreamViewTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(await server.services.sequencer.subscriberCount == 0)
-        }
-    }
-}
-
-/// A WebSocket client on a bare socket that does nothing on its own (it
-/// never answers pings), for checking the server's side of the protocol.
-final class RawWebSocket: @unchecked Sendable {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(port: Int, path: String) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestError("socket() failed") }
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestError("connect() failed") }
-        let request = Array(
-            ("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
-            throw TestError("send() failed")
-        }
-    }
-
-    deinit { close(fd) }
-
-    private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw TestError("the connection ended (or timed out)") }
-        buffer += chunk[0..<n]
-    }
-
-    private func take(_ count: Int) throws -> [UInt8] {
-        while buffer.count < count { try fill() }
-        let out = Array(buffer[0..<count])
-        buffer.removeFirst(count)
-        return out
-    }
-
-    /// The HTTP response head: status, and for a refusal its body.
-    func readHead() throws -> (status: Int, body: String) {
-        while buffer.firstRange(of: Array("\r\n\r\n".utf8)) == nil { try fill() }
-        let end = buffer.firstRange(of: Array("\r\n\r\n".utf8))!
-        let head = String(decoding: buffer[0..<end.lowerBound], as: UTF8.self)
-        buffer.removeFirst(end.upperBound)
-        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        guard status != 101 else { return (status, "") }
-        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-        return (status, String(decoding: try take(length), as: UTF8.self))
-    }
-
-    /// Frames (opcode and payload) until a close frame, which is included.
-    func readFramesUntilClose() throws -> [(opcode: UInt8, payload: [UInt8])] {
-        var frames: [(opcode: UInt8, payload: [UInt8])] = []
-        while true {
-            let start = try take(2)
-            var length = Int(start[1] & 0x7f)
-            if length == 126 { length = try take(2).reduce(0) { $0 << 8 | Int($1) } }
-            if length == 127 { length = try take(8).reduce(0) { $0 << 8 | Int($1) } }
-            frames.append((start[0] & 0x0f, try take(length)))
-            if start[0] & 0x0f == 8 { return frames }
         }
     }
 }

@@ -59,95 +59,63 @@ final class FirehoseClient: Sendable {
     func collect(timeout: Duration = .seconds(30), until done: @escaping @Sendable ([FirehoseFrame]) -> Bool) async throws
         -> [FirehoseFrame]
     {
-        let frames = self.frames
-        return try await withThrowingTaskGroup(of: [FirehoseFrame]?.self) { group in
-            group.addTask {
-                var received: [FirehoseFrame] = []
-                for await frame in frames {
-                    received.append(frame)
-                    if done(received) { break }
-                }
-                return received
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            guard let first else { throw TestError("timed out waiting for frames") }
-            return first
-        }
+        try await collectElements(of: frames, timeout: timeout, until: done)
     }
 }
 
-/// A bare WebSocket consumer on a POSIX socket with a tiny receive buffer,
-/// so that not reading really stalls it at the TCP level (the NIO client
-/// and the kernel's autotuned buffers would otherwise absorb many MB).
+/// The elements of `stream` until `done` holds for those received (or the
+/// stream ends); an error when `timeout` passes first.
+func collectElements<Element: Sendable>(
+    of stream: AsyncStream<Element>, timeout: Duration, until done: @escaping @Sendable ([Element]) -> Bool
+) async throws -> [Element] {
+    try await withThrowingTaskGroup(of: [Element]?.self) { group in
+        group.addTask {
+            var received: [Element] = []
+            for await element in stream {
+                received.append(element)
+                if done(received) { break }
+            }
+            return received
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        let first = try await group.next()!
+        group.cancelAll()
+        guard let first else { throw TestError("timed out waiting for \(Element.self) values") }
+        return first
+    }
+}
+
+/// A `subscribeRepos` consumer that reads nothing until asked, on a bare
+/// socket with a tiny receive buffer, so that not reading really stalls it
+/// at the TCP level (the NIO client and the kernel's autotuned buffers
+/// would otherwise absorb many MB).
 final class StalledSocketConsumer: @unchecked Sendable {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    private let socket: RawWebSocket
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestError("socket() failed") }
-        var size: Int32 = 4096
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestError("connect() failed") }
-        let request = Array(
-            ("GET /xrpc/com.atproto.sync.subscribeRepos HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { throw TestError("send() failed") }
-    }
-
-    deinit { close(fd) }
-
-    private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw TestError("the connection ended (or timed out)") }
-        buffer += chunk[0..<n]
-    }
-
-    private func take(_ count: Int) throws -> [UInt8] {
-        while buffer.count < count { try fill() }
-        let out = Array(buffer[0..<count])
-        buffer.removeFirst(count)
-        return out
+        socket = try RawWebSocket(port: port, path: "/xrpc/com.atproto.sync.subscribeRepos", receiveBuffer: 4096)
     }
 
     /// Reads (blocking) the upgrade response and then frames until a frame
     /// satisfies `last` or the server closes.
     func readFrames(until last: (FirehoseFrame) -> Bool) throws -> [FirehoseFrame] {
-        while !buffer.starts(with: Array("HTTP".utf8)) || buffer.firstRange(of: Array("\r\n\r\n".utf8)) == nil {
-            do { try fill() } catch { throw TestError("ended in the HTTP head: \(String(decoding: buffer, as: UTF8.self))") }
-        }
-        let head = buffer.firstRange(of: Array("\r\n\r\n".utf8))!
-        guard String(decoding: buffer[0..<head.lowerBound], as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
-            throw TestError("no WebSocket upgrade")
-        }
-        buffer.removeFirst(head.upperBound)
+        guard try socket.readHead().status == 101 else { throw TestError("no WebSocket upgrade") }
         var frames: [FirehoseFrame] = []
         while true {
-            guard let start = try? take(2) else { return frames }  // the connection ended
-            let opcode = start[0] & 0x0f
-            var length = Int(start[1] & 0x7f)
-            if length == 126 { length = try take(2).reduce(0) { $0 << 8 | Int($1) } }
-            if length == 127 { length = try take(8).reduce(0) { $0 << 8 | Int($1) } }
-            let payload: [UInt8]
-            do { payload = try take(length) } catch { throw TestError("ended inside a frame of \(length) bytes (opcode \(opcode)) after \(frames.count) frames: \(frames.map { $0.seq.map(String.init) ?? $0.error ?? "?" })") }
-            if opcode == 8 { return frames }  // close
-            guard opcode == 2 else { continue }  // pings
-            let (header, body) = try Frames.decode(payload)
+            let frame: (opcode: UInt8, payload: [UInt8])
+            do {
+                frame = try socket.readFrame()
+            } catch let error as TestError where error.description.contains("inside a frame") {
+                throw TestError("\(error) after \(frames.count) frames")
+            } catch {
+                return frames  // the connection ended
+            }
+            if frame.opcode == 8 { return frames }  // close
+            guard frame.opcode == 2 else { continue }  // pings
+            let (header, body) = try Frames.decode(frame.payload)
             frames.append(FirehoseFrame(header: header, body: body))
             if last(frames[frames.count - 1]) { return frames }
         }
