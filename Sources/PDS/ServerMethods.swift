@@ -112,15 +112,20 @@ enum ServerMethods {
             throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
         }
         let session = try await startSession(account, scope: scope, appPasswordName: appPasswordName, services: services)
-        var body = sessionDescription(account, services: services)
+        var body = await sessionDescription(account, services: services)
         body["accessJwt"] = .string(session.access)
         body["refreshJwt"] = .string(session.refresh)
         return .json(.map(body))
     }
 
-    static func sessionDescription(_ account: Account, services: PDSServices) -> DataMap {
+    /// What `createSession`, `getSession` and `refreshSession` say of the
+    /// account. Its handle is checked both ways: one under this server's
+    /// domains is ours; any other is shown only while it still resolves to
+    /// the account (DNS or HTTPS), else as `handle.invalid`, as the network
+    /// shows it.
+    static func sessionDescription(_ account: Account, services: PDSServices) async -> DataMap {
         var body: DataMap = [
-            "handle": .string(account.handle), "did": .string(account.did),
+            "handle": .string(await verifiedHandle(account, services: services)), "did": .string(account.did),
             "didDoc": DIDDocument.of(account, services: services),
             "emailConfirmed": .bool(account.emailConfirmed), "active": .bool(account.status == .active),
         ]
@@ -129,9 +134,16 @@ enum ServerMethods {
         return body
     }
 
+    /// The account's handle when it resolves back to the account, else `handle.invalid`.
+    static func verifiedHandle(_ account: Account, services: PDSServices) async -> String {
+        if IdentityMethods.isServed(account.handle, config: services.config) { return account.handle }
+        let resolved = try? await IdentityResolutionMethods.resolveHandle(account.handle, services: services)
+        return resolved == account.did ? account.handle : "handle.invalid"
+    }
+
     static func getSession(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowInactive: true)
-        return .json(.map(sessionDescription(user.account, services: call.services)))
+        return .json(.map(await sessionDescription(user.account, services: call.services)))
     }
 
     static func refreshSession(_ call: XRPCCall) async throws -> XRPCResult {
@@ -159,7 +171,7 @@ enum ServerMethods {
                     ? .appPassPrivileged : .appPass
             }
             let access = try services.tokens.accessToken(did: did, scope: scope, sessionID: sessionID)
-            var body = sessionDescription(account, services: services)
+            var body = await sessionDescription(account, services: services)
             body["accessJwt"] = .string(access)
             body["refreshJwt"] = .string(next.token)
             return .json(.map(body))

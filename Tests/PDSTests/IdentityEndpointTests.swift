@@ -143,6 +143,13 @@ struct IdentityEndpointTests {
         #expect(right.status == 200, "\(right.text)")
         #expect(try await resolve("alice.example.com")["did"]?.stringValue == alice.did)
         #expect(try await Self.identityHandles(server, alice.did).last == "alice.example.com")
+
+        // Sessions show the external handle while it points back, and
+        // `handle.invalid` once it names another DID.
+        #expect(try await server.query("com.atproto.server.getSession", token: alice.accessJwt)["handle"] == "alice.example.com")
+        dns.records.withLock { $0["_atproto.alice.example.com"] = ["did=\(bobby.did)"] }
+        #expect(try await server.query("com.atproto.server.getSession", token: alice.accessJwt)["handle"] == "handle.invalid")
+        #expect(try await server.query("com.atproto.server.getSession", token: bobby.accessJwt)["handle"] == "bobby.test")
     }
 
     @Test func identitiesResolveWithVerifiedHandles() async throws {
