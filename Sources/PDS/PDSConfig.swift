@@ -61,10 +61,13 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// not answered the previous ping by the next is disconnected.
     public var websocketPingInterval: Int = 30
     /// The PLC directory did:plc operations are submitted to and did:plc
-    /// DIDs are resolved through; nil or empty: accounts still get a signed
-    /// did:plc genesis operation, kept unsubmitted (with a warning), and
-    /// other did:plc DIDs cannot be resolved.
-    public var plcDirectoryURL: String? = "https://plc.directory"
+    /// DIDs are resolved through. Unset: `https://plc.directory`, except
+    /// when the hostname is `localhost` or a loopback address (a development
+    /// server must not register DIDs pointing at itself with the real
+    /// directory). Empty: none; accounts still get a signed did:plc genesis
+    /// operation, kept unsubmitted (with a warning), and other did:plc DIDs
+    /// cannot be resolved.
+    public var plcDirectoryURL: String?
     /// Whether outbound requests built from user-supplied names (did:web,
     /// handles, service endpoints) may reach loopback, private and
     /// link-local addresses. Off in production.
@@ -100,9 +103,14 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var resolvedServiceDID: String { serviceDID ?? "did:web:\(hostname)" }
 
     /// The PLC directory's base URL without a trailing slash, or nil when
-    /// none is configured.
+    /// there is none (see ``plcDirectoryURL``).
     public var resolvedPLCDirectoryURL: String? {
-        guard var url = plcDirectoryURL?.trimmingCharacters(in: .whitespaces), !url.isEmpty else { return nil }
+        guard let configured = plcDirectoryURL else {
+            let local = ["localhost", "127.0.0.1", "::1"].contains(hostname.lowercased()) || hostname.hasSuffix(".localhost")
+            return local ? nil : "https://plc.directory"
+        }
+        var url = configured.trimmingCharacters(in: .whitespaces)
+        guard !url.isEmpty else { return nil }
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }

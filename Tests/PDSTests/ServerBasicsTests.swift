@@ -60,6 +60,20 @@ struct JSONLogTests {
 
 @Suite("Configuration")
 struct ConfigTests {
+    @Test func aLocalhostServerRegistersNoDIDsWithThePLCDirectoryUnlessTold() throws {
+        var config = PDSConfig()
+        #expect(config.resolvedPLCDirectoryURL == nil)
+        config.hostname = "pds.example.com"
+        #expect(config.resolvedPLCDirectoryURL == "https://plc.directory")
+        config.plcDirectoryURL = ""
+        #expect(config.resolvedPLCDirectoryURL == nil)
+        config.hostname = "localhost"
+        config.plcDirectoryURL = "http://127.0.0.1:2582/"
+        #expect(config.resolvedPLCDirectoryURL == "http://127.0.0.1:2582")
+        let fromEnvironment = try PDSConfig.load(file: nil, environment: ["PDS_HOSTNAME": "pds.example.com", "PDS_PLC_DIRECTORY_URL": ""])
+        #expect(fromEnvironment.resolvedPLCDirectoryURL == nil)
+    }
+
     @Test func aPartialFileKeepsDefaultsAndTheEnvironmentWins() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pds-config-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }

@@ -41,7 +41,7 @@ final class TestServer: XRPCTestClient, @unchecked Sendable {
             config.dataDirectory = dir.path
             config.adminPassword = "admin-secret"
             // No network in tests: tests that need a PLC directory start a fake one.
-            config.plcDirectoryURL = nil
+            config.plcDirectoryURL = ""
             configure(&config)
             var logger = Logger(label: "pds-test")
             logger.logLevel = .warning
