@@ -100,7 +100,7 @@ public struct AccountStore: Sendable {
         } else {
             sql = "SELECT * FROM account WHERE handle = ?"
         }
-        return try Row.fetchOne(db, sql: sql, arguments: [id.hasPrefix("did:") ? identifier : id]).map(Account.init(row:))
+        return try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id.hasPrefix("did:") ? identifier : id]).map(Account.init(row:))
     }
 
     public func handleTaken(_ handle: String) async throws -> Bool {

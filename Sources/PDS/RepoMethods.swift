@@ -225,7 +225,9 @@ enum RepoMethods {
             guard let account = try AccountStore.account(identifier: repoParam, db: db), account.status != .deleted else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)")
             }
-            return (account.did, try RepoStorage.repository(did: account.did, db: db)?.record(collection: collection, rkey: rkey))
+            guard let cid = try RecordIndex.cid(did: account.did, collection: collection, rkey: rkey, db: db) else { return (account.did, nil) }
+            guard let bytes = try RecordIndex.block(cid, did: account.did, db: db) else { throw XRPCError.from(RepoError.missingBlock(cid)) }
+            return (account.did, (cid, try DAGCBOR.decode(bytes)))
         }
         guard let record, wanted == nil || wanted == record.cid else {
             throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
@@ -241,15 +243,16 @@ enum RepoMethods {
         let cursor = call.param("cursor")
         if let cursor, !RecordKey.isValid(cursor) { throw XRPCError.invalidRequest("Invalid cursor") }
         let (records, lastRkey) = try await call.services.pool.read { db -> ([DataValue], String?) in
-            let repo = try RepoCommits.existingRepository(did: account.did, db: db)
-            let entries = try repo.tree().list(collection: collection, cursor: cursor, limit: limit, reverse: reverse)
+            guard try RepoStorage.currentCommit(did: account.did, db: db) != nil else {
+                throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
+            }
+            let entries = try RecordIndex.list(did: account.did, collection: collection, cursor: cursor, limit: limit, reverse: reverse, db: db)
             var records: [DataValue] = []
-            for (path, cid) in entries {
-                guard let bytes = try repo.store.getBlock(cid) else { throw RepoError.missingBlock(cid) }
-                let rkey = String(path.dropFirst(collection.count + 1))
+            for (rkey, cid) in entries {
+                guard let bytes = try RecordIndex.block(cid, did: account.did, db: db) else { throw RepoError.missingBlock(cid) }
                 records.append(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(cid.string), "value": try DAGCBOR.decode(bytes)])
             }
-            return (records, entries.count == limit ? entries.last.map { String($0.key.dropFirst(collection.count + 1)) } : nil)
+            return (records, entries.count == limit ? entries.last?.rkey : nil)
         }
         var body: DataMap = ["records": .array(records)]
         if let lastRkey { body["cursor"] = .string(lastRkey) }
