@@ -19,6 +19,10 @@ import Sequencer
 /// domain's `did.json` must name this server; the account starts
 /// deactivated, the owner adds the key from `getRecommendedDidCredentials`
 /// to the document, and `activateAccount` checks it.
+///
+/// A did:web under this server's own domains (``HostedDidWeb``) needs
+/// neither: its handle must be the DID's host, its document is served here,
+/// and the account is created active.
 extension AccountAdmin {
     public static func createMigratingAccount(
         did: String, handle rawHandle: String, email rawEmail: String?, password: String, inviteCode: String?,
@@ -27,7 +31,12 @@ extension AccountAdmin {
         guard did.hasPrefix("did:plc:") || did.hasPrefix("did:web:"), DID.isValid(did) else {
             throw XRPCError.invalidRequest("Only did:plc and did:web accounts can move here: \(did)")
         }
-        if let serviceToken, ServiceAuth.looksLikeServiceToken(serviceToken) {
+        let hosted = HostedDidWeb.isHosted(did, config: services.config)
+        if hosted {
+            guard HostedDidWeb.host(of: did) == rawHandle.lowercased() else {
+                throw XRPCError.invalidRequest("A did:web under this server's domains must be the handle's own: did:web:\(rawHandle.lowercased())")
+            }
+        } else if let serviceToken, ServiceAuth.looksLikeServiceToken(serviceToken) {
             let issuer = try await ServiceAuth.verifyUserToken(serviceToken, lxm: "com.atproto.server.createAccount", services: services)
             guard issuer == did else { throw XRPCError.invalidToken("The service token was issued by \(issuer), not \(did)") }
         } else if did.hasPrefix("did:web:") {
@@ -71,15 +80,26 @@ extension AccountAdmin {
                 try services.accounts.insert(
                     did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey, plcGenesis: nil, db: db)
                 try RepoStorage.apply(firstCommit, db: db)
-                try db.execute(sql: "UPDATE account SET deactivated_at = ? WHERE did = ?", arguments: [AccountStore.now(), did])
-                try db.execute(sql: recomputeStatus, arguments: [did])
-                try sequenceStatus(did: did, db: db)
+                if hosted {
+                    // Its document is served here: active at once, announced as a new account is.
+                    try Sequencer.append(.identity(did: did, handle: handle), db: db)
+                    try Sequencer.append(.account(did: did, active: true, status: nil), db: db)
+                    try Sequencer.append(
+                        .sync(did: did, commitCID: firstCommit.commitCID, commitBytes: firstCommit.commit.bytes, rev: firstCommit.rev),
+                        db: db)
+                } else {
+                    try db.execute(sql: "UPDATE account SET deactivated_at = ? WHERE did = ?", arguments: [AccountStore.now(), did])
+                    try db.execute(sql: recomputeStatus, arguments: [did])
+                    try sequenceStatus(did: did, db: db)
+                }
             }
             services.sequencer.notify()
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
         }
-        services.logger.info("migrating account created (deactivated)", metadata: ["did": .string(did), "handle": .string(handle)])
+        services.logger.info(
+            hosted ? "did:web account created (document served here)" : "migrating account created (deactivated)",
+            metadata: ["did": .string(did), "handle": .string(handle)])
         guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
         return account
     }
@@ -91,6 +111,8 @@ extension AccountAdmin {
 enum DIDDocumentCheck {
     static func assertPointsHere(_ account: Account, services: PDSServices) async throws {
         let isWeb = account.did.hasPrefix("did:web:")
+        // A hosted did:web's document is made here from the account itself.
+        guard !HostedDidWeb.isHosted(account.did, config: services.config) else { return }
         guard isWeb || services.plcDirectory != nil else { return }
         let document: ResolvedDIDDocument
         do {

@@ -72,8 +72,12 @@ public enum PDSServer {
                 status: .ok, headers: [.contentType: "text/plain"],
                 body: .init(byteBuffer: ByteBuffer(string: "# Hello!\n\n# Crawling the public API is allowed\nUser-agent: *\nAllow: /\n")))
         }
-        router.get("/.well-known/did.json") { _, _ in
+        router.get("/.well-known/did.json") { request, _ in
             let config = services.config
+            let host = HostedDidWeb.requestHost(request)
+            if host != config.hostname.lowercased() && IdentityMethods.isServed(host, config: config) {
+                return await HostedDidWeb.document(for: host, services: services)
+            }
             guard config.resolvedServiceDID == "did:web:\(config.hostname)" else {
                 return XRPCMethods.response(for: XRPCError(.notFound, "NotFound", "this service's DID is not a did:web of its host"))
             }

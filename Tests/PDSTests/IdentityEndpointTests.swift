@@ -230,3 +230,48 @@ struct IdentityEndpointTests {
         #expect(plc.operations(alice.did).count == 2)
     }
 }
+
+@Suite("did:web accounts hosted here")
+struct HostedDidWebTests {
+    @Test func aDidWebUnderOurDomainIsCreatedActiveAndItsDocumentServedByHost() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let before = try await server.latestSeq()
+        let created = try await server.procedure(
+            "com.atproto.server.createAccount",
+            ["handle": "carol.test", "did": "did:web:carol.test", "email": "carol@example.com", "password": "a long password"])
+        #expect(created.status == 200, "\(created.text)")
+        #expect(created["did"]?.stringValue == "did:web:carol.test")
+        let token = try #require(created["accessJwt"]?.stringValue)
+
+        // The document, served for the handle's host, names the account's key, handle and this server.
+        let document = try await server.request("GET", "/.well-known/did.json", headers: ["Host": "carol.test"])
+        #expect(document.status == 200)
+        #expect(document["id"]?.stringValue == "did:web:carol.test")
+        #expect(document["alsoKnownAs"]?[0]?.stringValue == "at://carol.test")
+        #expect(document["service"]?[0]?["serviceEndpoint"]?.stringValue == server.baseURL)
+        #expect(document["verificationMethod"] == created["didDoc"]?["verificationMethod"])
+        let account = try #require(try await server.services.accounts.account(did: "did:web:carol.test"))
+        #expect(document["verificationMethod"]?[0]?["publicKeyMultibase"]?.stringValue == account.signingKey.publicKey.multikey)
+
+        // Active at once: it posts, and the network heard of it like any new account.
+        #expect(try await server.post("did:web:carol.test", "hello from a did:web", token: token).status == 200)
+        let events = try await server.sequencedEvents().filter { $0.seq > before }
+        #expect(events.map(\.type) == ["#identity", "#account", "#sync", "#commit"])
+
+        // Other hosts: the service's own document, or nothing.
+        #expect(try await server.request("GET", "/.well-known/did.json", headers: ["Host": "nobody.test"]).status == 404)
+        #expect(try await server.request("GET", "/.well-known/did.json")["id"]?.stringValue == server.services.config.resolvedServiceDID)
+    }
+
+    @Test func aHostedDidWebMustBeItsHandlesOwn() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let mismatched = try await server.procedure(
+            "com.atproto.server.createAccount",
+            ["handle": "dave.test", "did": "did:web:carol.test", "email": "dave@example.com", "password": "a long password"])
+        #expect(mismatched.status == 400 && mismatched.error == "InvalidRequest", "\(mismatched.text)")
+        #expect(try await server.services.accounts.account(did: "did:web:carol.test") == nil)
+        #expect(try await server.request("GET", "/.well-known/did.json", headers: ["Host": "carol.test"]).status == 404)
+    }
+}
