@@ -73,7 +73,9 @@ enum JetstreamSubscribe {
                             options.replace(with: update)
                             helloReceived.finish()
                         } catch {
-                            try await outbound.close(.policyViolation, reason: "\(error)")
+                            // A close reason holds at most 123 bytes.
+                            let reason = String(decoding: Array("\(error)".utf8.prefix(120)), as: UTF8.self)
+                            try await outbound.close(.policyViolation, reason: reason)
                             return
                         }
                     }
