@@ -8,17 +8,22 @@ import NIOHTTP1
 /// (a redirect could point anywhere), bodies are capped and requests time
 /// out.
 ///
-/// Note: the check resolves the name, then the HTTP client resolves it again
-/// to connect, so a DNS answer that changes in between is not caught; the
-/// short TTL window is accepted here.
+/// A checked name is connected to at the address the check saw (a client
+/// for that one request, with a DNS override that keeps the name for TLS),
+/// so a DNS answer that changes between check and connection (rebinding)
+/// cannot lead the request to a private address. Hosts the policy exempts
+/// (the operator's own services) share one pooled client.
 public struct GuardedHTTPClient: Sendable {
-    /// The process-wide client these requests go through: one connection
-    /// pool, redirects off, never shut down (like `HTTPClient.shared`).
-    public static let sharedClient: HTTPClient = {
+    /// The process-wide client for exempt hosts: one connection pool,
+    /// redirects off, never shut down (like `HTTPClient.shared`).
+    public static let sharedClient: HTTPClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration())
+
+    static func configuration(pinning host: String? = nil, to address: IPAddress? = nil) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .seconds(3), read: .seconds(30))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+        if let host, let address { configuration.dnsOverride = [host: address.description] }
+        return configuration
+    }
 
     public let policy: OutboundPolicy
     public let client: HTTPClient
@@ -41,11 +46,18 @@ public struct GuardedHTTPClient: Sendable {
         async throws(IdentityError) -> Reply
     {
         guard let url = URL(string: request.url) else { throw .unreachable("invalid URL \(request.url)") }
-        try await policy.check(url: url)
+        let pinned = try await policy.admittedAddress(url: url)
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout / .milliseconds(1))))
-            let body = try await response.body.collect(upTo: maxBytes)
-            return Reply(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
+            guard let pinned, let host = url.host else { return try await perform(request, on: client, timeout: timeout, maxBytes: maxBytes) }
+            let oneRequest = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(pinning: host, to: pinned))
+            do {
+                let reply = try await perform(request, on: oneRequest, timeout: timeout, maxBytes: maxBytes)
+                try? await oneRequest.shutdown()
+                return reply
+            } catch {
+                try? await oneRequest.shutdown()
+                throw error
+            }
         } catch let error as IdentityError {
             throw error
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
@@ -53,6 +65,12 @@ public struct GuardedHTTPClient: Sendable {
         } catch {
             throw .unreachable("\(url.host ?? ""): \(error)")
         }
+    }
+
+    private func perform(_ request: HTTPClientRequest, on client: HTTPClient, timeout: Duration, maxBytes: Int) async throws -> Reply {
+        let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout / .milliseconds(1))))
+        let body = try await response.body.collect(upTo: maxBytes)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
     }
 
     /// A GET of `url` with `accept`.

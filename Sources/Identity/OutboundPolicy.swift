@@ -14,36 +14,71 @@ import Foundation
 /// Tests and private deployments allow their loopback doubles either all at
 /// once (`allowPrivate`) or one `host:port` at a time (`allowedHostPorts`).
 public struct OutboundPolicy: Sendable, Equatable {
+    /// How a host name becomes addresses (`getaddrinfo` unless a test gives another).
+    public typealias Resolver = @Sendable (String) async throws(IdentityError) -> [IPAddress]
+
     /// Allows loopback, private, link-local and other non-public addresses.
     public var allowPrivate: Bool
     /// `host:port` pairs allowed whatever they resolve to (e.g. `127.0.0.1:2582`).
     public var allowedHostPorts: Set<String>
+    /// Non-public addresses allowed all the same (a private service's).
+    public var allowedAddresses: Set<IPAddress>
+    private let resolver: Resolver
 
-    public init(allowPrivate: Bool = false, allowedHostPorts: Set<String> = []) {
+    public init(
+        allowPrivate: Bool = false, allowedHostPorts: Set<String> = [], allowedAddresses: Set<IPAddress> = [],
+        resolver: @escaping Resolver = { host throws(IdentityError) in try await OutboundPolicy.resolve(host) }
+    ) {
         self.allowPrivate = allowPrivate
         self.allowedHostPorts = allowedHostPorts
+        self.allowedAddresses = allowedAddresses
+        self.resolver = resolver
+    }
+
+    public static func == (a: OutboundPolicy, b: OutboundPolicy) -> Bool {
+        a.allowPrivate == b.allowPrivate && a.allowedHostPorts == b.allowedHostPorts && a.allowedAddresses == b.allowedAddresses
     }
 
     /// Checks that `host` may be reached on `port`: resolves it (off the
     /// cooperative thread pool) and refuses if any address is not public.
-    public func check(host rawHost: String, port: Int) async throws(IdentityError) {
+    public func check(host: String, port: Int) async throws(IdentityError) {
+        _ = try await admittedAddress(host: host, port: port)
+    }
+
+    /// Checks `host` as ``check(host:port:)`` does and returns the checked
+    /// address to connect to, so that a second resolution (which a DNS
+    /// rebinding attack could answer differently) never happens; nil when
+    /// the host needs no check (allowed by the policy, or a literal address).
+    public func admittedAddress(host rawHost: String, port: Int) async throws(IdentityError) -> IPAddress? {
         let host = rawHost.hasPrefix("[") && rawHost.hasSuffix("]") ? String(rawHost.dropFirst().dropLast()) : rawHost
         if allowPrivate || allowedHostPorts.contains("\(host.lowercased()):\(port)") || allowedHostPorts.contains("[\(host.lowercased())]:\(port)") {
-            return
+            return nil
         }
-        let addresses = try await Self.resolve(host)
-        guard !addresses.isEmpty else { throw .unreachable("\(host) has no address") }
-        for address in addresses where !address.isPublic {
+        let literal = IPAddress(host)
+        let addresses: [IPAddress]
+        if let literal {
+            addresses = [literal]
+        } else {
+            addresses = try await resolver(host)
+        }
+        guard let first = addresses.first else { throw .unreachable("\(host) has no address") }
+        for address in addresses where !address.isPublic && !allowedAddresses.contains(address) {
             throw .forbiddenAddress(host: host, address: address.description)
         }
+        return literal == nil ? first : nil
     }
 
     /// Checks the host and port of an `http`/`https` URL.
     public func check(url: URL) async throws(IdentityError) {
+        _ = try await admittedAddress(url: url)
+    }
+
+    /// ``admittedAddress(host:port:)`` for an `http`/`https` URL.
+    public func admittedAddress(url: URL) async throws(IdentityError) -> IPAddress? {
         guard let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http", let host = url.host, !host.isEmpty else {
             throw .unreachable("not an http(s) URL: \(url.absoluteString)")
         }
-        try await check(host: host, port: url.port ?? (scheme == "https" ? 443 : 80))
+        return try await admittedAddress(host: host, port: url.port ?? (scheme == "https" ? 443 : 80))
     }
 
     /// The addresses of `host` (a literal address resolves to itself), by

@@ -112,6 +112,30 @@ struct IdentityTests {
         func stop() { task.cancel() }
     }
 
+    @Test func aCheckedNameIsConnectedToAtTheAddressTheCheckSaw() async throws {
+        let key = PrivateKey.generate(.p256).publicKey
+        let host = try await DocumentHost { port in
+            IdentityTests.document(did: "did:web:pinned.example", key: key, handle: "alice.example.com", pds: "https://pds.example.com")
+        }
+        defer { host.stop() }
+        // The policy's resolver says where `pinned.example` is (the system's
+        // DNS does not know the name): the request must go to that address.
+        let loopback = try #require(IPAddress("127.0.0.1"))
+        let pinned = OutboundPolicy(allowedAddresses: [loopback]) { name throws(IdentityError) in
+            guard name == "pinned.example" else { throw .dns("unknown \(name)") }
+            return [loopback]
+        }
+        let reply = try await GuardedHTTPClient(policy: pinned).get("http://pinned.example:\(host.port)/.well-known/did.json")
+        #expect(reply.status == 200 && host.fetches == 1)
+        // A name whose addresses include a private one is refused before any connection.
+        let mixed = [try #require(IPAddress("93.184.216.34")), try #require(IPAddress("10.0.0.7"))]
+        let rebinding = OutboundPolicy { _ throws(IdentityError) in mixed }
+        await #expect(throws: IdentityError.self) {
+            _ = try await GuardedHTTPClient(policy: rebinding).get("http://pinned.example:\(host.port)/.well-known/did.json")
+        }
+        #expect(host.fetches == 1)
+    }
+
     @Test func didWebResolutionCacheAndSSRF() async throws {
         let key = PrivateKey.generate(.p256).publicKey
         let host = try await DocumentHost { port in
