@@ -10,18 +10,19 @@ public enum Sequencer {
     /// - Returns: the event's seq.
     @discardableResult
     public static func append(_ event: SequencerEvent, db: Database, now: Date = Date()) throws -> Int64 {
-        let previousTime = try Int64.fetchOne(db, sql: "SELECT time_us FROM repo_seq ORDER BY seq DESC LIMIT 1") ?? 0
+        let previous = try db.cachedStatement(sql: "SELECT time_us FROM repo_seq ORDER BY seq DESC LIMIT 1")
+        let previousTime = try Int64.fetchOne(previous) ?? 0
         let timeUS = max(Int64((now.timeIntervalSince1970 * 1_000_000).rounded()), previousTime + 1)
-        try db.execute(
-            sql: "INSERT INTO repo_seq (did, event_type, event, sequenced_at, time_us) VALUES (?, ?, ?, ?, ?)",
-            arguments: [event.did, event.type, Data(DAGCBOR.encode(.map(event.body))), timeUS / 1000, timeUS])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO repo_seq (did, event_type, event, sequenced_at, time_us) VALUES (?, ?, ?, ?, ?)")
+        try insert.execute(arguments: [event.did, event.type, Data(DAGCBOR.encode(.map(event.body))), timeUS / 1000, timeUS])
         return db.lastInsertedRowID
     }
 
     /// Up to `limit` events after `seq`, in order.
     public static func events(after seq: Int64, limit: Int, db: Database) throws -> [SequencedEvent] {
         try Row.fetchAll(
-            db, sql: "SELECT seq, did, event_type, event, sequenced_at, time_us FROM repo_seq WHERE seq > ? ORDER BY seq LIMIT ?",
+            db.cachedStatement(sql: "SELECT seq, did, event_type, event, sequenced_at, time_us FROM repo_seq WHERE seq > ? ORDER BY seq LIMIT ?"),
             arguments: [seq, limit]
         ).map {
             SequencedEvent(
