@@ -58,13 +58,7 @@ public enum AccountAdmin {
                 try PLCOperationLog.append(
                     genesis.operation, did: did, directoryConfigured: services.plcDirectory != nil, db: db)
                 try RepoStorage.apply(firstCommit, db: db)
-                // As the reference PDS: the identity, the active account, and
-                // the repository's first commit (a `#sync` of it).
-                try Sequencer.append(.identity(did: did, handle: handle), db: db)
-                try Sequencer.append(.account(did: did, active: true, status: nil), db: db)
-                try Sequencer.append(
-                    .sync(did: did, commitCID: firstCommit.commitCID, commitBytes: firstCommit.commit.bytes, rev: firstCommit.rev),
-                    db: db)
+                try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, db: db)
             }
             services.sequencer.notify()
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -76,6 +70,16 @@ public enum AccountAdmin {
         await PLCSubmitter.submitPending(did: did, services: services)
         guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
         return account
+    }
+
+    /// Announces a new, active account as the reference PDS does: its
+    /// identity, its account status, and its repository's first commit (a
+    /// `#sync`). Call inside the transaction that creates it.
+    static func sequenceNewAccount(did: String, handle: String, firstCommit: CommitResult, db: Database) throws {
+        try Sequencer.append(.identity(did: did, handle: handle), db: db)
+        try Sequencer.append(.account(did: did, active: true, status: nil), db: db)
+        try Sequencer.append(
+            .sync(did: did, commitCID: firstCommit.commitCID, commitBytes: firstCommit.commit.bytes, rev: firstCommit.rev), db: db)
     }
 
     /// Checks a new password's length (1 to 256 characters).

@@ -82,11 +82,7 @@ extension AccountAdmin {
                 try RepoStorage.apply(firstCommit, db: db)
                 if hosted {
                     // Its document is served here: active at once, announced as a new account is.
-                    try Sequencer.append(.identity(did: did, handle: handle), db: db)
-                    try Sequencer.append(.account(did: did, active: true, status: nil), db: db)
-                    try Sequencer.append(
-                        .sync(did: did, commitCID: firstCommit.commitCID, commitBytes: firstCommit.commit.bytes, rev: firstCommit.rev),
-                        db: db)
+                    try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, db: db)
                 } else {
                     try db.execute(sql: "UPDATE account SET deactivated_at = ? WHERE did = ?", arguments: [AccountStore.now(), did])
                     try db.execute(sql: recomputeStatus, arguments: [did])

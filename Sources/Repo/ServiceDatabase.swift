@@ -2,25 +2,27 @@ import Foundation
 import GRDB
 import Migrations
 
-/// The service's one SQLite database (WAL mode), with every numbered
-/// migration of `migrations/sql` applied in order.
+/// A SQLite database of this project (WAL mode) with its numbered
+/// migrations applied in order: the service's (`migrations/sql`) unless
+/// others are given (the feed generator's, `migrations/feedgen`).
 public enum ServiceDatabase {
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    public static func open(path: String) throws -> DatabasePool {
+    /// Opens (creating if needed) the database at `path` and applies
+    /// `migrations` (by default the service's own, `migrations/sql`).
+    public static func open(path: String, migrations: [SchemaMigrations.Migration]? = nil) throws -> DatabasePool {
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         let pool = try DatabasePool(path: path, configuration: config)
-        try migrate(pool)
+        try migrate(pool, migrations: migrations ?? SchemaMigrations.all())
         return pool
     }
 
     /// Applies the migrations not applied yet.
-    public static func migrate(_ writer: any DatabaseWriter) throws {
+    public static func migrate(_ writer: any DatabaseWriter, migrations: [SchemaMigrations.Migration]? = nil) throws {
         var migrator = DatabaseMigrator()
-        for migration in try SchemaMigrations.all() {
+        for migration in try migrations ?? SchemaMigrations.all() {
             migrator.registerMigration(migration.name) { db in
                 try db.execute(sql: migration.sql)
             }

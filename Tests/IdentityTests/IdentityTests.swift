@@ -92,7 +92,7 @@ struct IdentityTests {
         var fetches: Int { counter.value.withLock { $0 } }
 
         init(body: @escaping @Sendable (Int) -> DataValue) async throws {
-            let port = try freeTCPPort()
+            let port = try freePort()
             self.port = port
             let router = Router()
             let counter = self.counter
@@ -106,7 +106,7 @@ struct IdentityTests {
             }
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
             task = Task.detached { try await app.run() }
-            try await waitForPort(port)
+            try await waitUntilListening(port)
         }
 
         func stop() { task.cancel() }
@@ -249,34 +249,4 @@ struct IdentityTests {
 /// A shared count.
 final class Counter: Sendable {
     let value = Mutex(0)
-}
-
-/// A TCP port nothing listens on now.
-func freeTCPPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// Waits until something accepts connections on `port`.
-func waitForPort(_ port: Int) async throws {
-    for _ in 0..<100 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-        close(fd)
-        if ok { return }
-        try await Task.sleep(for: .milliseconds(30))
-    }
 }

@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import TestSupport
 import HTTPTypes
 import Hummingbird
 import Synchronization

@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import TestSupport
 import Hummingbird
 import Synchronization
 
@@ -130,22 +131,4 @@ extension FakePLCDirectory {
             "service": .array(services),
         ]
     }
-}
-
-/// Waits until something accepts TCP connections on `port` of 127.0.0.1.
-func waitUntilListening(_ port: Int) async throws {
-    for _ in 0..<200 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        close(fd)
-        if connected == 0 { return }
-        try await Task.sleep(for: .milliseconds(25))
-    }
-    throw TestError("nothing listens on port \(port)")
 }

@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import TestSupport
 import Hummingbird
 import Synchronization
 import Testing

@@ -6,6 +6,7 @@ import Hummingbird
 #endif
 import Logging
 import PDS
+import TestSupport
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -158,26 +159,6 @@ extension XRPCTestClient {
         else { throw TestError("createAccount \(handle) failed: \(reply.status) \(reply.text)") }
         return Session(did: did, handle: handle, accessJwt: access, refreshJwt: refresh)
     }
-}
-
-/// A port nothing listens on now (asked of the kernel, then released).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestError("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    guard bound == 0 else { throw TestError("bind() failed") }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A failure of test setup, with what happened.
