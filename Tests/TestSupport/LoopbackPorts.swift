@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -9,9 +10,23 @@ public struct LoopbackError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// A port of 127.0.0.1 nothing listens on now (asked of the kernel, then
-/// released: something else may take it before the caller binds it).
+/// Ports already handed out in this process: the kernel may offer a
+/// released port again at once, and two servers of one test run must never
+/// be given the same one.
+private let handedOut = Mutex(Set<Int>())
+
+/// A port of 127.0.0.1 nothing listens on now and not handed out before in
+/// this process (asked of the kernel, then released: another process may
+/// still take it before the caller binds it).
 public func freePort() throws -> Int {
+    for _ in 0..<100 {
+        let port = try kernelFreePort()
+        if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw LoopbackError(description: "no fresh port after 100 tries")
+}
+
+private func kernelFreePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw LoopbackError(description: "socket() failed") }
     defer { close(fd) }
