@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import TestSupport
 import Testing
 
 @testable import PDS
@@ -27,7 +28,7 @@ struct AccountCLITests {
                     let err = Pipe()
                     process.standardOutput = out
                     process.standardError = err
-                    try process.run()
+                    try launch(process)
                     let errData = err.fileHandleForReading.readDataToEndOfFile()
                     let outData = out.fileHandleForReading.readDataToEndOfFile()
                     process.waitUntilExit()

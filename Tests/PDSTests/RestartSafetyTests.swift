@@ -30,7 +30,7 @@ final class ServerProcess: XRPCTestClient, @unchecked Sendable {
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try launch(process)
         for _ in 0..<600 {
             if (try? await request("GET", "/xrpc/_health"))?.status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))

@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import TestSupport
 import Repo
 
 /// Shared helpers: a temporary database, sample records and process runs.
@@ -60,7 +61,7 @@ enum RepoTestSupport {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
+        try launch(process)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
