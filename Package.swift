@@ -127,7 +127,8 @@ let package = Package(
             ]
         ),
         // Shared by the test targets: the interop vectors' loader.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "CChildProcess", path: "Tests/CChildProcess"),
+        .target(name: "TestSupport", dependencies: ["CChildProcess"], path: "Tests/TestSupport"),
         .testTarget(name: "ATProtoTests", dependencies: ["ATProto", "LexiconFiles", "TestSupport"]),
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto", "TestSupport"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto", "TestSupport"]),

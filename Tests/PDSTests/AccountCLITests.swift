@@ -13,32 +13,13 @@ struct AccountCLITests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let pds = packageRoot.appendingPathComponent(".build/debug/pds").path
 
-    /// Runs `pds` with `arguments` (off the test's threads) and returns its
+    /// Runs `pds` with `arguments` and returns its
     /// exit status, standard output and standard error.
     static func pds(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                do {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: pds)
-                    process.arguments = arguments
-                    // The CLI reads PDS_* settings; keep the test's own environment out of it.
-                    process.environment = ["PATH": "/usr/bin:/bin"]
-                    let out = Pipe()
-                    let err = Pipe()
-                    process.standardOutput = out
-                    process.standardError = err
-                    try launch(process)
-                    let errData = err.fileHandleForReading.readDataToEndOfFile()
-                    let outData = out.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: (
-                        process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        // The CLI reads PDS_* settings; keep the test's own environment out of it.
+        let result = try await ChildProcess.run(
+            pds, arguments, environment: ["PATH": "/usr/bin:/bin"], standardError: .collect)
+        return (result.status, result.output, result.error)
     }
 
     @Test func cliManagesAccountsThatTheServerThenServes() async throws {

@@ -12,7 +12,7 @@ import Testing
 @Suite("Atrarium dashboard API: auth, validation, limits")
 struct DashboardAuthTests {
     @Test func missingForgedAndServiceTokens() async throws {
-        let remoteKey = try PrivateKey.generate(.secp256k1)
+        let remoteKey = PrivateKey.generate(.secp256k1)
         let remoteDID = "did:plc:remoteuser2222222222222a"
         let (server, _) = try await TestServer.startWithDashboard(remote: [remoteDID: remoteKey.publicKey])
         defer { Task { await server.stop() } }
@@ -28,7 +28,7 @@ struct DashboardAuthTests {
         forged += forged.hasSuffix("AAAA") ? "BBBB" : "AAAA"
         #expect(try await server.api("POST", "/api/communities", create, token: forged).status == 401)
         // A service token signed by a key that is not the issuer's.
-        let stranger = try PrivateKey.generate(.secp256k1)
+        let stranger = PrivateKey.generate(.secp256k1)
         let wrongKey = try server.serviceToken(iss: owner.did, key: stranger)
         #expect(try await server.api("POST", "/api/communities", create, token: wrongKey).status == 401)
         // Wrong audience, wrong method, expired.

@@ -14,7 +14,7 @@ import Testing
 @Suite("Atrarium dashboard API: owners on other PDSs")
 struct DashboardRemoteOwnerTests {
     @Test func remoteOwnerGetsTheWritesToMake() async throws {
-        let key = try PrivateKey.generate(.secp256k1)
+        let key = PrivateKey.generate(.secp256k1)
         let remote = "did:plc:remoteowner22222222222aa"
         let (server, box) = try await TestServer.startWithDashboard(remote: [remote: key.publicKey])
         defer { Task { await server.stop() } }

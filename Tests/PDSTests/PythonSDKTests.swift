@@ -34,20 +34,7 @@ struct PythonSDKTests {
     /// Runs a program to its end without blocking the cooperative pool.
     /// - Returns: the exit status and everything it printed.
     static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try launch(process)
-        let output: String = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }
-        }
-        return (process.terminationStatus, output)
+        let result = try await ChildProcess.run(executable, arguments)
+        return (result.status, result.output)
     }
 }

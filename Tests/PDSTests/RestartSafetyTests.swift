@@ -13,46 +13,38 @@ import Testing
 final class ServerProcess: XRPCTestClient, @unchecked Sendable {
     static let binary = PythonSDKTests.root.appendingPathComponent(".build/debug/pds").path
     let port: Int
-    let process: Process
+    let process: ChildProcess
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     init(dataDirectory: URL) async throws {
         port = try freePort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--port", String(port), "--data-dir", dataDirectory.path]
         var environment = ProcessInfo.processInfo.environment
         environment["PDS_RATE_LIMITS_OFF"] = "true"
         environment["PDS_PUBLIC_URL"] = "http://127.0.0.1:\(port)"
         environment["PDS_LOG_LEVEL"] = "warning"
         // No network in tests: no PLC directory.
         environment["PDS_PLC_DIRECTORY_URL"] = ""
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try launch(process)
+        process = try ChildProcess(
+            Self.binary, ["serve", "--port", String(port), "--data-dir", dataDirectory.path],
+            environment: environment)
         for _ in 0..<600 {
             if (try? await request("GET", "/xrpc/_health"))?.status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
+        process.send(SIGKILL)
+        _ = await process.waitForExit()
         throw TestError("pds serve did not start on port \(port)")
     }
 
     /// Ends the process with SIGKILL: no shutdown code runs.
     func kill() async {
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        let process = process
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
+        process.send(SIGKILL)
+        _ = await process.waitForExit()
     }
 
+    /// Asks the process to shut down (SIGTERM), then makes sure it is gone.
     func stop() async {
-        process.terminate()
+        process.send(SIGTERM)
         await kill()
     }
 }
