@@ -57,6 +57,9 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// Events a `subscribeRepos` consumer may fall behind by before it is
     /// disconnected with `ConsumerTooSlow`.
     public var subscriberBufferSize: Int = 1_000
+    /// The longest a live firehose event waits to be sent together with
+    /// later ones (one write per consumer per batch), in milliseconds.
+    public var firehoseFlushMilliseconds: Int = 25
     /// Seconds between the pings sent to WebSocket consumers; one that has
     /// not answered the previous ping by the next is disconnected.
     public var websocketPingInterval: Int = 30
@@ -168,6 +171,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_SEQUENCER_RETENTION") { sequencerRetention = TimeInterval(v) }
         if let v = try int("PDS_SEQUENCER_MAX_EVENTS") { sequencerMaxEvents = v }
         if let v = try int("PDS_SUBSCRIBER_BUFFER") { subscriberBufferSize = v }
+        if let v = try int("PDS_FIREHOSE_FLUSH_MS") { firehoseFlushMilliseconds = v }
         if let v = try int("PDS_WEBSOCKET_PING_INTERVAL") { websocketPingInterval = v }
         if let v = env["PDS_PLC_DIRECTORY_URL"] { plcDirectoryURL = v }
         if let v = env["PDS_ALLOW_PRIVATE_OUTBOUND"] { allowPrivateOutbound = (v == "true" || v == "1") }
@@ -204,7 +208,7 @@ extension PDSConfig {
         case hostname, bindAddress, port, publicURL, dataDirectory, serviceDID, adminPassword, blobUploadLimit
         case blobQuotaPerAccount, blobGracePeriod, repoImportLimit, signingKeyType, inviteRequired
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
-        case subscriberBufferSize, websocketPingInterval, crawlers, crawlInterval
+        case subscriberBufferSize, firehoseFlushMilliseconds, websocketPingInterval, crawlers, crawlInterval
         case plcDirectoryURL, allowPrivateOutbound, outboundAllowList, handleDNSServer, appViewURL, appViewDID
     }
 
@@ -234,6 +238,7 @@ extension PDSConfig {
         try read(.sequencerRetention, &sequencerRetention)
         try read(.sequencerMaxEvents, &sequencerMaxEvents)
         try read(.subscriberBufferSize, &subscriberBufferSize)
+        try read(.firehoseFlushMilliseconds, &firehoseFlushMilliseconds)
         try read(.websocketPingInterval, &websocketPingInterval)
         try read(.crawlers, &crawlers)
         try read(.crawlInterval, &crawlInterval)

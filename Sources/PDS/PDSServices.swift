@@ -33,6 +33,8 @@ public final class PDSServices: Sendable {
     /// Live fan-out of the event log (`subscribeRepos`); notify it after a
     /// transaction that appended events commits.
     public let sequencer: SequencerHub
+    /// The live `subscribeRepos` consumers, fed by ``sequencer``.
+    public let firehose: FirehoseFanout
     public let passwordStrength: PasswordHasher.Strength
     /// DID and handle resolution and guarded outbound HTTP.
     public let identity: IdentityServices
@@ -50,6 +52,7 @@ public final class PDSServices: Sendable {
         accounts = AccountStore(pool: pool)
         repos = RepoStorage(pool: pool)
         sequencer = try SequencerHub(reader: pool)
+        firehose = FirehoseFanout(flushInterval: .milliseconds(config.firehoseFlushMilliseconds))
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
         identity = IdentityServices(config: config)

@@ -17,10 +17,10 @@ enum SubscribeRepos {
     /// The router the WebSocket upgrade consults.
     static func router(services: PDSServices) -> Router<PDSRequestContext> {
         let router = Router(context: PDSRequestContext.self)
-        let stream = RepoStream(hub: services.sequencer, bufferSize: services.config.subscriberBufferSize)
+        let fanout = services.firehose
         router.ws(path) { inbound, outbound, context in
             let raw = context.request.uri.queryParameters.get("cursor")
-            let cursor = raw.flatMap { Int64($0) }
+            let channel = context.requestContext.channel
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Ends when the consumer closes the connection (or answers
                 // our close). Not cancelled while frames may still be queued:
@@ -28,14 +28,7 @@ enum SubscribeRepos {
                 // dropping what the consumer has not read yet.
                 group.addTask { for try await _ in inbound {} }
                 group.addTask {
-                    if raw != nil && (cursor == nil || cursor! < 0) {
-                        try await outbound.write(
-                            .binary(ByteBuffer(bytes: Frames.error("InvalidRequest", message: "cursor must be a non-negative integer"))))
-                    } else {
-                        try await stream.run(cursor: cursor) { frame in
-                            try await outbound.write(.binary(ByteBuffer(bytes: frame)))
-                        }
-                    }
+                    try await stream(cursor: raw, channel: channel, fanout: fanout, services: services)
                     // The stream ended (an error frame was sent): close, and
                     // give the consumer time to read what is queued and answer.
                     try await outbound.close(.normalClosure, reason: nil)
@@ -47,6 +40,67 @@ enum SubscribeRepos {
         }
         JetstreamSubscribe.add(to: router, services: services)
         return router
+    }
+
+    /// Sends one consumer its stream: with a cursor, the retained events
+    /// after it (`#info OutdatedCursor` first when some were pruned) and
+    /// then the live tail, each seq exactly once and in order; without one,
+    /// only the live tail. Returns when the stream ends with an error frame
+    /// (`InvalidRequest`, `FutureCursor`, `ConsumerTooSlow`); the consumer
+    /// closing the connection cancels it.
+    static func stream(cursor raw: String?, channel: any Channel, fanout: FirehoseFanout, services: PDSServices) async throws {
+        let connection = try await FirehoseConnection.open(channel: channel, bufferSize: services.config.subscriberBufferSize)
+        var after: Int64?
+        if let raw {
+            guard let cursor = Int64(raw), cursor >= 0 else {
+                try await connection.replay([.error("InvalidRequest", "cursor must be a non-negative integer")])
+                return
+            }
+            let (latest, oldest) = try await services.pool.read { db in (try Sequencer.latestSeq(db: db), try Sequencer.oldestSeq(db: db)) }
+            if cursor > latest {
+                try await connection.replay([.error("FutureCursor", "Cursor in the future.")])
+                return
+            }
+            after = cursor
+            let firstRetained = oldest ?? latest + 1
+            if cursor + 1 < firstRetained {
+                try await connection.replay([
+                    WebSocketMessage.binary(Frames.info("OutdatedCursor", message: "Requested cursor exceeded limit. Possibly missing events"))
+                ])
+                after = firstRetained - 1
+            }
+        }
+        // Attached before the backlog is read, so nothing committed
+        // meanwhile is missed (the connection drops what it already sent).
+        await services.sequencer.attach(fanout)
+        fanout.add(connection)
+        defer { fanout.remove(connection) }
+        if var last = after {
+            while true {
+                let from = last
+                let events = try await services.pool.read { db in
+                    try Sequencer.events(after: from, limit: SequencerHub.batchSize, db: db)
+                }
+                if let newest = events.last {
+                    try await connection.replay(try events.map { try fanout.message(of: $0) })
+                    last = newest.seq
+                }
+                if events.count < SequencerHub.batchSize && connection.goLive(after: last) { break }
+            }
+        } else {
+            while !connection.goLive(after: 0) {}
+        }
+        switch await connection.ended() {
+        case .tooSlow: return  // the connection sent ConsumerTooSlow
+        case .closed: throw CancellationError()
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// An error frame as a whole WebSocket message.
+    fileprivate static func error(_ name: String, _ message: String) -> ByteBuffer {
+        WebSocketMessage.binary(Frames.error(name, message: message))
     }
 }
 

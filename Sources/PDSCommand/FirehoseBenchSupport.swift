@@ -5,53 +5,6 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// What the consumers of `pds bench firehose` received, shared by them all.
-final class ConsumerTally: Sendable {
-    private struct State {
-        var connected = 0
-        var received: [Int]
-        var cutOff: Set<Int> = []
-        var arrivals: [(key: String, at: ContinuousClock.Instant)] = []
-    }
-
-    private let state: Mutex<State>
-
-    init(count: Int) {
-        state = Mutex(State(received: Array(repeating: 0, count: count)))
-    }
-
-    var connected: Int { state.withLock { $0.connected } }
-    var totalReceived: Int { state.withLock { $0.received.reduce(0, +) } }
-    var cutOffCount: Int { state.withLock { $0.cutOff.count } }
-    /// The consumers not cut off.
-    var live: [Int] { state.withLock { s in s.received.indices.filter { !s.cutOff.contains($0) } } }
-
-    func didConnect() { state.withLock { $0.connected += 1 } }
-    func received(_ index: Int) { state.withLock { $0.received[index] += 1 } }
-    func cutOff(_ index: Int) { _ = state.withLock { $0.cutOff.insert(index) } }
-    func record(_ arrivals: [(key: String, at: ContinuousClock.Instant)]) { state.withLock { $0.arrivals += arrivals } }
-
-    func minimumReceived(among indices: [Int]) -> Int {
-        state.withLock { s in indices.map { s.received[$0] }.min() ?? 0 }
-    }
-
-    func completeCount(expected: Int) -> Int {
-        state.withLock { s in s.received.filter { $0 >= expected }.count }
-    }
-
-    /// Milliseconds from each write's acknowledgement to each timed
-    /// consumer's receipt of its commit (0 when the event came first),
-    /// sorted.
-    func latencies(acks: [String: ContinuousClock.Instant]) -> [Double] {
-        state.withLock { s in
-            s.arrivals.compactMap { arrival -> Double? in
-                guard let ack = acks[arrival.key] else { return nil }
-                return max(0, FirehoseBenchmark.seconds(arrival.at - ack) * 1000)
-            }.sorted()
-        }
-    }
-}
-
 /// Writes posts over HTTP for `pds bench firehose`, at a fixed rate.
 struct BenchWriter: Sendable {
     let http: HTTPClient

@@ -5,6 +5,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOPosix
 import Sequencer
 import Synchronization
 
@@ -42,40 +43,52 @@ struct FirehoseBenchmark: AsyncParsableCommand {
 
         // The consumers.
         let url = "ws://127.0.0.1:\(server.port)/xrpc/com.atproto.sync.subscribeRepos"
-        let tally = ConsumerTally(count: subscribers)
-        let consumers = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for index in 0..<subscribers {
-                    group.addTask { await Self.consume(url: url, index: index, timed: index < timed, tally: tally) }
-                }
-            }
-        }
+        let stats = (0..<subscribers).map { _ in BenchFirehoseConsumer.Stats() }
         let connectStart = ContinuousClock.now
-        while tally.connected < subscribers {
+        var channels: [any Channel] = []
+        defer { for channel in channels { channel.close(promise: nil) } }
+        for (index, consumer) in stats.enumerated() {
+            channels.append(
+                try await BenchFirehoseConsumer.connect(
+                    group: MultiThreadedEventLoopGroup.singleton, host: "127.0.0.1", port: server.port,
+                    path: "/xrpc/com.atproto.sync.subscribeRepos", timed: index < timed, stats: consumer
+                ).get())
+        }
+        while stats.contains(where: { !$0.connected.load(ordering: .relaxed) }) {
             guard ContinuousClock.now - connectStart < .seconds(60) else {
-                throw ValidationError("only \(tally.connected) of \(subscribers) consumers connected")
+                let connected = stats.filter { $0.connected.load(ordering: .relaxed) }.count
+                throw ValidationError("only \(connected) of \(subscribers) consumers connected")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        // The server subscribes each consumer just after the upgrade.
         try await Task.sleep(for: .milliseconds(500))
         let connectedMB = server.residentMB()
         Bench.say("\(subscribers) consumers connected in \(Bench.format(Self.seconds(ContinuousClock.now - connectStart))) s")
 
-        // Writes at a fixed rate.
         let cpuBefore = server.cpuSeconds()
         let acks = try await writer.write(rate: rate, seconds: seconds, accounts: accounts)
         let serverCPU = server.cpuSeconds() - cpuBefore
         let writtenMB = server.residentMB()
         let expected = acks.count
         let drainStart = ContinuousClock.now
-        while tally.minimumReceived(among: tally.live) < expected && ContinuousClock.now - drainStart < .seconds(30) {
+        func live() -> [BenchFirehoseConsumer.Stats] { stats.filter { !$0.cutOff.load(ordering: .relaxed) } }
+        while (live().map { $0.received.load(ordering: .relaxed) }.min() ?? expected) < expected
+            && ContinuousClock.now - drainStart < .seconds(30)
+        {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let received = tally.totalReceived
+        let received = stats.reduce(0) { $0 + $1.received.load(ordering: .relaxed) }
         let window = Self.seconds(ContinuousClock.now - acks.start)
-        consumers.cancel()
-        await consumers.value
+        let complete = stats.filter { $0.received.load(ordering: .relaxed) >= expected }.count
+        let cutOff = stats.filter { $0.cutOff.load(ordering: .relaxed) }.count
+        let latencies = stats.prefix(timed).flatMap { consumer in
+            consumer.arrivals.withLock { arrivals in
+                arrivals.compactMap { arrival -> Double? in
+                    guard let ack = acks.times[arrival.key] else { return nil }
+                    return max(0, Self.seconds(arrival.at - ack) * 1000)
+                }
+            }
+        }.sorted()
 
         Bench.report(
             "commits written (\(expected) in \(Bench.format(acks.seconds)) s)", Double(expected) / acks.seconds, unit: "commits/s",
@@ -83,10 +96,8 @@ struct FirehoseBenchmark: AsyncParsableCommand {
         Bench.say(
             "server CPU while writing: \(Bench.format(serverCPU)) s in \(Bench.format(acks.seconds)) s "
                 + "(\(Bench.format(serverCPU * 1e6 / Double(max(1, expected * subscribers)))) µs per delivered frame)")
-        let complete = tally.completeCount(expected: expected)
-        Bench.say("consumers that received every commit: \(complete) of \(subscribers); cut off (ConsumerTooSlow): \(tally.cutOffCount)")
+        Bench.say("consumers that received every commit: \(complete) of \(subscribers); cut off (ConsumerTooSlow): \(cutOff)")
         Bench.report("events delivered, all consumers", Double(received) / window, unit: "events/s", target: Double(rate * subscribers))
-        let latencies = tally.latencies(acks: acks.times)
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
@@ -108,31 +119,6 @@ struct FirehoseBenchmark: AsyncParsableCommand {
 
     /// One consumer: counts frames; a timed one decodes each and notes
     /// when each commit arrived.
-    static func consume(url: String, index: Int, timed: Bool, tally: ConsumerTally) async {
-        var logger = Logger(label: "bench-consumer")
-        logger.logLevel = .critical
-        _ = try? await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 16 << 20), logger: logger) { inbound, _, _ in
-            tally.didConnect()
-            var arrivals: [(key: String, at: ContinuousClock.Instant)] = []
-            defer { if timed { tally.record(arrivals) } }
-            for try await message in inbound.messages(maxSize: 16 << 20) {
-                guard case .binary(let buffer) = message else { continue }
-                // An error frame's header is {op: -1}: a one-entry map.
-                if buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0xa1 {
-                    tally.cutOff(index)
-                    return
-                }
-                tally.received(index)
-                if timed, let (header, body) = try? Frames.decode(Array(buffer.readableBytesView)), header["t"] == "#commit",
-                    let repo = body["repo"]?.stringValue, let rev = body["rev"]?.stringValue
-                {
-                    arrivals.append((repo + " " + rev, .now))
-                }
-            }
-        }
-    }
-
-    /// Reads a stream from its start as fast as possible.
     static func replay(url: String, binary: Bool, until wanted: Int?) async throws -> (count: Int, seconds: Double) {
         var logger = Logger(label: "bench-replay")
         logger.logLevel = .critical

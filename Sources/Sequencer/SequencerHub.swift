@@ -2,6 +2,12 @@ import Foundation
 import GRDB
 import Synchronization
 
+/// Takes every batch of new events the hub reads, in seq order. Called on
+/// the hub's executor: it must return quickly (hand the events on, no I/O).
+public protocol SequencerSink: AnyObject, Sendable {
+    func deliver(_ events: [SequencedEvent])
+}
+
 /// Live fan-out of the log. Writers call ``notify()`` after their
 /// transaction commits; the hub then reads the new events from the database
 /// in seq order and offers each to every subscriber's bounded buffer. A
@@ -12,10 +18,12 @@ public actor SequencerHub {
     /// The highest seq offered to subscribers.
     private var broadcastSeq: Int64
     private var subscribers: [Int: Subscription] = [:]
+    private var sinks: [ObjectIdentifier: any SequencerSink] = [:]
     private var nextID = 0
     private var pumping = false
     private var pending = false
-    static let batchSize = 100
+    /// Events read from the log at a time.
+    public static let batchSize = 100
 
     public init(reader: any DatabaseReader) throws {
         self.reader = reader
@@ -37,6 +45,16 @@ public actor SequencerHub {
         return subscription
     }
 
+    /// Hands `sink` every batch of events committed from now on (possibly
+    /// a few earlier ones too) until it is detached.
+    public func attach(_ sink: any SequencerSink) {
+        sinks[ObjectIdentifier(sink)] = sink
+    }
+
+    public func detach(_ sink: any SequencerSink) {
+        sinks[ObjectIdentifier(sink)] = nil
+    }
+
     func remove(_ id: Int) {
         subscribers[id] = nil
     }
@@ -55,6 +73,9 @@ public actor SequencerHub {
             let after = broadcastSeq
             guard let events = try? await reader.read({ db in try Sequencer.events(after: after, limit: Self.batchSize, db: db) })
             else { return }
+            if !events.isEmpty {
+                for sink in sinks.values { sink.deliver(events) }
+            }
             for event in events {
                 for (id, subscriber) in subscribers where !subscriber.offer(event) {
                     subscribers[id] = nil

@@ -124,12 +124,12 @@ final class StalledSocketConsumer: @unchecked Sendable {
 
 extension TestServer {
     func firehose(cursor: Int64? = nil, stalled: Bool = false, expectSubscribers: Int? = nil) async throws -> FirehoseClient {
-        let before = await services.sequencer.subscriberCount
+        let before = services.firehose.connectionCount
         let client = FirehoseClient(port: port, cursor: cursor, stalled: stalled)
         // Wait until the server has subscribed it (so no live event is missed).
         let target = expectSubscribers ?? before + 1
         for _ in 0..<500 {
-            if await services.sequencer.subscriberCount >= target { return client }
+            if services.firehose.connectionCount >= target { return client }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw TestError("the firehose subscription did not start")
@@ -167,10 +167,10 @@ struct SubscribeReposTests {
         #expect(polled.first?.seq == 10 && polled.first?.body["handle"] == "elsewhere.test")
         // A consumer that goes away is unsubscribed.
         client.close()
-        for _ in 0..<500 where await server.services.sequencer.subscriberCount > 0 {
+        for _ in 0..<500 where server.services.firehose.connectionCount > 0 {
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(await server.services.sequencer.subscriberCount == 0)
+        #expect(server.services.firehose.connectionCount == 0)
     }
 
     @Test func replayFromCursorWhileWritingYieldsEverySeqOnce() async throws {
@@ -225,7 +225,7 @@ struct SubscribeReposTests {
         defer { Task { await server.stop() } }
         let alice = try await server.createAccount("alice")
         let stalled = try StalledSocketConsumer(port: server.port)
-        for _ in 0..<500 where await server.services.sequencer.subscriberCount < 1 {
+        for _ in 0..<500 where server.services.firehose.connectionCount < 1 {
             try await Task.sleep(for: .milliseconds(10))
         }
         let reader = try await server.firehose()
@@ -242,7 +242,7 @@ struct SubscribeReposTests {
         }
         let received = try await reader.collect { $0.count == commits }
         #expect(received.map(\.seq) == Array(4...Int64(3 + commits)))
-        #expect(await server.services.sequencer.subscriberCount == 1)
+        #expect(server.services.firehose.connectionCount == 1)
         let cutOff = try await blocking { try stalled.readFrames { $0.error != nil } }
         #expect(cutOff.last?.error == "ConsumerTooSlow", "\(cutOff.count) frames: \(cutOff.map { $0.seq.map(String.init) ?? $0.error ?? "?" })")
         #expect(cutOff.count < commits)

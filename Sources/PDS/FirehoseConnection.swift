@@ -1,0 +1,184 @@
+import Foundation
+import NIOCore
+import Sequencer
+import Synchronization
+
+/// One `subscribeRepos` consumer's socket, written directly on its event
+/// loop with whole WebSocket messages.
+///
+/// It is attached to the ``FirehoseFanout`` before its backlog is read, so
+/// nothing committed meanwhile is missed: live batches that arrive while
+/// the backlog is sent are kept (up to the buffer size) and sent after it,
+/// each seq once. Live, it counts the events handed to the socket and not
+/// yet written; a consumer that lets more than `bufferSize` pile up is sent
+/// `ConsumerTooSlow` and dropped, so it never holds up the others.
+final class FirehoseConnection: Sendable {
+    /// Why the stream to this consumer ended.
+    enum End: Sendable {
+        case tooSlow
+        case closed
+    }
+
+    private struct State {
+        var live = false
+        /// The highest seq handed to the socket.
+        var lastSeq: Int64 = 0
+        var buffered: [FirehoseBatch] = []
+        var bufferedCount = 0
+        var overflowed = false
+        var end: End?
+        var waiter: CheckedContinuation<End, Never>?
+    }
+
+    let bufferSize: Int
+    private let writer: NIOLoopBound<RawMessageWriter>
+    private let state = Mutex(State())
+    /// Events handed to the socket and not yet written to the kernel.
+    private let inFlight = Atomic<Int>(0)
+
+    private init(writer: NIOLoopBound<RawMessageWriter>, bufferSize: Int) {
+        self.writer = writer
+        self.bufferSize = bufferSize
+    }
+
+    /// Adds the raw writer to `channel`'s pipeline (next to the socket).
+    static func open(channel: any Channel, bufferSize: Int) async throws -> FirehoseConnection {
+        let writer = try await channel.eventLoop.submit {
+            let handler = RawMessageWriter()
+            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            return NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        }.get()
+        return FirehoseConnection(writer: writer, bufferSize: bufferSize)
+    }
+
+    /// Sends backlog messages and waits until the socket took them (the
+    /// backpressure of a replay).
+    func replay(_ messages: [ByteBuffer]) async throws {
+        var bytes = ByteBuffer()
+        for message in messages { bytes.writeImmutableBuffer(message) }
+        let writer = writer
+        let future = writer.eventLoop.flatSubmit {
+            writer.value.writeAndFlush(bytes) ?? writer.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        try await future.get()
+    }
+
+    /// The backlog up to `seq` was sent: send what arrived meanwhile and go
+    /// live. - Returns: false when more arrived than the buffer holds (the
+    ///   caller reads on from the log and tries again).
+    func goLive(after seq: Int64) -> Bool {
+        state.withLock { state in
+            if state.overflowed {
+                state.overflowed = false
+                state.buffered = []
+                state.bufferedCount = 0
+                return false
+            }
+            state.lastSeq = seq
+            for batch in state.buffered { send(batch, state: &state) }
+            state.buffered = []
+            state.bufferedCount = 0
+            state.live = true
+            return true
+        }
+    }
+
+    /// A live batch from the fan-out. - Returns: false once this stream ended.
+    func offer(_ batch: FirehoseBatch) -> Bool {
+        let cutOff: Bool = state.withLock { state in
+            guard state.end == nil else { return false }
+            guard state.live else {
+                state.buffered.append(batch)
+                state.bufferedCount += batch.messages.count
+                if state.bufferedCount > bufferSize {
+                    state.overflowed = true
+                    state.buffered = []
+                    state.bufferedCount = 0
+                }
+                return false
+            }
+            if inFlight.load(ordering: .relaxed) + batch.messages.count > bufferSize {
+                finish(.tooSlow, state: &state)
+                return true
+            }
+            send(batch, state: &state)
+            return false
+        }
+        if cutOff {
+            let writer = writer
+            let frame = WebSocketMessage.binary(Frames.error("ConsumerTooSlow", message: "Stream consumer too slow"))
+            writer.eventLoop.execute { _ = writer.value.writeAndFlush(frame) }
+        }
+        return state.withLock { $0.end == nil }
+    }
+
+    /// Waits until the stream ends: the consumer fell behind, or ``close()``.
+    func ended() async -> End {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done: End? = state.withLock { state in
+                    if let end = state.end { return end }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let done { continuation.resume(returning: done) }
+            }
+        } onCancel: {
+            close()
+        }
+    }
+
+    /// Ends the stream (the consumer went away).
+    func close() {
+        state.withLock { finish(.closed, state: &$0) }
+    }
+
+    private func finish(_ end: End, state: inout State) {
+        guard state.end == nil else { return }
+        state.end = end
+        state.buffered = []
+        state.waiter?.resume(returning: end)
+        state.waiter = nil
+    }
+
+    /// Hands the batch's messages after `lastSeq` to the socket, in order
+    /// (called under the state lock, so batches keep their order).
+    private func send(_ batch: FirehoseBatch, state: inout State) {
+        let (bytes, count) = batch.after(state.lastSeq)
+        guard count > 0 else { return }
+        state.lastSeq = batch.lastSeq
+        inFlight.add(count, ordering: .relaxed)
+        writer.eventLoop.execute { [self] in
+            guard let written = writer.value.writeAndFlush(bytes) else {
+                inFlight.subtract(count, ordering: .relaxed)
+                return
+            }
+            written.whenComplete { _ in self.inFlight.subtract(count, ordering: .relaxed) }
+        }
+    }
+}
+
+/// Writes bytes that are already whole WebSocket messages straight to the
+/// socket, below the frame encoder (it sits first in the pipeline).
+final class RawMessageWriter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Writes and flushes `bytes`; nil once the channel is gone.
+    func writeAndFlush(_ bytes: ByteBuffer) -> EventLoopFuture<Void>? {
+        guard let context else { return nil }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: promise)
+        return promise.futureResult
+    }
+}
