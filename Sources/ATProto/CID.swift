@@ -46,6 +46,13 @@ public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The 32-byte SHA-256 digest of the content.
     public let digest: [UInt8]
 
+    /// Hashes the digest as one run of bytes (the synthesized form feeds
+    /// the hasher byte by byte; commits hash CIDs in many dictionaries).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(codec)
+        digest.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     /// Creates a CID from its parts; `digest` must be 32 bytes.
     public init(codec: Codec, digest: [UInt8]) {
         precondition(digest.count == 32, "a sha2-256 digest is 32 bytes")

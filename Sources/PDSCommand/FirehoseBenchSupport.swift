@@ -41,7 +41,12 @@ struct BenchWriter: Sendable {
 
     /// Writes `rate` posts a second for `seconds`, each account in turn
     /// (one writer per account, each at its share of the rate).
-    func write(rate: Int, seconds: Double, accounts: [Account]) async throws -> Acknowledgements {
+    func write(rate: Int, seconds: Double, accounts: [Account], port: Int) async throws -> Acknowledgements {
+        // One lean keep-alive connection per writer (see BenchHTTPConnection).
+        var connections: [BenchHTTPConnection] = []
+        for _ in accounts { connections.append(try await BenchHTTPConnection.connect(host: "127.0.0.1", port: port)) }
+        defer { for connection in connections { connection.close() } }
+        let pool = connections
         let start = ContinuousClock.now
         let total = Int(Double(rate) * seconds)
         let times = try await withThrowingTaskGroup(of: [String: ContinuousClock.Instant].self) { group in
@@ -54,8 +59,13 @@ struct BenchWriter: Sendable {
                         let body: DataValue = [
                             "repo": .string(account.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n, withImage: false),
                         ]
-                        let reply = try await send(base + "com.atproto.repo.createRecord", body: body, token: account.token)
-                        guard let rev = reply["commit"]?["rev"]?.stringValue else { throw ValidationError("createRecord failed: \(reply)") }
+                        let connection = pool[w]
+                        let (status, bytes) = try await connection.send(
+                            connection.request("POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: account.token))
+                        let reply = try ATProtoJSON.decode(bytes.readableBytesView, mode: .lenient)
+                        guard status == 200, let rev = reply["commit"]?["rev"]?.stringValue else {
+                            throw ValidationError("createRecord failed: \(status) \(reply)")
+                        }
                         mine[account.did + " " + rev] = .now
                     }
                     return mine

@@ -66,7 +66,7 @@ struct FirehoseBenchmark: AsyncParsableCommand {
         Bench.say("\(subscribers) consumers connected in \(Bench.format(Self.seconds(ContinuousClock.now - connectStart))) s")
 
         let cpuBefore = server.cpuSeconds()
-        let acks = try await writer.write(rate: rate, seconds: seconds, accounts: accounts)
+        let acks = try await writer.write(rate: rate, seconds: seconds, accounts: accounts, port: server.port)
         let serverCPU = server.cpuSeconds() - cpuBefore
         let writtenMB = server.residentMB()
         let expected = acks.count

@@ -34,7 +34,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         httpConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
         do {
-            try await measure(http: http, base: base)
+            try await measure(http: http, base: base, port: server.port)
         } catch {
             try? await http.shutdown()
             throw error
@@ -42,7 +42,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         try await http.shutdown()
     }
 
-    func measure(http: HTTPClient, base: String) async throws {
+    func measure(http: HTTPClient, base: String, port: Int) async throws {
 
         // Accounts.
         Bench.say("creating \(accounts) accounts")
@@ -57,14 +57,21 @@ struct ServerBenchmark: AsyncParsableCommand {
         }
         let all = sessions
 
+        // The load: one keep-alive connection per client (see BenchHTTPConnection).
+        var connections: [BenchHTTPConnection] = []
+        for _ in 0..<clients { connections.append(try await BenchHTTPConnection.connect(host: "127.0.0.1", port: port)) }
+        defer { for connection in connections { connection.close() } }
+        let pool = connections
+
         // createRecord.
-        let writes = try await load(seconds: seconds) { client, n in
+        let writes = try await drive(pool) { client, n in
             let session = all[(client + n) % all.count]
             let body: DataValue = [
-                "repo": .string(session.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n, withImage: false),
+                "repo": .string(session.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n + client * 1_000_000, withImage: false),
             ]
-            let reply = try await self.send(http, base + "com.atproto.repo.createRecord", body: body, token: session.token)
-            guard reply["uri"] != nil else { throw ValidationError("createRecord failed: \(reply)") }
+            return pool[client].request("POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: session.token)
+        } check: { status, reply in
+            status == 200 && reply.contains("\"uri\"") ? nil : "createRecord failed: \(status) \(String(buffer: reply))"
         }
         report("createRecord", writes, throughputTarget: 2_000, p99Target: 20)
 
@@ -73,16 +80,17 @@ struct ServerBenchmark: AsyncParsableCommand {
             http, base + "com.atproto.repo.listRecords?repo=\(all[0].did)&collection=app.bsky.feed.post&limit=100")
         let rkeys = listed["records"]?.arrayValue?.compactMap { $0["uri"]?.stringValue?.split(separator: "/").last.map(String.init) } ?? []
         guard !rkeys.isEmpty else { throw ValidationError("no records to read") }
-        let reads = try await load(seconds: seconds) { client, n in
-            let url = base + "com.atproto.repo.getRecord?repo=\(all[0].did)&collection=app.bsky.feed.post&rkey=\(rkeys[(client * 7 + n) % rkeys.count])"
-            let reply = try await self.send(http, url)
-            guard reply["value"] != nil else { throw ValidationError("getRecord failed: \(reply)") }
+        let reads = try await drive(pool) { client, n in
+            pool[client].request(
+                "GET", "/xrpc/com.atproto.repo.getRecord?repo=\(all[0].did)&collection=app.bsky.feed.post&rkey=\(rkeys[(client * 7 + n) % rkeys.count])")
+        } check: { status, reply in
+            status == 200 && reply.contains("\"value\"") ? nil : "getRecord failed: \(status) \(String(buffer: reply))"
         }
         report("getRecord", reads, throughputTarget: 15_000, p99Target: nil)
-        let lists = try await load(seconds: seconds) { client, _ in
-            let reply = try await self.send(
-                http, base + "com.atproto.repo.listRecords?repo=\(all[client % all.count].did)&collection=app.bsky.feed.post&limit=50")
-            guard reply["records"] != nil else { throw ValidationError("listRecords failed") }
+        let lists = try await drive(pool) { client, _ in
+            pool[client].request("GET", "/xrpc/com.atproto.repo.listRecords?repo=\(all[client % all.count].did)&collection=app.bsky.feed.post&limit=50")
+        } check: { status, reply in
+            status == 200 && reply.contains("\"records\"") ? nil : "listRecords failed: \(status)"
         }
         report("listRecords (50 records)", lists, throughputTarget: nil, p99Target: nil)
     }
@@ -93,24 +101,17 @@ struct ServerBenchmark: AsyncParsableCommand {
         let latencies: [Double]
     }
 
-    /// Runs `clients` loops of `request` for `seconds`, timing each call.
-    func load(seconds: Double, _ request: @escaping @Sendable (Int, Int) async throws -> Void) async throws -> LoadResult {
+    /// Runs one request loop per connection for ``seconds``, timing each call.
+    func drive(
+        _ connections: [BenchHTTPConnection], request: @escaping @Sendable (_ client: Int, _ n: Int) -> ByteBuffer,
+        check: @escaping @Sendable (Int, ByteBuffer) -> String?
+    ) async throws -> LoadResult {
         let clock = ContinuousClock()
         let start = clock.now
-        let deadline = start + .milliseconds(Int(seconds * 1000))
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for client in 0..<clients {
+            for (client, connection) in connections.enumerated() {
                 group.addTask {
-                    var mine: [Double] = []
-                    var n = 0
-                    while clock.now < deadline {
-                        let t0 = clock.now
-                        try await request(client, n + client * 1_000_000)
-                        let d = clock.now - t0
-                        mine.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
-                        n += 1
-                    }
-                    return mine
+                    try await connection.drive(seconds: seconds, next: { request(client, $0) }, check: check)
                 }
             }
             var all: [Double] = []
