@@ -85,8 +85,9 @@ final class FirehoseConnection: Sendable {
 
     /// A live batch from the fan-out. - Returns: false once this stream ended.
     func offer(_ batch: FirehoseBatch) -> Bool {
-        let cutOff: Bool = state.withLock { state in
-            guard state.end == nil else { return false }
+        enum Outcome { case ended, taken, cutOff }
+        let outcome: Outcome = state.withLock { state in
+            guard state.end == nil else { return .ended }
             guard state.live else {
                 state.buffered.append(batch)
                 state.bufferedCount += batch.messages.count
@@ -95,21 +96,21 @@ final class FirehoseConnection: Sendable {
                     state.buffered = []
                     state.bufferedCount = 0
                 }
-                return false
+                return .taken
             }
             if inFlight.load(ordering: .relaxed) + batch.messages.count > bufferSize {
                 finish(.tooSlow, state: &state)
-                return true
+                return .cutOff
             }
             send(batch, state: &state)
-            return false
+            return .taken
         }
-        if cutOff {
+        if outcome == .cutOff {
             let writer = writer
-            let frame = WebSocketMessage.binary(Frames.error("ConsumerTooSlow", message: "Stream consumer too slow"))
+            let frame = WebSocketMessage.error("ConsumerTooSlow", "Stream consumer too slow")
             writer.eventLoop.execute { _ = writer.value.writeAndFlush(frame) }
         }
-        return state.withLock { $0.end == nil }
+        return outcome == .taken
     }
 
     /// Waits until the stream ends: the consumer fell behind, or ``close()``.

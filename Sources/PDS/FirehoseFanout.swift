@@ -147,4 +147,9 @@ enum WebSocketMessage {
         buffer.writeBytes(payload)
         return buffer
     }
+
+    /// An error frame (`{op: -1}`) as a whole message.
+    static func error(_ name: String, _ message: String) -> ByteBuffer {
+        binary(Frames.error(name, message: message))
+    }
 }

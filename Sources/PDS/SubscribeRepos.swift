@@ -53,12 +53,12 @@ enum SubscribeRepos {
         var after: Int64?
         if let raw {
             guard let cursor = Int64(raw), cursor >= 0 else {
-                try await connection.replay([.error("InvalidRequest", "cursor must be a non-negative integer")])
+                try await connection.replay([WebSocketMessage.error("InvalidRequest", "cursor must be a non-negative integer")])
                 return
             }
             let (latest, oldest) = try await services.pool.read { db in (try Sequencer.latestSeq(db: db), try Sequencer.oldestSeq(db: db)) }
             if cursor > latest {
-                try await connection.replay([.error("FutureCursor", "Cursor in the future.")])
+                try await connection.replay([WebSocketMessage.error("FutureCursor", "Cursor in the future.")])
                 return
             }
             after = cursor
@@ -70,9 +70,8 @@ enum SubscribeRepos {
                 after = firstRetained - 1
             }
         }
-        // Attached before the backlog is read, so nothing committed
-        // meanwhile is missed (the connection drops what it already sent).
-        await services.sequencer.attach(fanout)
+        // Added before the backlog is read, so nothing committed meanwhile
+        // is missed (the connection drops what it already sent).
         fanout.add(connection)
         defer { fanout.remove(connection) }
         if var last = after {
@@ -94,13 +93,6 @@ enum SubscribeRepos {
         case .tooSlow: return  // the connection sent ConsumerTooSlow
         case .closed: throw CancellationError()
         }
-    }
-}
-
-extension ByteBuffer {
-    /// An error frame as a whole WebSocket message.
-    fileprivate static func error(_ name: String, _ message: String) -> ByteBuffer {
-        WebSocketMessage.binary(Frames.error(name, message: message))
     }
 }
 

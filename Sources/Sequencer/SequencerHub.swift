@@ -18,15 +18,17 @@ public actor SequencerHub {
     /// The highest seq offered to subscribers.
     private var broadcastSeq: Int64
     private var subscribers: [Int: Subscription] = [:]
-    private var sinks: [ObjectIdentifier: any SequencerSink] = [:]
+    private let sinks: [any SequencerSink]
     private var nextID = 0
     private var pumping = false
     private var pending = false
     /// Events read from the log at a time.
     public static let batchSize = 100
 
-    public init(reader: any DatabaseReader) throws {
+    /// - Parameter sinks: handed every batch of events from now on.
+    public init(reader: any DatabaseReader, sinks: [any SequencerSink] = []) throws {
         self.reader = reader
+        self.sinks = sinks
         broadcastSeq = try reader.read { db in try Sequencer.latestSeq(db: db) }
     }
 
@@ -43,16 +45,6 @@ public actor SequencerHub {
         let subscription = Subscription(id: id, bufferSize: bufferSize, hub: self)
         subscribers[id] = subscription
         return subscription
-    }
-
-    /// Hands `sink` every batch of events committed from now on (possibly
-    /// a few earlier ones too) until it is detached.
-    public func attach(_ sink: any SequencerSink) {
-        sinks[ObjectIdentifier(sink)] = sink
-    }
-
-    public func detach(_ sink: any SequencerSink) {
-        sinks[ObjectIdentifier(sink)] = nil
     }
 
     func remove(_ id: Int) {
@@ -74,7 +66,7 @@ public actor SequencerHub {
             guard let events = try? await reader.read({ db in try Sequencer.events(after: after, limit: Self.batchSize, db: db) })
             else { return }
             if !events.isEmpty {
-                for sink in sinks.values { sink.deliver(events) }
+                for sink in sinks { sink.deliver(events) }
             }
             for event in events {
                 for (id, subscriber) in subscribers where !subscriber.offer(event) {
