@@ -34,7 +34,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         httpConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
         do {
-            try await measure(http: http, base: base, port: server.port)
+            try await measure(http: http, base: base, server: server)
         } catch {
             try? await http.shutdown()
             throw error
@@ -42,7 +42,8 @@ struct ServerBenchmark: AsyncParsableCommand {
         try await http.shutdown()
     }
 
-    func measure(http: HTTPClient, base: String, port: Int) async throws {
+    func measure(http: HTTPClient, base: String, server: BenchServer) async throws {
+        let port = server.port
 
         // Accounts.
         Bench.say("creating \(accounts) accounts")
@@ -64,7 +65,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         let pool = connections
 
         // createRecord.
-        let writes = try await drive(pool) { client, n in
+        let writes = try await drive(pool, server: server) { client, n in
             let session = all[(client + n) % all.count]
             let body: DataValue = [
                 "repo": .string(session.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n + client * 1_000_000, withImage: false),
@@ -80,14 +81,14 @@ struct ServerBenchmark: AsyncParsableCommand {
             http, base + "com.atproto.repo.listRecords?repo=\(all[0].did)&collection=app.bsky.feed.post&limit=100")
         let rkeys = listed["records"]?.arrayValue?.compactMap { $0["uri"]?.stringValue?.split(separator: "/").last.map(String.init) } ?? []
         guard !rkeys.isEmpty else { throw ValidationError("no records to read") }
-        let reads = try await drive(pool) { client, n in
+        let reads = try await drive(pool, server: server) { client, n in
             pool[client].request(
                 "GET", "/xrpc/com.atproto.repo.getRecord?repo=\(all[0].did)&collection=app.bsky.feed.post&rkey=\(rkeys[(client * 7 + n) % rkeys.count])")
         } check: { status, reply in
             status == 200 && reply.contains("\"value\"") ? nil : "getRecord failed: \(status) \(String(buffer: reply))"
         }
         report("getRecord", reads, throughputTarget: 15_000, p99Target: nil)
-        let lists = try await drive(pool) { client, _ in
+        let lists = try await drive(pool, server: server) { client, _ in
             pool[client].request("GET", "/xrpc/com.atproto.repo.listRecords?repo=\(all[client % all.count].did)&collection=app.bsky.feed.post&limit=50")
         } check: { status, reply in
             status == 200 && reply.contains("\"records\"") ? nil : "listRecords failed: \(status)"
@@ -99,15 +100,18 @@ struct ServerBenchmark: AsyncParsableCommand {
         let count: Int
         let seconds: Double
         let latencies: [Double]
+        /// CPU seconds the server used during the run.
+        let serverCPU: Double
     }
 
     /// Runs one request loop per connection for ``seconds``, timing each call.
     func drive(
-        _ connections: [BenchHTTPConnection], request: @escaping @Sendable (_ client: Int, _ n: Int) -> ByteBuffer,
+        _ connections: [BenchHTTPConnection], server: BenchServer, request: @escaping @Sendable (_ client: Int, _ n: Int) -> ByteBuffer,
         check: @escaping @Sendable (Int, ByteBuffer) -> String?
     ) async throws -> LoadResult {
         let clock = ContinuousClock()
         let start = clock.now
+        let cpuBefore = server.cpuSeconds()
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for (client, connection) in connections.enumerated() {
                 group.addTask {
@@ -122,7 +126,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         return LoadResult(
             count: latencies.count,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-            latencies: latencies.sorted())
+            latencies: latencies.sorted(), serverCPU: server.cpuSeconds() - cpuBefore)
     }
 
     func report(_ name: String, _ result: LoadResult, throughputTarget: Double?, p99Target: Double?) {
@@ -133,6 +137,8 @@ struct ServerBenchmark: AsyncParsableCommand {
         Bench.report("\(name), \(clients) clients", rate, unit: "req/s", target: throughputTarget)
         Bench.report("  p50 latency", percentile(0.50), unit: "ms")
         Bench.report("  p99 latency", percentile(0.99), unit: "ms", target: p99Target, lowerIsBetter: true)
+        Bench.report("  server CPU per request", result.serverCPU * 1e6 / Double(max(1, result.count)), unit: "µs")
+        Bench.report("  server CPU use", result.serverCPU * 100 / result.seconds, unit: "%")
     }
 
     func send(_ http: HTTPClient, _ url: String, body: DataValue? = nil, token: String? = nil) async throws -> DataValue {

@@ -147,8 +147,12 @@ public final class RepoStorage: Sendable {
 
     /// Streams a repository as a CAR: the commit first, then every block (or,
     /// with `since`, only blocks written by later revs).
+    ///
+    /// The export reads through a snapshot connection of its own rather than
+    /// one of the pool's readers: `sink` may wait for a slow client, and a
+    /// pool reader held that long could leave requests waiting for one.
     public func exportCAR(did: String, since: String? = nil, sink: @escaping ([UInt8]) throws -> Void) throws {
-        try pool.read { db in
+        try pool.makeSnapshot().read { db in
             guard let head = try RepoStorage.currentCommit(did: did, db: db) else { throw RepoError.noRoot }
             guard let commitBytes = try SQLiteBlockStore.getBlock(head.cid, did: did, db: db) else {
                 throw RepoError.missingBlock(head.cid)

@@ -88,6 +88,46 @@ struct RepoStorageTests {
         #expect(try reader.readAll().count == 1)  // only the commit
     }
 
+    /// Exports wait on their client in `sink`; they must not hold the pool's
+    /// readers meanwhile, or requests reading on their own thread
+    /// (`readNow`) would wait for a reader as long as the slowest client.
+    @Test func stalledExportsLeaveThePoolsReadersFree() async throws {
+        let (storage, dir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try RepoTestSupport.populated(storage, key: key, count: 20)
+        let stalled = 2 * storage.pool.configuration.maximumReaderCount
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let finished = DispatchGroup()
+        for _ in 0..<stalled {
+            // Threads of their own: libdispatch adds workers slowly when
+            // those it has are blocked.
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                var first = true
+                try? storage.exportCAR(did: did) { _ in
+                    if first {
+                        first = false
+                        started.signal()
+                        release.wait()  // a client that does not read
+                    }
+                }
+            }.start()
+        }
+        for _ in 0..<stalled { #expect(started.wait(timeout: .now() + 10) == .success) }
+
+        // Every export is stalled inside its read: a short read still gets a reader at once.
+        let answered = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            if (try? storage.pool.readNow { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM record") }) == 20 { answered.signal() }
+        }
+        #expect(answered.wait(timeout: .now() + 5) == .success)
+
+        for _ in 0..<stalled { release.signal() }
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+    }
+
     @Test func aRepoMissingARecordFailsVerification() throws {
         let (storage, dir) = try RepoTestSupport.storage()
         defer { try? FileManager.default.removeItem(at: dir) }
