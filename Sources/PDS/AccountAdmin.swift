@@ -20,12 +20,23 @@ public enum AccountAdmin {
     /// - Parameters:
     ///   - inviteRequired: whether a missing invite code is an error (the
     ///     server's setting for XRPC; the command line passes false).
+    ///   - recoveryKey: the user's own PLC rotation key (`did:key`), if any.
     /// - Returns: the new account.
     public static func createAccount(
         handle rawHandle: String, email rawEmail: String?, password: String, inviteCode: String?, inviteRequired: Bool,
-        services: PDSServices
+        recoveryKey rawRecoveryKey: String? = nil, services: PDSServices
     ) async throws -> Account {
         let handle = try HandleRules.validateNew(rawHandle, config: services.config)
+        let recoveryKey = try rawRecoveryKey.map { key in
+            do {
+                return try PublicKey(didKey: key)
+            } catch {
+                throw XRPCError.invalidRequest("recoveryKey must be a did:key of a secp256k1 or P-256 key: \(error)")
+            }
+        }
+        if let recoveryKey, recoveryKey.type == .ed25519 {
+            throw XRPCError.invalidRequest("recoveryKey must be a secp256k1 or P-256 key: PLC directories accept no other")
+        }
         try checkPassword(password, errorName: "InvalidPassword")
         let email = rawEmail?.lowercased()
         if let email {
@@ -44,7 +55,7 @@ public enum AccountAdmin {
 
         let signingKey = PrivateKey.generate(services.config.signingKeyType)
         let genesis = try PLCGenesis.create(
-            handle: handle, signingKey: signingKey.publicKey, rotationKey: services.secrets.rotationKey,
+            handle: handle, signingKey: signingKey.publicKey, rotationKey: services.secrets.rotationKey, recoveryKey: recoveryKey,
             pdsEndpoint: services.config.resolvedPublicURL)
         let did = genesis.did
         let passwordHash = try PasswordHasher.hash(password, strength: services.passwordStrength)

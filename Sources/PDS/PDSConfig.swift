@@ -86,6 +86,9 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var appViewURL: String?
     /// The AppView's service DID (`did:web:api.bsky.app`).
     public var appViewDID: String?
+    /// How long a proxied request may wait for the service's answer before
+    /// the client gets 504 `UpstreamTimeout`.
+    public var proxyTimeoutSeconds: Int = 30
 
     public init() {}
 
@@ -181,6 +184,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = env["PDS_HANDLE_DNS_SERVER"] { handleDNSServer = v }
         if let v = env["PDS_BSKY_APP_VIEW_URL"] { appViewURL = v }
         if let v = env["PDS_BSKY_APP_VIEW_DID"] { appViewDID = v }
+        if let v = try int("PDS_PROXY_TIMEOUT_SECONDS") { proxyTimeoutSeconds = v }
         // For load tests on loopback only: no per-account or per-IP limits.
         if env["PDS_RATE_LIMITS_OFF"] == "true" {
             rateLimits.writesPerHour = .max / 2
@@ -210,6 +214,7 @@ extension PDSConfig {
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
         case subscriberBufferSize, firehoseFlushMilliseconds, websocketPingInterval, crawlers, crawlInterval
         case plcDirectoryURL, allowPrivateOutbound, outboundAllowList, handleDNSServer, appViewURL, appViewDID
+        case proxyTimeoutSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -248,6 +253,7 @@ extension PDSConfig {
         handleDNSServer = try c.decodeIfPresent(String.self, forKey: .handleDNSServer) ?? handleDNSServer
         appViewURL = try c.decodeIfPresent(String.self, forKey: .appViewURL) ?? appViewURL
         appViewDID = try c.decodeIfPresent(String.self, forKey: .appViewDID) ?? appViewDID
+        try read(.proxyTimeoutSeconds, &proxyTimeoutSeconds)
     }
 }
 

@@ -14,12 +14,16 @@ public struct PLCGenesis: Sendable {
     /// - Parameters:
     ///   - signingKey: the account's repository key (`verificationMethods.atproto`).
     ///   - rotationKey: the server's rotation key, which signs the operation.
-    public static func create(handle: String, signingKey: PublicKey, rotationKey: PrivateKey, pdsEndpoint: String) throws
-        -> PLCGenesis
-    {
+    /// - Parameter recoveryKey: the user's own rotation key (a `did:key`),
+    ///   listed first so that it outranks the server's: with it the user can
+    ///   take the identity back without this server.
+    public static func create(
+        handle: String, signingKey: PublicKey, rotationKey: PrivateKey, recoveryKey: PublicKey? = nil, pdsEndpoint: String
+    ) throws -> PLCGenesis {
+        let rotationKeys = ([recoveryKey].compactMap { $0 } + [rotationKey.publicKey]).map { DataValue.string($0.didKey) }
         let unsigned: DataValue = [
             "type": "plc_operation",
-            "rotationKeys": [.string(rotationKey.publicKey.didKey)],
+            "rotationKeys": .array(rotationKeys),
             "verificationMethods": ["atproto": .string(signingKey.didKey)],
             "alsoKnownAs": [.string("at://\(handle)")],
             "services": ["atproto_pds": ["type": "AtprotoPersonalDataServer", "endpoint": .string(pdsEndpoint)]],

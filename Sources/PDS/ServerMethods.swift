@@ -43,7 +43,8 @@ enum ServerMethods {
         } else {
             account = try await AccountAdmin.createAccount(
                 handle: handle, email: email, password: password, inviteCode: inviteCode,
-                inviteRequired: services.config.inviteRequired, services: services)
+                inviteRequired: services.config.inviteRequired, recoveryKey: try input.optionalString("recoveryKey"),
+                services: services)
         }
         let session = try await startSession(account, scope: .access, appPasswordName: nil, services: services)
         return .json([

@@ -113,7 +113,7 @@ enum ServiceProxy {
         }
         let reply: GuardedHTTPClient.Reply
         do {
-            reply = try await services.identity.http.send(request, timeout: .seconds(30), maxBytes: 32 << 20)
+            reply = try await services.identity.http.send(request, timeout: .seconds(max(1, services.config.proxyTimeoutSeconds)), maxBytes: 32 << 20)
         } catch .forbiddenAddress(let host, let address) {
             throw XRPCError.invalidRequest("refusing to proxy to \(host): it resolves to the non-public address \(address)")
         } catch {

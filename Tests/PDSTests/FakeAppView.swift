@@ -17,6 +17,8 @@ import Synchronization
 /// PLC directory over HTTP, checks the signature with its `#atproto` key,
 /// and records the claims, the query and the forwarded headers.
 final class FakeAppView: Sendable {
+    /// A method this double answers only after three seconds.
+    static let slowMethod = "app.bsky.unspecced.getSlowAnswerForTests"
     /// One request as received.
     struct Received: Sendable {
         let method: String
@@ -81,6 +83,9 @@ final class FakeAppView: Sendable {
             log.entries.withLock {
                 $0.append(Received(method: request.method.rawValue, nsid: nsid, query: request.uri.query ?? "", claims: claims,
                                    failure: failure, headers: headers, body: body))
+            }
+            if nsid == FakeAppView.slowMethod {
+                try await Task.sleep(for: .seconds(3))
             }
             if nsid == "app.bsky.feed.getPostThread" {
                 return FakeAppView.json(["error": "NotFound", "message": "Post not found"], status: .badRequest)

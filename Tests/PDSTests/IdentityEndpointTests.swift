@@ -38,6 +38,32 @@ struct IdentityEndpointTests {
         #expect(resolved.handle == "alice.test")
     }
 
+    @Test func aUserRecoveryKeyOutranksTheServersRotationKey() async throws {
+        let plc = try await FakePLCDirectory()
+        defer { plc.stop() }
+        let server = try await TestServer.start { $0.plcDirectoryURL = plc.url }
+        defer { Task { await server.stop() } }
+        let recovery = PrivateKey.generate(.secp256k1).publicKey.didKey
+        let reply = try await server.procedure(
+            "com.atproto.server.createAccount",
+            ["handle": "carol.test", "email": "carol@example.com", "password": "a-good-password", "recoveryKey": .string(recovery)])
+        #expect(reply.status == 200, "\(reply.text)")
+        let did = try #require(reply["did"]?.stringValue)
+        let operations = plc.operations(did)
+        #expect(operations.count == 1, "refusals: \(plc.state.refusals.withLock { $0 })")
+        let serverKey = server.services.secrets.rotationKey.publicKey.didKey
+        #expect(operations.first?["rotationKeys"]?.arrayValue?.compactMap(\.stringValue) == [recovery, serverKey])
+
+        // A key that is not a did:key, or of a curve PLC refuses, creates nothing.
+        for bad in ["not-a-key", "did:key:zQ3shbad", PrivateKey.generate(.ed25519).publicKey.didKey] {
+            let refused = try await server.procedure(
+                "com.atproto.server.createAccount",
+                ["handle": "dave.test", "email": "dave@example.com", "password": "a-good-password", "recoveryKey": .string(bad)])
+            #expect(refused.status == 400 && refused.error == "InvalidRequest", "\(bad): \(refused.text)")
+        }
+        #expect(try await server.count("SELECT COUNT(*) FROM account WHERE handle = 'dave.test'", []) == 0)
+    }
+
     @Test func handleUpdateEmitsAPLCOperationAndAnIdentityEvent() async throws {
         let plc = try await FakePLCDirectory()
         defer { plc.stop() }

@@ -71,6 +71,58 @@ struct ProxyTests {
         await setup.stop()
     }
 
+    @Test func chatOzoneAndReportsAreForwardedAndSlowServicesTimeOut() async throws {
+        let setup = try await Setup.start {
+            $0.allowPrivateOutbound = true  // the service's did:web document points to loopback
+            $0.proxyTimeoutSeconds = 1
+        }
+        defer { Task { await setup.stop() } }
+        let server = setup.server
+        let alice = try await server.createAccount("alice")
+        let proxy = "\(setup.appView.did)#bsky_appview"
+        let auth = "Bearer \(alice.accessJwt)"
+
+        // chat.bsky.* goes to the default AppView without a header, and to the named service with one.
+        let chat = try await server.request("GET", "/xrpc/chat.bsky.convo.listConvos", headers: ["Authorization": auth])
+        #expect(chat.status == 200, "\(chat.text)")
+        #expect(setup.appView.requests.last?.claims?.lxm == "chat.bsky.convo.listConvos")
+        #expect(setup.appView.requests.last?.claims?.aud == "did:web:appview.test")
+        let named = try await server.request(
+            "GET", "/xrpc/chat.bsky.convo.getLog", headers: ["Authorization": auth, "atproto-proxy": proxy])
+        #expect(named.status == 200, "\(named.text)")
+        #expect(setup.appView.requests.last?.claims?.aud == setup.appView.did)
+
+        // Moderation goes only where the header says (there is no default moderation service).
+        let report: DataValue = [
+            "reasonType": "com.atproto.moderation.defs#reasonSpam", "subject": ["$type": "com.atproto.admin.defs#repoRef", "did": .string(alice.did)],
+        ]
+        let count = setup.appView.requests.count
+        let unnamed = try await server.procedure("com.atproto.moderation.createReport", report, token: alice.accessJwt)
+        #expect(unnamed.status == 400 && unnamed.error == "InvalidRequest", "\(unnamed.text)")
+        let ozoneUnnamed = try await server.request("GET", "/xrpc/tools.ozone.moderation.queryStatuses", headers: ["Authorization": auth])
+        #expect(ozoneUnnamed.status == 400, "\(ozoneUnnamed.text)")
+        #expect(setup.appView.requests.count == count)
+        let reported = try await server.request(
+            "POST", "/xrpc/com.atproto.moderation.createReport", body: ATProtoJSON.encode(report), contentType: "application/json",
+            headers: ["Authorization": auth, "atproto-proxy": proxy])
+        #expect(reported.status == 200, "\(reported.text)")
+        let received = try #require(setup.appView.requests.last)
+        #expect(received.failure == nil && received.claims?.lxm == "com.atproto.moderation.createReport")
+        #expect(String(decoding: received.body, as: UTF8.self).contains("reasonSpam"))
+        let ozone = try await server.request(
+            "GET", "/xrpc/tools.ozone.moderation.queryStatuses", query: [("limit", "3")], headers: ["Authorization": auth, "atproto-proxy": proxy])
+        #expect(ozone.status == 200, "\(ozone.text)")
+        #expect(setup.appView.requests.last?.claims?.lxm == "tools.ozone.moderation.queryStatuses")
+        #expect(setup.appView.requests.last?.query == "limit=3")
+
+        // A service slower than proxyTimeoutSeconds: 504, and the server answers on.
+        let started = ContinuousClock.now
+        let slow = try await server.request("GET", "/xrpc/\(FakeAppView.slowMethod)", headers: ["Authorization": auth])
+        #expect(slow.status == 504 && slow.error == "UpstreamTimeout", "\(slow.status) \(slow.text)")
+        #expect(ContinuousClock.now - started < .seconds(2.5))
+        #expect(try await server.request("GET", "/xrpc/chat.bsky.convo.listConvos", headers: ["Authorization": auth]).status == 200)
+    }
+
     @Test func methodsRegisteredByAnExtensionWinOverTheProxy() async throws {
         let plc = try await FakePLCDirectory()
         defer { plc.stop() }
