@@ -123,6 +123,28 @@ struct ProxyTests {
         #expect(try await server.request("GET", "/xrpc/chat.bsky.convo.listConvos", headers: ["Authorization": auth]).status == 200)
     }
 
+    /// Accounts with P-256 keys sign their service tokens with ES256, and
+    /// the receiving service verifies them against the DID document.
+    @Test func p256AccountsSignServiceTokensWithES256() async throws {
+        let setup = try await Setup.start { $0.signingKeyType = .p256 }
+        defer { Task { await setup.stop() } }
+        let alice = try await setup.server.createAccount("alice")
+        let reply = try await setup.server.query("app.bsky.feed.getTimeline", token: alice.accessJwt)
+        #expect(reply.status == 200, "\(reply.text)")
+        let received = try #require(setup.appView.requests.last)
+        #expect(received.failure == nil, "\(received.failure ?? "")")
+        let token = try #require(received.headers["authorization"].map { String($0.dropFirst("Bearer ".count)) })
+        #expect(try JWT.decodeUnverified(token).header.alg == "ES256")
+
+        let minted = try await setup.server.query(
+            "com.atproto.server.getServiceAuth", [("aud", "did:web:video.test"), ("lxm", "com.atproto.repo.uploadBlob")], token: alice.accessJwt)
+        let serviceToken = try #require(minted["token"]?.stringValue)
+        #expect(try JWT.decodeUnverified(serviceToken).header.alg == "ES256")
+        let account = try #require(try await setup.server.services.accounts.account(did: alice.did))
+        #expect(account.signingKey.publicKey.type == .p256)
+        #expect(try JWT.verify(serviceToken, key: account.signingKey.publicKey, expectedAudience: "did:web:video.test").iss == alice.did)
+    }
+
     @Test func methodsRegisteredByAnExtensionWinOverTheProxy() async throws {
         let plc = try await FakePLCDirectory()
         defer { plc.stop() }
