@@ -141,5 +141,29 @@ struct DashboardAuthTests {
         let feedLimited = try await server.api("GET", "/api/communities/\(id)/feed", token: alice.accessJwt)
         #expect(feedLimited.status == 429 && feedLimited.headers["retry-after"] != nil)
     }
+
+    /// The limits' defaults (the design's 1,000 and 100 an hour), then a
+    /// config file's `dashboard` object, then `PDS_DASHBOARD_*` variables.
+    @Test func limitsComeFromDefaultsFileAndEnvironment() throws {
+        let defaults = try DashboardConfig.load(file: nil, environment: [:])
+        #expect(defaults.requestsPerHour == 1000 && defaults.feedRequestsPerHour == 100 && defaults.enabled)
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dashboard-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"hostname": "pds.example.com", "dashboard": {"requestsPerHour": 250}}"#.utf8).write(to: file)
+        let fromFile = try DashboardConfig.load(file: file.path, environment: [:])
+        #expect(fromFile.requestsPerHour == 250 && fromFile.feedRequestsPerHour == 100)
+        let fromBoth = try DashboardConfig.load(file: file.path, environment: ["PDS_DASHBOARD_FEED_REQUESTS_PER_HOUR": "40"])
+        #expect(fromBoth.requestsPerHour == 250 && fromBoth.feedRequestsPerHour == 40)
+        let overridden = try DashboardConfig.load(file: file.path, environment: ["PDS_DASHBOARD_REQUESTS_PER_HOUR": "7"])
+        #expect(overridden.requestsPerHour == 7)
+
+        for (name, value) in [("PDS_DASHBOARD_REQUESTS_PER_HOUR", "many"), ("PDS_DASHBOARD_REQUESTS_PER_HOUR", "0"),
+                              ("PDS_DASHBOARD_FEED_REQUESTS_PER_HOUR", "-5")] {
+            #expect(throws: DashboardConfig.ConfigError.self, "\(name)=\(value)") {
+                try DashboardConfig.load(file: nil, environment: [name: value])
+            }
+        }
+    }
 }
 

@@ -155,6 +155,15 @@ struct DashboardScenarioTests {
         let demoted = try await server.api("PUT", "\(members)/\(carol.did)", #"{"role": "member"}"#, token: owner.accessJwt)
         #expect(demoted.status == 200 && demoted["role"] == "member", "\(demoted.text)")
         #expect(try await server.records(owner.did, AtrariumRecords.config).first?["value"]?["moderators"]?.arrayValue == [])
+        // The moderators list can also be set whole by editing the community.
+        let listed = try await server.api(
+            "PUT", "/api/communities/\(id)", #"{"moderators": ["\#(carol.did)", "\#(erin.did)"]}"#, token: owner.accessJwt)
+        #expect(listed.status == 200, "\(listed.text)")
+        #expect(
+            try await server.records(owner.did, AtrariumRecords.config).first?["value"]?["moderators"]?.arrayValue
+                == [.string(carol.did), .string(erin.did)])
+        #expect(try await server.api("PUT", "/api/communities/\(id)", #"{"moderators": []}"#, token: owner.accessJwt).status == 200)
+        #expect(try await server.records(owner.did, AtrariumRecords.config).first?["value"]?["moderators"]?.arrayValue == [])
         // Stage moves forward only; the owner alone edits the community.
         #expect(try await server.api("PUT", "/api/communities/\(id)", #"{"stage": "community"}"#, token: owner.accessJwt).status == 200)
         let back = try await server.api("PUT", "/api/communities/\(id)", #"{"stage": "theme"}"#, token: owner.accessJwt)
