@@ -277,6 +277,19 @@ struct AtrariumEndToEndTests {
         #expect(afterRotation.status == 200, "\(afterRotation.text)")
         let stale = try await server.feedPage(feed, token: try token(first))
         #expect(stale.status == 401 && stale.error == "InvalidToken")
+
+        // The dashboard API checks its service tokens against the same document.
+        func dashboardToken(_ key: PrivateKey) throws -> String {
+            let now = Int(Date().timeIntervalSince1970)
+            return try JWT.sign(
+                claims: JWTClaims(iss: domain.did, aud: server.services.config.resolvedServiceDID, exp: now + 60, iat: now,
+                                  lxm: "net.atrarium.dashboard", jti: UUID().uuidString), typ: "JWT", key: key)
+        }
+        let listed = try await server.api("GET", "/api/communities", token: try dashboardToken(rotated))
+        #expect(listed.status == 200, "\(listed.text)")
+        #expect(listed["communities"]?.arrayValue?.isEmpty == false)
+        let forged = try await server.api("GET", "/api/communities", token: try dashboardToken(first))
+        #expect(forged.status == 401, "\(forged.text)")
     }
 
     @Test func theStandaloneResolverReadsDIDDocumentsWithinTheOutboundRules() async throws {
