@@ -8,8 +8,10 @@ import Testing
 
 /// A property-based fuzz of the dashboard API with schemathesis (from
 /// PyPI, in `.build/python-venv`) against the served `openapi.json`: it
-/// generates valid and invalid bodies and parameters for every operation,
-/// and no answer may be a 5xx.
+/// generates valid and invalid bodies and parameters for every operation;
+/// no answer may be a 5xx, and every answer must match the document (a
+/// documented status code and content type, a body valid against the
+/// response's schema).
 @Suite("Atrarium dashboard API: schemathesis fuzz")
 struct DashboardFuzzTests {
     static let schemathesis = PythonSDKTests.root.appendingPathComponent(".build/python-venv/bin/schemathesis").path
@@ -43,7 +45,7 @@ struct DashboardFuzzTests {
             Self.schemathesis,
             [
                 "--config-file", config.path, "run", server.baseURL + "/api/openapi.json", "--url", server.baseURL,
-                "--checks", "not_a_server_error", "--max-examples", "25", "--phases", "examples,coverage,fuzzing",
+                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance", "--max-examples", "25", "--phases", "examples,coverage,fuzzing",
                 "--header", "Authorization: Bearer \(owner.accessJwt)", "--request-timeout", "10", "--seed", "1", "--no-color",
                 "--workers", "1",
             ])
