@@ -47,7 +47,19 @@ public enum AtrariumExtension {
                 DashboardAPI(services: services, generator: generator, config: dashboard, keyResolver: resolver).register(on: router)
             },
             backgroundServices: [FeedGenBackgroundService(generator: generator, local: local)],
-            didDocumentServices: [generator.didDocumentService])
+            didDocumentServices: [generator.didDocumentService],
+            // The hashtag's form and feedMix's sum, which the Lexicon cannot
+            // state: checked at write time as the index checks them.
+            recordChecks: [
+                AtrariumRecords.config: { record in
+                    do throws(FeedGenError) {
+                        _ = try AtrariumRecords.checkConfig(record)
+                        return nil
+                    } catch {
+                        return error.message
+                    }
+                }
+            ])
         return (plugin, generator)
     }
 

@@ -18,16 +18,21 @@ public struct PDSExtension: Sendable {
     public var backgroundServices: [any Service]
     /// `service` entries for `/.well-known/did.json` (for example `#bsky_fg`).
     public var didDocumentServices: [DataValue]
+    /// Rules for records of the extension's collections that their Lexicon
+    /// cannot express, by collection (see ``RecordChecks``).
+    public var recordChecks: [String: RecordChecks.Check]
 
     public init(
         methods: @escaping @Sendable (inout XRPCMethods) -> Void = { _ in },
         routes: @escaping @Sendable (Router<PDSRequestContext>) -> Void = { _ in },
         backgroundServices: [any Service] = [],
-        didDocumentServices: [DataValue] = []
+        didDocumentServices: [DataValue] = [],
+        recordChecks: [String: RecordChecks.Check] = [:]
     ) {
         self.methods = methods
         self.routes = routes
         self.backgroundServices = backgroundServices
         self.didDocumentServices = didDocumentServices
+        self.recordChecks = recordChecks
     }
 }

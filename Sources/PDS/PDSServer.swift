@@ -49,6 +49,9 @@ public enum PDSServer {
                 maxAge: .seconds(86_400)))
 
         let table = methods(extensions: extensions)
+        for plugin in extensions {
+            for (collection, check) in plugin.recordChecks { services.recordChecks.add(collection, check) }
+        }
         router.get("/xrpc/_health") { _, _ in
             XRPCMethods.json(["version": .string(PDSInfo.version)])
         }

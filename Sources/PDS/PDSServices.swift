@@ -29,6 +29,8 @@ public final class PDSServices: Sendable {
     public let tids = TIDGenerator()
     /// The Lexicon schemas records are validated against.
     public let lexicons: LexiconCatalog
+    /// Further rules for some collections, added by extensions.
+    public let recordChecks = RecordChecks()
     public let logger: Logger
     /// Live fan-out of the event log (`subscribeRepos`); notify it after a
     /// transaction that appended events commits.

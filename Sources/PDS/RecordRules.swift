@@ -30,6 +30,9 @@ enum RecordRules {
         }
         switch result {
         case .valid:
+            if let why = services.recordChecks.failure(collection: collection, record: record) {
+                throw .invalidRequest("Invalid \(collection) record: \(why)")
+            }
             return Prepared(record: record, validationStatus: "valid")
         case .unknownLexicon:
             if validate == true { throw .invalidRequest("Lexicon not found: \(collection)") }

@@ -24,6 +24,26 @@ struct AtrariumLexiconTests {
             token: session.accessJwt)
     }
 
+    /// With the feed generator running, a config is also checked for what
+    /// its Lexicon cannot say: the hashtag's exact form and feedMix's sum.
+    @Test func theFeedGeneratorsRulesApplyAtWriteTime() async throws {
+        let (server, _) = try await TestServer.startWithFeedGen()
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        let refused: [(String, DataValue)] = [
+            ("hashtag not hex", Self.config { $0["hashtag"] = "#atrarium_ZZZZZZZZ" }),
+            ("hashtag in capitals", Self.config { $0["hashtag"] = "#atrarium_1A2B3C4D" }),
+            ("feedMix summing to 70", Self.config { $0["feedMix"] = ["own": 50, "parent": 0, "global": 20] }),
+        ]
+        for (why, record) in refused {
+            let reply = try await create(server, alice, "net.atrarium.community.config", record)
+            #expect(reply.status == 400 && reply.error == "InvalidRequest", "\(why): \(reply.status) \(reply.text)")
+        }
+        #expect(try await server.count("SELECT COUNT(*) FROM record WHERE did = ?", [alice.did]) == 0)
+        let ok = try await create(server, alice, "net.atrarium.community.config", Self.config { $0["feedMix"] = ["own": 80, "parent": 15, "global": 5] })
+        #expect(ok.status == 200 && ok["validationStatus"]?.stringValue == "valid", "\(ok.text)")
+    }
+
     @Test func validRecordsAreAcceptedAndInvalidOnesRefused() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
