@@ -85,6 +85,31 @@ struct CommunityIndexTests {
         #expect(try await f.feedURIs(id, owner: owner) == [Records.ref(a2).uri])
     }
 
+    /// A community owned by a did:web account has a feed URI under that
+    /// DID, and one under the feed generator's own DID serves it too.
+    @Test func didWebOwnersAndTheGeneratorsOwnDIDPublishFeeds() async throws {
+        let f = try FeedGenFixture()
+        defer { f.remove() }
+        let webOwner = "did:web:herons.example.org"
+        let t = Date()
+        try await f.ingest([
+            try Records.create(webOwner, "net.atrarium.community.config", "self", Records.config(id: id)),
+            try Records.create(webOwner, "app.bsky.feed.post", "p1", Records.post("first #atrarium_\(id)", at: t)),
+        ])
+        let post = "at://\(webOwner)/app.bsky.feed.post/p1"
+        #expect(try await f.feedURIs(id, owner: webOwner) == [post])
+        let byGenerator = try await f.generator.getFeedSkeleton(
+            feed: FeedGenerator.feedURI(communityID: id, owner: FeedGenFixture.generatorDID), limit: nil, cursor: nil, authorization: nil)
+        #expect(byGenerator["feed"]?.arrayValue?.compactMap { $0["post"]?.stringValue } == [post])
+        let description = try await f.generator.describeFeedGenerator()
+        #expect(description["feeds"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } == [FeedGenerator.feedURI(communityID: id, owner: webOwner)])
+        // Any other publisher is unknown.
+        await #expect(throws: FeedGenError.unknownFeed(FeedGenerator.feedURI(communityID: id, owner: "did:web:other.example.org"))) {
+            _ = try await f.generator.getFeedSkeleton(
+                feed: FeedGenerator.feedURI(communityID: id, owner: "did:web:other.example.org"), limit: nil, cursor: nil, authorization: nil)
+        }
+    }
+
     @Test func selfDeclaredOwnerOfAnotherCommunityIsIgnored() async throws {
         let f = try FeedGenFixture()
         defer { f.remove() }
