@@ -83,6 +83,56 @@ struct JetstreamIngestTests {
         return (time, ATProtoJSON.encodeString(["did": .string(did), "time_us": .int(time), "kind": "commit", "commit": .map(commit)]))
     }
 
+    /// Updates and account events as Jetstream sends them: an edited post
+    /// moves to the community its new text names, and a takedown of its
+    /// author removes it.
+    @Test func updatesAndAccountEventsFromJetstream() async throws {
+        let f = try FeedGenFixture()
+        defer { f.remove() }
+        let other = "00c0ffee"
+        let base: Int64 = 1_790_000_000_000_000
+        let now = Date()
+        let reader = JetstreamMessageReader(filter: f.generator.filter, maxEventBytes: 4096)
+        func ingest(_ messages: [(time: Int64, json: String)]) async throws {
+            var events: [IngestEvent] = []
+            for message in messages {
+                let outcome = message.json.utf8CString.withUnsafeBytes { reader.read(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+                guard case .parsed(let event?, cursor: message.time) = outcome else {
+                    Issue.record("not parsed: \(outcome) for \(message.json)")
+                    continue
+                }
+                events.append(event)
+            }
+            try await f.ingest(events)
+        }
+        try await ingest([
+            Self.commit(owner, base + 1, "net.atrarium.community.config", "self", "create", record: Records.config(id: id)),
+            Self.commit(owner, base + 2, "net.atrarium.community.config", "other", "create", record: Records.config(id: other)),
+            Self.commit(alice, base + 3, "net.atrarium.community.membership", "m1", "create", record: Records.membership(Records.configURI(owner))),
+            Self.commit(
+                alice, base + 4, "net.atrarium.community.membership", "m2", "create", record: Records.membership(Records.configURI(owner, "other"))),
+            Self.commit(alice, base + 5, "app.bsky.feed.post", "p1", "create", record: Records.post("first #atrarium_\(id)", at: now)),
+        ])
+        let post = "at://\(alice)/app.bsky.feed.post/p1"
+        #expect(try await f.feedURIs(id, owner: owner) == [post])
+        #expect(try await f.feedURIs(other, owner: owner).isEmpty)
+
+        // The edit names the other community only.
+        try await ingest([
+            Self.commit(alice, base + 6, "app.bsky.feed.post", "p1", "update", record: Records.post("moved #atrarium_\(other)", at: now))
+        ])
+        #expect(try await f.feedURIs(id, owner: owner).isEmpty)
+        #expect(try await f.feedURIs(other, owner: owner) == [post])
+
+        // The author is taken down.
+        let takedown = ATProtoJSON.encodeString([
+            "did": .string(alice), "time_us": .int(base + 7), "kind": "account",
+            "account": ["active": false, "did": .string(alice), "seq": 99, "status": "takendown", "time": "2026-11-23T10:00:00.000Z"],
+        ])
+        try await ingest([(base + 7, takedown)])
+        #expect(try await f.feedURIs(other, owner: owner).isEmpty)
+    }
+
     @Test func replaysWithMalformedMessagesDisconnectsAndDuplicates() async throws {
         let base: Int64 = 1_790_000_000_000_000
         let now = Date()
