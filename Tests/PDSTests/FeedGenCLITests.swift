@@ -1,6 +1,9 @@
 import ATProto
 import FeedGen
 import Foundation
+import GRDB
+import Repo
+import TestSupport
 import Testing
 
 @testable import PDS
@@ -27,6 +30,18 @@ struct FeedGenCLITests {
         let result = try await AccountCLITests.pds(["feedgen", "rebuild", "--data-dir", dataDirectory])
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out.contains("1 communities; queue 0, dead letters 0"), "\(result.out)")
+
+        // A rebuild can also set where the Jetstream endpoints resume.
+        let endpoint = "wss://jetstream.example.com/subscribe"
+        let withCursor = try await ChildProcess.run(
+            AccountCLITests.pds, ["feedgen", "rebuild", "--data-dir", dataDirectory, "--jetstream-cursor", "1790000000000000"],
+            environment: ["PATH": "/usr/bin:/bin", "PDS_FEEDGEN_JETSTREAM": endpoint], standardError: .collect)
+        #expect(withCursor.status == 0, "\(withCursor.error)")
+        #expect(withCursor.output.contains("resume from cursor 1790000000000000"), "\(withCursor.output)")
+        let saved = try DatabaseQueue(path: dataDirectory + "/feedgen.sqlite").readNow { db in
+            try Int64.fetchOne(db, sql: "SELECT cursor FROM ingest_cursor WHERE source = ?", arguments: [FeedGen.JetstreamClient.sourceName(endpoint)])
+        }
+        #expect(saved == 1_790_000_000_000_000)
 
         let (restarted, _) = try await TestServer.startWithFeedGen { $0.dataDirectory = dataDirectory }
         defer { Task { await restarted.stop() } }
