@@ -17,7 +17,7 @@ import Synchronization
 /// PLC directory over HTTP, checks the signature with its `#atproto` key,
 /// and records the claims, the query and the forwarded headers.
 final class FakeAppView: Sendable {
-    /// A method this double answers only after three seconds.
+    /// A method this double answers only after six seconds.
     static let slowMethod = "app.bsky.unspecced.getSlowAnswerForTests"
     /// One request as received.
     struct Received: Sendable {
@@ -85,7 +85,7 @@ final class FakeAppView: Sendable {
                                    failure: failure, headers: headers, body: body))
             }
             if nsid == FakeAppView.slowMethod {
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(6))
             }
             if nsid == "app.bsky.feed.getPostThread" {
                 return FakeAppView.json(["error": "NotFound", "message": "Post not found"], status: .badRequest)
