@@ -40,6 +40,15 @@ public final class CandidateFilter: Sendable {
         return (other, false)
     }
 
+    /// Whether a `#commit` of the local log (its DAG-CBOR body) must be
+    /// decoded: it mentions "atr" somewhere (every hashtag form and every
+    /// Atrarium collection does; CBOR strings are raw UTF-8, so a facet tag
+    /// `atr_…` has no quote before it and only this short needle is safe), or
+    /// its account is known, so it may update or delete something indexed.
+    public func mayMatter(commitBody bytes: UnsafeRawBufferPointer, did: String) -> Bool {
+        Self.contains(bytes, "atr") || isKnown(did)
+    }
+
     /// The decision for a parsed event: whether it goes to the queue.
     /// Admitted record events make their account known.
     public func admits(_ event: IngestEvent, mentionsAtrarium: Bool) -> Bool {

@@ -93,13 +93,8 @@ public struct LocalSequencerSource: Sendable {
 
     /// The events of one log entry that pass the cheap filter.
     func admitted(_ event: SequencedEvent) -> [IngestEvent] {
-        // A commit that never mentions "atr" (no community hashtag, no
-        // Atrarium collection) only matters if it may update or delete
-        // something indexed, that is if its account is known: most commits
-        // are dropped here without being decoded.
-        if event.type == "#commit", !filter.isKnown(event.did),
-            !event.event.withUnsafeBytes({ ByteSearch.contains("atr", in: $0) })
-        {
+        // Most commits are dropped here without being decoded.
+        if event.type == "#commit", !event.event.withUnsafeBytes({ filter.mayMatter(commitBody: $0, did: event.did) }) {
             return []
         }
         do {

@@ -18,13 +18,24 @@ struct ProxyTests {
         static func start(feedGenerators: [String: String] = [:], _ configure: @escaping (inout PDSConfig) -> Void = { _ in }) async throws -> Setup {
             let plc = try await FakePLCDirectory()
             let appView = try await FakeAppView(plcURL: plc.url, feedGenerators: feedGenerators)
-            let server = try await TestServer.start {
+            let server = try await startServer(plc: plc, appView: appView, configure)
+            return Setup(plc: plc, appView: appView, server: server)
+        }
+
+        /// Another server using the same directory and AppView doubles.
+        func startServer(_ configure: @escaping (inout PDSConfig) -> Void) async throws -> TestServer {
+            try await Self.startServer(plc: plc, appView: appView, configure)
+        }
+
+        private static func startServer(
+            plc: FakePLCDirectory, appView: FakeAppView, _ configure: @escaping (inout PDSConfig) -> Void
+        ) async throws -> TestServer {
+            try await TestServer.start {
                 $0.plcDirectoryURL = plc.url
                 $0.appViewURL = appView.url
                 $0.appViewDID = "did:web:appview.test"
                 configure(&$0)
             }
-            return Setup(plc: plc, appView: appView, server: server)
         }
 
         func stop() async {
@@ -116,12 +127,7 @@ struct ProxyTests {
 
         // A service slower than proxyTimeoutSeconds (the double answers
         // after 6 s): 504 well before, and the server answers on.
-        let impatient = try await TestServer.start {
-            $0.plcDirectoryURL = setup.plc.url
-            $0.appViewURL = setup.appView.url
-            $0.appViewDID = "did:web:appview.test"
-            $0.proxyTimeoutSeconds = 2
-        }
+        let impatient = try await setup.startServer { $0.proxyTimeoutSeconds = 2 }
         defer { Task { await impatient.stop() } }
         let bob = try await impatient.createAccount("bobby")
         let started = ContinuousClock.now
