@@ -37,7 +37,7 @@ public actor Community {
 
     /// Loads the community `id`, or nil when there is none.
     static func load(id: String, pool: DatabasePool) async throws -> Community? {
-        guard let rules = try pool.readNow({ db in try Self.rules(id: id, db: db) }) else { return nil }
+        guard let rules = try await pool.read({ db in try Self.rules(id: id, db: db) }) else { return nil }
         return Community(id: id, pool: pool, rules: rules)
     }
 
@@ -58,7 +58,7 @@ public actor Community {
     /// moderation target again.
     func reload() async throws {
         let id = id
-        guard let rules = try pool.readNow({ db in try Self.rules(id: id, db: db) }) else { return }
+        guard let rules = try await pool.read({ db in try Self.rules(id: id, db: db) }) else { return }
         self.rules = rules
         try await recomputeAllMembers()
         try await recomputeModeration()

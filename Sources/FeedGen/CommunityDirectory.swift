@@ -21,7 +21,7 @@ public actor CommunityDirectory {
 
     /// The actor of the community whose config record is `configURI`.
     func community(configURI: String) async throws -> Community? {
-        guard let id = try pool.readNow({ db in
+        guard let id = try await pool.read({ db in
             try String.fetchOne(db, sql: "SELECT id FROM community WHERE config_uri = ?", arguments: [configURI])
         }) else { return nil }
         return try await community(id: id)

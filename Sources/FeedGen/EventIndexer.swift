@@ -58,14 +58,14 @@ public struct EventIndexer: Sendable {
             }
             return
         }
-        let tombstoned = try pool.readNow { db in
+        let tombstoned = try await pool.read { db in
             try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM record_tombstone WHERE uri = ? AND (cid = ? OR cid = '')", arguments: [uri, cid]) ?? false
         }
         guard !tombstoned else { return }
         let ids = CommunityHashtag.communityIDs(inPost: record)
         // An update may have removed a hashtag: drop the post from the others.
-        let stale = try pool.readNow { db in
+        let stale = try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT community FROM community_post WHERE uri = ?", arguments: [uri])
         }.filter { !ids.contains($0) }
         if !stale.isEmpty {
@@ -104,7 +104,7 @@ public struct EventIndexer: Sendable {
         let ms = IngestQueue.milliseconds(now)
         let owner = change.did
         // The config may have moved to another hashtag: drop the old one.
-        let previous = try pool.readNow { db in
+        let previous = try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT id FROM community WHERE config_uri = ?", arguments: [uri])
         }
         if let previous, previous != config.id { _ = try await removeCommunity(configURI: uri) }

@@ -54,7 +54,7 @@ public final class FeedGenerator: Sendable {
     /// Makes the accounts already involved in the index known to the cheap
     /// filter, so their deletes and takedowns pass it after a restart.
     public func loadKnownAccounts() async throws {
-        let dids = try pool.readNow { db in
+        let dids = try await pool.read { db in
             try String.fetchAll(
                 db,
                 sql: """
@@ -103,7 +103,7 @@ public final class FeedGenerator: Sendable {
         else { throw FeedGenError.unknownFeed(feed) }
         let id = String(rkey.dropFirst("atrarium-".count))
         let publisher = uri.authority.string
-        let owner = try pool.readNow { db in try String.fetchOne(db, sql: "SELECT owner_did FROM community WHERE id = ?", arguments: [id]) }
+        let owner = try await pool.read { db in try String.fetchOne(db, sql: "SELECT owner_did FROM community WHERE id = ?", arguments: [id]) }
         guard let owner, publisher == owner || publisher == did else { throw FeedGenError.unknownFeed(feed) }
         return id
     }
@@ -115,7 +115,7 @@ public final class FeedGenerator: Sendable {
 
     /// `app.bsky.feed.describeFeedGenerator`: `{did, feeds: [{uri}]}`.
     public func describeFeedGenerator() async throws -> DataValue {
-        let rows = try pool.readNow { db in
+        let rows = try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, owner_did FROM community ORDER BY id").map { ($0["id"] as String, $0["owner_did"] as String) }
         }
         return [

@@ -40,7 +40,7 @@ public struct FeedSkeletonQuery: Sendable {
 
     /// A page of community `id`'s feed.
     public func page(community id: String, limit: Int, cursor: String?) async throws -> FeedPage {
-        guard let source = try reader.readNow({ db in try Self.source(id: id, db: db) }) else {
+        guard let source = try await reader.read({ db in try Self.source(id: id, db: db) }) else {
             throw FeedGenError.unknownFeed(id)
         }
         var mix = source.mix
@@ -53,7 +53,7 @@ public struct FeedSkeletonQuery: Sendable {
                 if c.hasPrefix("mix:") { throw .badCursor("This cursor belongs to a mixed feed; start again without a cursor") }
                 return try FeedPosition(parsing: Substring(c))
             }
-            let rows = try reader.readNow { db in try Self.fetch(.community(id), after: after, limit: limit + 1, db: db) }
+            let rows = try await reader.read { db in try Self.fetch(.community(id), after: after, limit: limit + 1, db: db) }
             let items = Array(rows.prefix(limit))
             return FeedPage(items: items, cursor: rows.count > limit ? items.last?.position.string : nil)
         }
@@ -82,7 +82,7 @@ public struct FeedSkeletonQuery: Sendable {
                 fetched.append([])
             case .start, .after:
                 let after: FeedPosition? = if case .after(let p) = position { p } else { nil }
-                let rows = try reader.readNow { db in try Self.fetch(scope, after: after, limit: limit + 1, db: db) }
+                let rows = try await reader.read { db in try Self.fetch(scope, after: after, limit: limit + 1, db: db) }
                 fetched.append(rows)
             }
         }

@@ -43,7 +43,7 @@ public struct IngestQueue: Sendable {
 
     /// The saved cursor of `source`, or nil when it never saved one.
     public func cursor(source: String) async throws -> Int64? {
-        try pool.readNow { db in try Int64.fetchOne(db, sql: "SELECT cursor FROM ingest_cursor WHERE source = ?", arguments: [source]) }
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT cursor FROM ingest_cursor WHERE source = ?", arguments: [source]) }
     }
 
     /// Forgets the cursor of every source (for a rebuild).
@@ -54,7 +54,7 @@ public struct IngestQueue: Sendable {
     /// Up to `limit` events ready now, oldest first.
     public func ready(limit: Int, now: Date = Date()) async throws -> [Item] {
         let ms = Self.milliseconds(now)
-        return try pool.readNow { db in
+        return try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT id, source, event, attempts FROM ingest_queue WHERE not_before <= ? ORDER BY id LIMIT ?",
                 arguments: [ms, limit]
@@ -105,7 +105,7 @@ public struct IngestQueue: Sendable {
 
     /// How many events wait, and how many were dead-lettered.
     public func counts() async throws -> (queued: Int, deadLetters: Int) {
-        try pool.readNow { db in
+        try await pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ingest_queue") ?? 0,
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dead_letter") ?? 0)
         }
@@ -113,7 +113,7 @@ public struct IngestQueue: Sendable {
 
     /// The dead letters' errors, newest last.
     public func deadLetterErrors() async throws -> [String] {
-        try pool.readNow { db in try String.fetchAll(db, sql: "SELECT error FROM dead_letter ORDER BY id") }
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT error FROM dead_letter ORDER BY id") }
     }
 
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }

@@ -45,7 +45,7 @@ public struct LocalSequencerSource: Sendable {
             var caughtUp = false
             while !caughtUp && !Task.isCancelled {
                 let after = cursor
-                let batch = try reader.readNow { db in try Sequencer.events(after: after, limit: 100, db: db) }
+                let batch = try await reader.read { db in try Sequencer.events(after: after, limit: 100, db: db) }
                 for event in batch {
                     await buffer.add(admitted(event), source: Self.sourceName, cursor: event.seq)
                     cursor = event.seq
@@ -68,7 +68,7 @@ public struct LocalSequencerSource: Sendable {
         var count = 0
         while true {
             let after = cursor
-            let batch = try reader.readNow { db in try Sequencer.events(after: after, limit: 100, db: db) }
+            let batch = try await reader.read { db in try Sequencer.events(after: after, limit: 100, db: db) }
             for event in batch {
                 await buffer.add(admitted(event), source: Self.sourceName, cursor: event.seq)
                 cursor = event.seq

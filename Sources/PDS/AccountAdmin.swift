@@ -121,7 +121,7 @@ public enum AccountAdmin {
 
     /// Every account that is not deleted, oldest first.
     public static func list(services: PDSServices) async throws -> [Summary] {
-        try services.pool.readNow { db in
+        try await services.pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT did, handle, email, status, created_at FROM account WHERE status != 'deleted' ORDER BY created_at, did"

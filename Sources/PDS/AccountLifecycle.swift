@@ -111,7 +111,7 @@ extension AccountAdmin {
     /// The takedown and deactivation state of an account, or nil when there
     /// is no such account (or it is deleted).
     public static func adminStatus(did: String, services: PDSServices) async throws -> AdminStatus? {
-        try services.pool.readNow { db in try? adminStatus(did: did, db: db) }
+        try await services.pool.read { db in try? adminStatus(did: did, db: db) }
     }
 
     static func adminStatus(did: String, db: Database) throws -> AdminStatus {

@@ -117,7 +117,7 @@ enum AccountMethods {
         let password = try input.requiredString("password")
         let now = Int(Date().timeIntervalSince1970)
         // Check the token before the costly hash, and again when spending it.
-        let did = try services.pool.readNow { db in try EmailTokens.check(.resetPassword, token: token, db: db, now: now) }
+        let did = try await services.pool.read { db in try EmailTokens.check(.resetPassword, token: token, db: db, now: now) }
         try AccountAdmin.checkPassword(password)
         let hash = try PasswordHasher.hash(password, strength: services.passwordStrength)
         try await services.pool.write { db in

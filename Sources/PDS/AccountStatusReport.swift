@@ -35,7 +35,7 @@ struct AccountStatusReport: Sendable {
         // The DID document as the network sees it, when it can be resolved.
         let resolved = try? await services.identity.dids.resolve(did, forceRefresh: true)
         let documentPointsHere = resolved.map { $0.pdsEndpoint == endpoint && $0.signingKey == account.signingKey.publicKey }
-        return try services.pool.readNow { db in
+        return try await services.pool.read { db in
             guard let root = try Row.fetchOne(db, sql: "SELECT cid, rev FROM repo_root WHERE did = ?", arguments: [did]) else {
                 throw XRPCError.invalidRequest("No repository root for \(did)")
             }

@@ -78,7 +78,7 @@ public struct AccountStore: Sendable {
 
     /// The account with this DID.
     public func account(did: String) async throws -> Account? {
-        try pool.readNow { db in try AccountStore.account(did: did, db: db) }
+        try await pool.read { db in try AccountStore.account(did: did, db: db) }
     }
 
     static func account(did: String, db: Database) throws -> Account? {
@@ -87,7 +87,7 @@ public struct AccountStore: Sendable {
 
     /// The account a login identifier names: a DID, a handle or an email.
     public func account(identifier: String) async throws -> Account? {
-        try pool.readNow { db in try AccountStore.account(identifier: identifier, db: db) }
+        try await pool.read { db in try AccountStore.account(identifier: identifier, db: db) }
     }
 
     static func account(identifier: String, db: Database) throws -> Account? {
@@ -104,19 +104,19 @@ public struct AccountStore: Sendable {
     }
 
     public func handleTaken(_ handle: String) async throws -> Bool {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ?)", arguments: [handle]) ?? false
         }
     }
 
     public func emailTaken(_ email: String) async throws -> Bool {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE email = ?)", arguments: [email]) ?? false
         }
     }
 
     public func passwordHash(did: String) async throws -> String? {
-        try pool.readNow { db in
+        try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT password_hash FROM account WHERE did = ?", arguments: [did])
         }
     }
@@ -168,7 +168,7 @@ public struct AccountStore: Sendable {
 
     /// Whether a session is still open (it has an unexpired refresh token).
     public func sessionIsOpen(_ sessionID: String, now: Int) async throws -> Bool {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)",
                 arguments: [sessionID, now]) ?? false
@@ -177,7 +177,7 @@ public struct AccountStore: Sendable {
 
     /// Whether a session is open, and its account: one read per authenticated request.
     public func session(_ sessionID: String, did: String, now: Int) async throws -> (open: Bool, account: Account?) {
-        try pool.readNow { db in
+        try await pool.read { db in
             let open = try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)"),
                 arguments: [sessionID, now]) ?? false
@@ -194,7 +194,7 @@ public struct AccountStore: Sendable {
 
     /// The session a refresh token belongs to.
     public func session(ofRefreshToken tokenID: String) async throws -> String? {
-        try pool.readNow { db in
+        try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT session_id FROM refresh_token WHERE id = ?", arguments: [tokenID])
         }
     }
@@ -203,7 +203,7 @@ public struct AccountStore: Sendable {
 
     /// Failed logins recorded for `key` since `since` (unix seconds).
     public func failedLogins(key: String, since: Int) async throws -> Int {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM login_attempts WHERE key = ? AND attempted_at > ?", arguments: [key, since]) ?? 0
         }

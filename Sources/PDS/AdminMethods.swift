@@ -97,7 +97,7 @@ enum AdminMethods {
         let services = call.services
         var view: DataMap = ["did": .string(did), "handle": .string(account.handle), "indexedAt": .string(account.createdAt)]
         if let email = account.email { view["email"] = .string(email) }
-        let extra = try services.pool.readNow { db -> DataMap in
+        let extra = try await services.pool.read { db -> DataMap in
             var extra: DataMap = [:]
             if let row = try Row.fetchOne(
                 db, sql: "SELECT email_confirmed_at, deactivated_at FROM account WHERE did = ?", arguments: [did])
@@ -113,7 +113,7 @@ enum AdminMethods {
         }
         for (key, value) in extra { view[key] = value }
         view["invitesDisabled"] = false
-        let profile = try services.pool.readNow { db in
+        let profile = try await services.pool.read { db in
             try RepoStorage.repository(did: did, db: db)?.record(collection: "app.bsky.actor.profile", rkey: "self")
         }
         if let profile { view["relatedRecords"] = [profile.value] }

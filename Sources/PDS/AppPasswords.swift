@@ -14,7 +14,7 @@ enum AppPasswords {
     static func match(_ password: String, did: String, pool: DatabasePool) async throws -> Match? {
         let password = password.lowercased()
         guard hasAppPasswordForm(password) else { return nil }
-        let rows = try pool.readNow { db in
+        let rows = try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT name, password_hash, privileged FROM app_password WHERE did = ?", arguments: [did])
                 .map { (name: $0["name"] as String, hash: $0["password_hash"] as String, privileged: $0["privileged"] as Bool) }
         }
@@ -25,7 +25,7 @@ enum AppPasswords {
     }
 
     static func isPrivileged(name: String, did: String, pool: DatabasePool) async throws -> Bool {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT privileged FROM app_password WHERE did = ? AND name = ?", arguments: [did, name])
                 ?? false
         }
@@ -53,7 +53,7 @@ enum AppPasswords {
             throw XRPCError.invalidRequest("App password name must be 1 to \(maxNameLength) characters")
         }
         let duplicate = XRPCError.invalidRequest("An app password named '\(name)' already exists")
-        let exists = try services.pool.readNow { db in
+        let exists = try await services.pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM app_password WHERE did = ? AND name = ?)", arguments: [did, name])
                 ?? false
         }
@@ -76,7 +76,7 @@ enum AppPasswords {
 
     /// The app passwords of `did`, newest first.
     static func list(did: String, pool: DatabasePool) async throws -> [Listed] {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT name, created_at, privileged FROM app_password WHERE did = ? ORDER BY created_at DESC, name",
                 arguments: [did]

@@ -56,7 +56,7 @@ public struct BlobGarbageCollector: Service {
         let cutoff = Int(now.timeIntervalSince1970) - gracePeriod
         var report = Report()
         while true {
-            let candidates = try services.pool.readNow { db in
+            let candidates = try await services.pool.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """

@@ -89,7 +89,7 @@ enum BlobMethods {
                 }
             } catch {
                 // Nobody else holds this blob: take its file away again.
-                let held = try services.pool.readNow { db in
+                let held = try await services.pool.read { db in
                     try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blob_ref WHERE cid = ?)", arguments: [cid.string])
                 }
                 if held != true { try? await services.blobStore.delete(cid) }
@@ -115,7 +115,7 @@ enum BlobMethods {
         let account = try await SyncMethods.servable(call)
         let cid = try blobCID(try call.requiredParam("cid"))
         let services = call.services
-        let mimeType = try services.pool.readNow { db in
+        let mimeType = try await services.pool.read { db in
             try String.fetchOne(
                 db, sql: "SELECT mime_type FROM blob_ref WHERE did = ? AND cid = ?", arguments: [account.did, cid.string])
         }
@@ -155,7 +155,7 @@ enum BlobMethods {
         if let since, !TID.isValid(since) { throw XRPCError.invalidRequest("since must be a TID (a repo rev)") }
         let cursor = call.param("cursor")
         if let cursor { _ = try blobCID(cursor) }
-        let cids = try call.services.pool.readNow { db in
+        let cids = try await call.services.pool.read { db in
             let join = since == nil ? "" : """
                 JOIN record r ON r.did = u.did AND r.collection = u.collection AND r.rkey = u.rkey AND r.rev > ?
                 """

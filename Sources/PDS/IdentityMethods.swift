@@ -123,7 +123,7 @@ enum IdentityMethods {
     /// The latest operation of a did:plc: the last one stored here, else
     /// the directory's.
     static func latestOperation(did: String, services: PDSServices) async throws -> DataValue {
-        if let local = try services.pool.readNow({ db in try PLCOperationLog.latest(did: did, db: db) }) { return local }
+        if let local = try await services.pool.read({ db in try PLCOperationLog.latest(did: did, db: db) }) { return local }
         guard let directory = services.plcDirectory else {
             throw XRPCError(.badRequest, "InvalidRequest", "No PLC directory is configured and no operation of \(did) is stored here")
         }

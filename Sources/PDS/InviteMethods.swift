@@ -50,7 +50,7 @@ enum InviteMethods {
         // createAvailable asks for earned codes to be made; this server
         // grants no earned codes (admins create them), so there is nothing to make.
         _ = try call.boolParam("createAvailable", default: true)
-        let codes = try call.services.pool.readNow { db in
+        let codes = try await call.services.pool.read { db in
             try InviteCodes.views(forAccount: user.did, includeUsed: includeUsed, db: db)
         }
         return .json(["codes": .array(codes)])

@@ -98,7 +98,7 @@ public struct LocalRepoWriter: Sendable {
 
     /// One record of a hosted repository, or nil.
     public func record(did: String, collection: String, rkey: String) async throws -> (cid: String, value: DataValue)? {
-        try services.pool.readNow { db -> (cid: String, value: DataValue)? in
+        try await services.pool.read { db -> (cid: String, value: DataValue)? in
             guard let repo = try RepoStorage.repository(did: did, db: db),
                 let found = try repo.record(collection: collection, rkey: rkey)
             else { return nil }
@@ -108,7 +108,7 @@ public struct LocalRepoWriter: Sendable {
 
     /// Every record of one collection of a hosted repository (at most `limit`).
     public func records(did: String, collection: String, limit: Int = 1000) async throws -> [(uri: String, cid: String, value: DataValue)] {
-        try services.pool.readNow { db -> [(uri: String, cid: String, value: DataValue)] in
+        try await services.pool.read { db -> [(uri: String, cid: String, value: DataValue)] in
             guard let repo = try RepoStorage.repository(did: did, db: db) else { return [] }
             var out: [(uri: String, cid: String, value: DataValue)] = []
             for (path, cid) in try repo.tree().list(collection: collection, limit: limit) {

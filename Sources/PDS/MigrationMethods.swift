@@ -57,7 +57,7 @@ enum MigrationMethods {
         let limit = try call.intParam("limit", default: 500, range: 1...1000)
         let cursor = call.param("cursor")
         if let cursor { _ = try BlobMethods.blobCID(cursor) }
-        let rows = try call.services.pool.readNow { db in
+        let rows = try await call.services.pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """

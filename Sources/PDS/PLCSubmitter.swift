@@ -47,7 +47,7 @@ public struct PLCSubmitter: Service {
     static func reconcileEndpoints(services: PDSServices) async throws {
         let endpoint = services.config.resolvedPublicURL
         let rotationKey = services.secrets.rotationKey.publicKey.didKey
-        let stale = try services.pool.readNow { db -> [String] in
+        let stale = try await services.pool.read { db -> [String] in
             let dids = try String.fetchAll(db, sql: "SELECT did FROM account WHERE status = 'active' AND did LIKE 'did:plc:%'")
             return try dids.filter { did in
                 guard let latest = try PLCOperationLog.latest(did: did, db: db) else { return false }
@@ -66,7 +66,7 @@ public struct PLCSubmitter: Service {
     /// Tries every due operation once.
     static func submitDue(services: PDSServices) async {
         let now = Int(Date().timeIntervalSince1970)
-        guard let due = try? services.pool.readNow({ db in try PLCOperationLog.due(now: now, db: db) }) else { return }
+        guard let due = try? await services.pool.read({ db in try PLCOperationLog.due(now: now, db: db) }) else { return }
         for did in Set(due.map(\.did)) { await submitPending(did: did, services: services) }
     }
 
@@ -77,7 +77,7 @@ public struct PLCSubmitter: Service {
     static func submitPending(did: String, services: PDSServices) async -> Bool {
         guard services.plcDirectory != nil else { return false }
         return (try? await services.plcLock.withLock(did) {
-            let pending = try services.pool.readNow { db in try PLCOperationLog.pending(did: did, db: db) }
+            let pending = try await services.pool.read { db in try PLCOperationLog.pending(did: did, db: db) }
             for operation in pending {
                 guard await submit(operation, services: services) else { return false }
             }

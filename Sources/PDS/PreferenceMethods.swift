@@ -25,7 +25,7 @@ enum PreferenceMethods {
     static func getPreferences(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate()
         let full = !user.isAppPassword
-        let preferences = try call.services.pool.readNow { db in try stored(did: user.did, db: db) }
+        let preferences = try await call.services.pool.read { db in try stored(did: user.did, db: db) }
             .filter { full || !fullAccessOnly.contains($0["$type"]?.stringValue ?? "") }
         return .json(["preferences": .array(preferences)])
     }

@@ -28,7 +28,7 @@ enum RepoCommits {
             // state (so swap checks see the latest commit), their blobs
             // checked, and the commit made. The repository cannot change
             // meanwhile: this task holds its write lock.
-            let (result, blobs) = try services.pool.readNow { db -> (CommitResult, BlobTracking.Changes) in
+            let (result, blobs) = try await services.pool.read { db -> (CommitResult, BlobTracking.Changes) in
                 let repo = try existingRepository(did: did, db: db)
                 if let swapCommit, swapCommit != repo.commitCID.string {
                     throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")

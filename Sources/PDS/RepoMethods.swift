@@ -221,7 +221,7 @@ enum RepoMethods {
         let rkey = try recordKey(try call.requiredParam("rkey"))
         let wanted = try cid(call.param("cid"), name: "cid")
         // One read: the account, its repository and the record.
-        let (did, record) = try call.services.pool.readNow { db -> (String, (cid: CID, value: DataValue)?) in
+        let (did, record) = try await call.services.pool.read { db -> (String, (cid: CID, value: DataValue)?) in
             guard let account = try AccountStore.account(identifier: repoParam, db: db), account.status != .deleted else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)")
             }
@@ -242,7 +242,7 @@ enum RepoMethods {
         let reverse = try call.boolParam("reverse", default: false)
         let cursor = call.param("cursor")
         if let cursor, !RecordKey.isValid(cursor) { throw XRPCError.invalidRequest("Invalid cursor") }
-        let (records, lastRkey) = try call.services.pool.readNow { db -> ([DataValue], String?) in
+        let (records, lastRkey) = try await call.services.pool.read { db -> ([DataValue], String?) in
             guard try RepoStorage.currentCommit(did: account.did, db: db) != nil else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
             }
@@ -261,7 +261,7 @@ enum RepoMethods {
 
     static func describeRepo(_ call: XRPCCall) async throws -> XRPCResult {
         let account = try await account(try call.requiredParam("repo"), services: call.services)
-        let collections = try call.services.pool.readNow { db in
+        let collections = try await call.services.pool.read { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection", arguments: [account.did])
         }
         return .json([

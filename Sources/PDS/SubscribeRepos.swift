@@ -56,7 +56,7 @@ enum SubscribeRepos {
                 try await connection.replay([WebSocketMessage.error("InvalidRequest", "cursor must be a non-negative integer")])
                 return
             }
-            let (latest, oldest) = try services.pool.readNow { db in (try Sequencer.latestSeq(db: db), try Sequencer.oldestSeq(db: db)) }
+            let (latest, oldest) = try await services.pool.read { db in (try Sequencer.latestSeq(db: db), try Sequencer.oldestSeq(db: db)) }
             if cursor > latest {
                 try await connection.replay([WebSocketMessage.error("FutureCursor", "Cursor in the future.")])
                 return
@@ -77,7 +77,7 @@ enum SubscribeRepos {
         if var last = after {
             while true {
                 let from = last
-                let events = try services.pool.readNow { db in
+                let events = try await services.pool.read { db in
                     try Sequencer.events(after: from, limit: SequencerHub.batchSize, db: db)
                 }
                 if let newest = events.last {

@@ -42,7 +42,7 @@ enum SyncMethods {
 
     static func getLatestCommit(_ call: XRPCCall) async throws -> XRPCResult {
         let account = try await servable(call)
-        guard let head = try call.services.pool.readNow({ db in try RepoStorage.currentCommit(did: account.did, db: db) })
+        guard let head = try await call.services.pool.read({ db in try RepoStorage.currentCommit(did: account.did, db: db) })
         else {
             throw XRPCError.notFound("RepoNotFound", "Could not find root for DID: \(account.did)")
         }
@@ -57,7 +57,7 @@ enum SyncMethods {
         var body: DataMap = ["did": .string(did), "active": .bool(account.status == .active)]
         if account.status != .active { body["status"] = .string(account.status.rawValue) }
         if account.status == .active,
-            let head = try call.services.pool.readNow({ db in try RepoStorage.currentCommit(did: did, db: db) })
+            let head = try await call.services.pool.read({ db in try RepoStorage.currentCommit(did: did, db: db) })
         {
             body["rev"] = .string(head.rev)
         }
@@ -67,7 +67,7 @@ enum SyncMethods {
     static func listRepos(_ call: XRPCCall) async throws -> XRPCResult {
         let limit = try call.intParam("limit", default: 500, range: 1...1000)
         let cursor = call.param("cursor") ?? ""
-        let rows = try call.services.pool.readNow { db in
+        let rows = try await call.services.pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -100,7 +100,7 @@ enum SyncMethods {
         let collection = try RepoMethods.collection(try call.requiredParam("collection"))
         let rkey = try RepoMethods.recordKey(try call.requiredParam("rkey"))
         let path = collection + "/" + rkey
-        let (commitCID, ordered) = try call.services.pool.readNow { db -> (CID, [(cid: CID, bytes: [UInt8])]) in
+        let (commitCID, ordered) = try await call.services.pool.read { db -> (CID, [(cid: CID, bytes: [UInt8])]) in
             let repo = try RepoCommits.existingRepository(did: account.did, db: db)
             var blocks = try MerkleSearchTree.pathProof(key: path, root: repo.commit.data, store: repo.store)
             if let cid = try repo.tree().get(path), let bytes = try repo.store.getBlock(cid) { blocks[cid] = bytes }
@@ -122,7 +122,7 @@ enum SyncMethods {
         }
         let did = account.did
         let wanted = cids
-        let (blocks, missing) = try call.services.pool.readNow { db -> ([(cid: CID, bytes: [UInt8])], [String]) in
+        let (blocks, missing) = try await call.services.pool.read { db -> ([(cid: CID, bytes: [UInt8])], [String]) in
             let store = DatabaseBlockStore(did: did, db: db)
             var blocks: [(cid: CID, bytes: [UInt8])] = []
             var missing: [String] = []

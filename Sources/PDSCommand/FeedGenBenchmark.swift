@@ -87,7 +87,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
             let uri = "at://\(Self.member(n % 10))/app.bsky.feed.post/\(rkey)"
             let sent = clock.now
             await ingest.handle(message)
-            while try generator.pool.readNow({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM community_post WHERE uri = ?", arguments: [uri]) }) != true {
+            while try await generator.pool.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM community_post WHERE uri = ?", arguments: [uri]) }) != true {
                 try await Task.sleep(for: .microseconds(200))
             }
             latencies.append(Self.seconds(clock.now - sent) * 1000)

@@ -20,7 +20,7 @@ public struct JetstreamStream: Sendable {
     /// A cursor older than the retained log starts at the oldest event.
     public func startSeq(cursor: Int64?) async throws -> Int64? {
         guard let cursor else { return nil }
-        return try tail.hub.reader.readNow { db in
+        return try await tail.hub.reader.read { db in
             if let first = try Sequencer.firstSeq(atOrAfter: cursor, db: db) { return first - 1 }
             return try Sequencer.latestSeq(db: db)
         }

@@ -33,7 +33,7 @@ public struct LogTail: Sendable {
                 while true {
                     try Task.checkCancellation()
                     let after = last
-                    let batch = try reader.readNow { db in try Sequencer.events(after: after, limit: SequencerHub.batchSize, db: db) }
+                    let batch = try await reader.read { db in try Sequencer.events(after: after, limit: SequencerHub.batchSize, db: db) }
                     for event in batch {
                         try await deliver(event)
                         last = event.seq

@@ -63,7 +63,7 @@ public actor SequencerHub {
         while true {
             pending = false
             let after = broadcastSeq
-            guard let events = try? reader.readNow({ db in try Sequencer.events(after: after, limit: Self.batchSize, db: db) })
+            guard let events = try? await reader.read({ db in try Sequencer.events(after: after, limit: Self.batchSize, db: db) })
             else { return }
             if !events.isEmpty {
                 for sink in sinks { sink.deliver(events) }

@@ -2,7 +2,6 @@ import ATProto
 import FeedGen
 import Foundation
 import GRDB
-import Repo
 import TestSupport
 import Testing
 
@@ -38,7 +37,7 @@ struct FeedGenCLITests {
             environment: ["PATH": "/usr/bin:/bin", "PDS_FEEDGEN_JETSTREAM": endpoint], standardError: .collect)
         #expect(withCursor.status == 0, "\(withCursor.error)")
         #expect(withCursor.output.contains("resume from cursor 1790000000000000"), "\(withCursor.output)")
-        let saved = try DatabaseQueue(path: dataDirectory + "/feedgen.sqlite").readNow { db in
+        let saved = try await DatabaseQueue(path: dataDirectory + "/feedgen.sqlite").read { db in
             try Int64.fetchOne(db, sql: "SELECT cursor FROM ingest_cursor WHERE source = ?", arguments: [FeedGen.JetstreamClient.sourceName(endpoint)])
         }
         #expect(saved == 1_790_000_000_000_000)

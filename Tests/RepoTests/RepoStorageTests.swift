@@ -89,8 +89,8 @@ struct RepoStorageTests {
     }
 
     /// Exports wait on their client in `sink`; they must not hold the pool's
-    /// readers meanwhile, or requests reading on their own thread
-    /// (`readNow`) would wait for a reader as long as the slowest client.
+    /// readers meanwhile, or every other read would wait for a reader as
+    /// long as the slowest client.
     @Test func stalledExportsLeaveThePoolsReadersFree() async throws {
         let (storage, dir) = try RepoTestSupport.storage()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -120,7 +120,7 @@ struct RepoStorageTests {
         // Every export is stalled inside its read: a short read still gets a reader at once.
         let answered = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            if (try? storage.pool.readNow { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM record") }) == 20 { answered.signal() }
+            if (try? storage.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM record") }) == 20 { answered.signal() }
         }
         #expect(answered.wait(timeout: .now() + 5) == .success)
 

@@ -109,18 +109,18 @@ struct DashboardIndex: Sendable {
         """
 
     func community(id: String) async throws -> CommunityView? {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Row.fetchOne(db, sql: Self.communitySQL + " WHERE c.id = ?", arguments: [id]).map(CommunityView.init(row:))
         }
     }
 
     func communityExists(id: String) async throws -> Bool {
-        try pool.readNow { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM community WHERE id = ?", arguments: [id]) ?? false }
+        try await pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM community WHERE id = ?", arguments: [id]) ?? false }
     }
 
     /// Every community, or those where `member` is active or pending, with `member`'s role.
     func communities(member: String?, limit: Int) async throws -> [(CommunityView, String?)] {
-        try pool.readNow { db -> [(CommunityView, String?)] in
+        try await pool.read { db -> [(CommunityView, String?)] in
             if let member {
                 return try Row.fetchAll(
                     db,
@@ -142,14 +142,14 @@ struct DashboardIndex: Sendable {
 
     /// The role the rules give `did` in community `id` (owner, moderator, member), or nil.
     func role(of did: String, in id: String) async throws -> String? {
-        try pool.readNow { db in
+        try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT role FROM community_member WHERE community = ? AND did = ?", arguments: [id, did])
         }
     }
 
     /// Whether `did` has an active membership claim in the community of `configURI`.
     func hasClaim(_ did: String, configURI: String) async throws -> Bool {
-        try pool.readNow { db in
+        try await pool.read { db in
             try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM membership_claim WHERE community_uri = ? AND member_did = ? AND active = 1 LIMIT 1",
                 arguments: [configURI, did]) ?? false
@@ -158,7 +158,7 @@ struct DashboardIndex: Sendable {
 
     /// Active members, then pending claims when `includePending`.
     func members(of community: CommunityView, includePending: Bool) async throws -> [MemberView] {
-        try pool.readNow { db -> [MemberView] in
+        try await pool.read { db -> [MemberView] in
             var out = try Row.fetchAll(
                 db,
                 sql: """
@@ -182,7 +182,7 @@ struct DashboardIndex: Sendable {
 
     /// The moderation actions recorded for a community, newest first.
     func moderationActions(configURI: String, authorities: Set<String>, limit: Int) async throws -> [DataValue] {
-        try pool.readNow { db -> [DataValue] in
+        try await pool.read { db -> [DataValue] in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -204,7 +204,7 @@ struct DashboardIndex: Sendable {
 
     /// The CID under which the index holds post `uri`, if any.
     func postCID(_ uri: String) async throws -> String? {
-        try pool.readNow { db in try String.fetchOne(db, sql: "SELECT cid FROM community_post WHERE uri = ? LIMIT 1", arguments: [uri]) }
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT cid FROM community_post WHERE uri = ? LIMIT 1", arguments: [uri]) }
     }
 
     /// Polls the index until `condition` holds or `milliseconds` pass.
@@ -212,7 +212,7 @@ struct DashboardIndex: Sendable {
     func wait(milliseconds: Int, until condition: @escaping @Sendable (Database) throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(milliseconds)
         while true {
-            if try pool.readNow(condition) { return true }
+            if try await pool.read(condition) { return true }
             if ContinuousClock.now >= deadline { return false }
             try await Task.sleep(for: .milliseconds(20))
         }

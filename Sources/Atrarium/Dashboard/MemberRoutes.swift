@@ -134,7 +134,7 @@ extension DashboardAPI {
         let configURI = community.configURI
         if target == caller.did {
             guard target != community.owner else { throw DashboardError.conflict("OwnerCannotLeave", "the owner cannot leave its community") }
-            let claims = try index.pool.readNow { db in
+            let claims = try await index.pool.read { db in
                 try String.fetchAll(
                     db, sql: "SELECT uri FROM membership_claim WHERE community_uri = ? AND member_did = ? ORDER BY uri", arguments: [configURI, target])
             }
@@ -163,7 +163,7 @@ extension DashboardAPI {
             if answer.status == .accepted { return answer }
         }
         let callerDID = caller.did
-        let approvals = try index.pool.readNow { db in
+        let approvals = try await index.pool.read { db in
             try String.fetchAll(
                 db, sql: "SELECT uri FROM membership_approval WHERE community_uri = ? AND member_did = ? AND approver_did = ?",
                 arguments: [configURI, target, callerDID])
