@@ -53,10 +53,20 @@ let package = Package(
         ),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // zstd with a dictionary, and Jetstream v1's dictionary: the
+        // optional compression of Jetstream's `/subscribe` (both ends).
+        .target(
+            name: "JetstreamCompression",
+            dependencies: ["CZstd"],
+            exclude: ["LICENSE-upstream.txt", "LICENSE-MIT-upstream.txt", "LICENSE-APACHE-upstream.txt"],
+            resources: [.copy("jetstream-v1.zdict")]
+        ),
         .target(
             name: "PDS",
             dependencies: [
                 "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium", "CZlib", "Identity",
+                "JetstreamCompression",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -76,6 +86,7 @@ let package = Package(
                 "Sequencer",
                 "FeedGen",
                 "Atrarium",
+                "JetstreamCompression",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -90,7 +101,7 @@ let package = Package(
         // subscribeRepos frames.
         .target(
             name: "Sequencer",
-            dependencies: ["ATProto", "Repo", "CAR", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ATProto", "Repo", "CAR", "JetstreamCompression", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "MST", dependencies: ["ATProto"]),
         // The Lexicon JSON documents, embedded as resources.
@@ -102,7 +113,7 @@ let package = Package(
         .target(
             name: "FeedGen",
             dependencies: [
-                "ATProto", "ATCrypto", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles",
+                "ATProto", "ATCrypto", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "JetstreamCompression",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -139,6 +150,7 @@ let package = Package(
             name: "PDSTests",
             dependencies: [
                 "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "TestSupport", "CZlib", "FeedGen",
+                "JetstreamCompression",
                 "Atrarium",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -149,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "FeedGenTests",
             dependencies: [
-                "FeedGen", "ATProto", "ATCrypto", "Sequencer",
+                "FeedGen", "ATProto", "ATCrypto", "Sequencer", "JetstreamCompression",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -159,6 +171,7 @@ let package = Package(
             name: "IdentityTests",
             dependencies: ["Identity", "ATCrypto", "ATProto", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
+        .testTarget(name: "JetstreamCompressionTests", dependencies: ["JetstreamCompression", "CZstd"]),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import JetstreamCompression
 
 /// How the Atrarium feed generator is set up: the `feedgen` object of the
 /// `pds serve` JSON config file, then `PDS_FEEDGEN_*` environment variables
@@ -18,6 +19,12 @@ public struct FeedGenConfig: Sendable, Codable, Equatable {
     public var jetstreamURLs: [String] = []
     /// Seconds a Jetstream cursor is rewound on reconnect.
     public var jetstreamRewindSeconds: Int = 5
+    /// Whether Jetstream messages are asked for zstd-compressed
+    /// (`compress=true`); off by default.
+    public var jetstreamCompression: Bool = false
+    /// A file holding the zstd dictionary the Jetstream endpoints compress
+    /// with; Jetstream v1's own dictionary (bundled) when not set.
+    public var jetstreamZstdDictionary: String?
     /// Seconds an indexed post is kept (7 days by default).
     public var retentionSeconds: Int = 7 * 24 * 3600
     /// Seconds between runs of the retention job.
@@ -68,6 +75,8 @@ public struct FeedGenConfig: Sendable, Codable, Equatable {
             jetstreamURLs = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if let v = try int("PDS_FEEDGEN_JETSTREAM_REWIND") { jetstreamRewindSeconds = v }
+        if let v = env["PDS_FEEDGEN_JETSTREAM_COMPRESS"] { jetstreamCompression = (v == "true" || v == "1") }
+        if let v = env["PDS_FEEDGEN_JETSTREAM_ZSTD_DICTIONARY"] { jetstreamZstdDictionary = v }
         if let v = try int("PDS_FEEDGEN_RETENTION") { retentionSeconds = v }
         if let v = try int("PDS_FEEDGEN_RETENTION_INTERVAL") { retentionIntervalSeconds = v }
         if let v = try int("PDS_FEEDGEN_BATCH_SIZE") { batchSize = v }
@@ -89,6 +98,20 @@ public struct FeedGenConfig: Sendable, Codable, Equatable {
         for url in jetstreamURLs where !(url.hasPrefix("ws://") || url.hasPrefix("wss://")) {
             throw FeedGenError.invalidConfig("Jetstream URL '\(url)' must start with ws:// or wss://")
         }
+        if jetstreamZstdDictionary != nil {
+            do {
+                _ = try jetstreamDictionary()
+            } catch {
+                throw FeedGenError.invalidConfig("jetstreamZstdDictionary: \(error)")
+            }
+        }
+    }
+
+    /// The zstd dictionary of the Jetstream endpoints: the configured file,
+    /// else Jetstream v1's.
+    public func jetstreamDictionary() throws -> ZstdDictionary {
+        guard let path = jetstreamZstdDictionary else { return JetstreamZstd.dictionary }
+        return try JetstreamZstd.dictionary(file: path)
     }
 }
 
@@ -96,6 +119,7 @@ public struct FeedGenConfig: Sendable, Codable, Equatable {
 extension FeedGenConfig {
     enum CodingKeys: String, CodingKey {
         case enabled, feedGeneratorDID, serviceEndpoint, localIngest, jetstreamURLs, jetstreamRewindSeconds
+        case jetstreamCompression, jetstreamZstdDictionary
         case retentionSeconds, retentionIntervalSeconds, batchSize, batchIntervalMilliseconds, maxAttempts
         case maxEventBytes, port, bindAddress
     }
@@ -112,6 +136,8 @@ extension FeedGenConfig {
         try read(.localIngest, &localIngest)
         try read(.jetstreamURLs, &jetstreamURLs)
         try read(.jetstreamRewindSeconds, &jetstreamRewindSeconds)
+        try read(.jetstreamCompression, &jetstreamCompression)
+        jetstreamZstdDictionary = try c.decodeIfPresent(String.self, forKey: .jetstreamZstdDictionary)
         try read(.retentionSeconds, &retentionSeconds)
         try read(.retentionIntervalSeconds, &retentionIntervalSeconds)
         try read(.batchSize, &batchSize)

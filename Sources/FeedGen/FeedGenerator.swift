@@ -1,6 +1,7 @@
 import ATProto
 import Foundation
 import GRDB
+import JetstreamCompression
 import Logging
 
 /// The Atrarium feed generator: its database, the ingest pipeline (cheap
@@ -161,16 +162,30 @@ public final class FeedGenerator: Sendable {
                     }
                 }
             }
+            let decompressor = jetstreamDecompressor()
             for endpoint in config.jetstreamURLs {
                 let client = JetstreamClient(
                     endpoint: endpoint, reader: JetstreamMessageReader(filter: filter, maxEventBytes: config.maxEventBytes),
-                    buffer: buffer, queue: queue, rewindSeconds: config.jetstreamRewindSeconds, initialBackoff: jetstreamBackoff,
-                    logger: logger)
+                    buffer: buffer, queue: queue, rewindSeconds: config.jetstreamRewindSeconds, decompressor: decompressor,
+                    initialBackoff: jetstreamBackoff, logger: logger)
                 group.addTask { await client.run() }
             }
             await group.waitForAll()
         }
         await buffer.drain()
+    }
+
+    /// What decompresses Jetstream messages when compression is on. A
+    /// dictionary that cannot be read leaves the connections uncompressed
+    /// (compression saves bandwidth; it must never stop the ingest).
+    func jetstreamDecompressor() -> ZstdDecompressor? {
+        guard config.jetstreamCompression, !config.jetstreamURLs.isEmpty else { return nil }
+        do {
+            return ZstdDecompressor(dictionary: try config.jetstreamDictionary())
+        } catch {
+            logger.error("feedgen: Jetstream compression is off: \(error)")
+            return nil
+        }
     }
 
     /// Deletes indexed posts older than the retention period.

@@ -1,24 +1,32 @@
 import Foundation
+import JetstreamCompression
 import Logging
 
 /// What one Jetstream connection does with each message: the message
 /// reader's verdict, then admitted events (with their cursor) into the
 /// buffer at once, the cursor of dropped messages every 1,000 messages,
-/// and refused messages into the dead-letter table.
+/// and refused messages into the dead-letter table. With a decompressor
+/// (the connection asked for zstd), binary messages are zstd frames of the
+/// JSON event; text messages are read as they are.
 public struct JetstreamIngest: Sendable {
     let reader: JetstreamMessageReader
     let buffer: IngestBuffer
     let queue: IngestQueue
     let source: String
+    let decompressor: ZstdDecompressor?
     let logger: Logger
     private var sinceCursorSave = 0
     private var lastCursor: Int64?
 
-    public init(reader: JetstreamMessageReader, buffer: IngestBuffer, queue: IngestQueue, source: String, logger: Logger) {
+    public init(
+        reader: JetstreamMessageReader, buffer: IngestBuffer, queue: IngestQueue, source: String,
+        decompressor: ZstdDecompressor? = nil, logger: Logger
+    ) {
         self.reader = reader
         self.buffer = buffer
         self.queue = queue
         self.source = source
+        self.decompressor = decompressor
         self.logger = logger
     }
 
@@ -29,10 +37,25 @@ public struct JetstreamIngest: Sendable {
         await settle(outcome, skippedCursor: skippedCursor) { Array(text.utf8.prefix(8192)) }
     }
 
-    /// Handles a binary message.
+    /// Handles a binary message: a zstd frame when the connection asked
+    /// for compression, else the JSON itself.
     public mutating func handle(_ bytes: [UInt8]) async {
-        let (outcome, skippedCursor) = bytes.withUnsafeBytes { Self.read(reader, $0) }
-        await settle(outcome, skippedCursor: skippedCursor) { Array(bytes.prefix(8192)) }
+        var json = bytes
+        if let decompressor {
+            do {
+                json = try decompressor.decompress(bytes, limit: reader.maxEventBytes)
+            } catch .tooLarge {
+                await settle(.refused("compressed event decompresses past the limit of \(reader.maxEventBytes) bytes"), skippedCursor: nil) {
+                    Array(bytes.prefix(8192))
+                }
+                return
+            } catch {
+                await settle(.refused("\(error)"), skippedCursor: nil) { Array(bytes.prefix(8192)) }
+                return
+            }
+        }
+        let (outcome, skippedCursor) = json.withUnsafeBytes { Self.read(reader, $0) }
+        await settle(outcome, skippedCursor: skippedCursor) { Array(json.prefix(8192)) }
     }
 
     /// Saves the cursor of the last message (at the end of a connection).

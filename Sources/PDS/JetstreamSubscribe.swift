@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
+import JetstreamCompression
 import NIOCore
 import Sequencer
 import Synchronization
@@ -11,10 +13,11 @@ import Synchronization
 /// Query: `wantedCollections` (repeatable, NSIDs or `prefix.*`),
 /// `wantedDids` (repeatable), `cursor` (unix microseconds, inclusive),
 /// `maxMessageSizeBytes`, `requireHello` (send nothing until the first
-/// `options_update`). The consumer may send
+/// `options_update`), `compress=true` (or the header `Socket-Encoding: zstd`:
+/// binary messages, each a zstd frame compressed with Jetstream v1's
+/// dictionary, as Jetstream sends them). The consumer may send
 /// `{"type": "options_update", "payload": {...}}` at any time to replace its
-/// filters. `compress=true` (zstd) is refused: this server does not
-/// compress. Bad parameters refuse the upgrade (`400`).
+/// filters. Bad parameters refuse the upgrade (`400`).
 enum JetstreamSubscribe {
     static let path: RouterPath = "/subscribe"
 
@@ -24,8 +27,9 @@ enum JetstreamSubscribe {
         let cursor: Int64?
         let options: JetstreamOptions
         let requireHello: Bool
+        let compress: Bool
 
-        init(query: [(name: String, value: String)]) throws(XRPCError) {
+        init(query: [(name: String, value: String)], socketEncoding: String? = nil) throws(XRPCError) {
             func last(_ name: String) -> String? { query.last { $0.name == name }?.value }
             if let raw = last("cursor") {
                 guard let value = Int64(raw), value >= 0 else { throw .invalidRequest("cursor must be a non-negative integer (unix microseconds)") }
@@ -33,9 +37,7 @@ enum JetstreamSubscribe {
             } else {
                 cursor = nil
             }
-            if let compress = last("compress"), compress == "true" || compress == "1" {
-                throw .invalidRequest("compress: this server does not offer zstd compression; connect without it")
-            }
+            compress = last("compress") == "true" || last("compress") == "1" || socketEncoding?.lowercased().contains("zstd") == true
             requireHello = last("requireHello") == "true" || last("requireHello") == "1"
             do {
                 options = try JetstreamOptions(query: query)
@@ -47,19 +49,21 @@ enum JetstreamSubscribe {
 
     /// Adds the route to the WebSocket router.
     static func add(to router: Router<PDSRequestContext>, services: PDSServices) {
-        let stream = JetstreamStream(hub: services.sequencer, bufferSize: services.config.subscriberBufferSize)
+        let stream = JetstreamStream(
+            hub: services.sequencer, bufferSize: services.config.subscriberBufferSize,
+            compressor: ZstdCompressor(dictionary: JetstreamZstd.dictionary))
         router.ws(path) { request, context in
             // A refused upgrade is answered `400` with no body (the
             // WebSocket layer drops it), so the reason goes to the log.
             do {
-                _ = try Request(query: queryItems(request))
+                _ = try Request(query: queryItems(request), socketEncoding: socketEncoding(request))
             } catch let error as XRPCError {
                 context.logger.info("/subscribe refused", metadata: ["reason": .string(error.message)])
                 throw error
             }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let consumer = try Request(query: queryItems(context.request))
+            let consumer = try Request(query: queryItems(context.request), socketEncoding: socketEncoding(context.request))
             let options = CurrentOptions(consumer.options)
             let (hello, helloReceived) = AsyncStream<Void>.makeStream()
             if !consumer.requireHello { helloReceived.finish() }
@@ -82,8 +86,12 @@ enum JetstreamSubscribe {
                 }
                 group.addTask {
                     for await _ in hello {}
-                    try await stream.run(cursor: consumer.cursor, options: { options.value }) { json in
-                        try await outbound.write(.text(String(decoding: json, as: UTF8.self)))
+                    try await stream.run(cursor: consumer.cursor, compress: consumer.compress, options: { options.value }) { message in
+                        if consumer.compress {
+                            try await outbound.write(.binary(ByteBuffer(bytes: message)))
+                        } else {
+                            try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
+                        }
                     }
                     // The tail ends by itself only when the consumer fell behind.
                     try await outbound.close(.policyViolation, reason: "ConsumerTooSlow")
@@ -102,6 +110,10 @@ enum JetstreamSubscribe {
         init(_ options: JetstreamOptions) { state = Mutex(options) }
         var value: JetstreamOptions { state.withLock { $0 } }
         func replace(with options: JetstreamOptions) { state.withLock { $0 = options } }
+    }
+
+    static func socketEncoding(_ request: Hummingbird.Request) -> String? {
+        request.headers[HTTPField.Name("Socket-Encoding")!]
     }
 
     static func queryItems(_ request: Hummingbird.Request) -> [(name: String, value: String)] {

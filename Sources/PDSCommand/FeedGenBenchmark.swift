@@ -3,6 +3,7 @@ import ArgumentParser
 import FeedGen
 import Foundation
 import GRDB
+import JetstreamCompression
 import Logging
 
 /// `pds bench feedgen`: the feed generator's ingest throughput, its
@@ -78,6 +79,22 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         Bench.say("ingest: \(events) Jetstream events, \(matching) matching (1%), 100 communities")
         Bench.report("  filter + queue (reading all events)", Double(events) / Self.seconds(filtered), unit: "events/s")
         Bench.report("  filter + queue + index (until indexed)", Double(events) / Self.seconds(total), unit: "events/s", target: 50_000)
+
+        // 1b. The same events as zstd frames (`jetstreamCompression`): decompression added.
+        let compressor = ZstdCompressor(dictionary: JetstreamZstd.dictionary)
+        let frames = messages.map { compressor.compress(Array($0.utf8)) }
+        let plainBytes = messages.reduce(0) { $0 + $1.utf8.count }
+        let frameBytes = frames.reduce(0) { $0 + $1.count }
+        var compressedIngest = JetstreamIngest(
+            reader: reader, buffer: generator.buffer, queue: generator.queue, source: "bench-zstd",
+            decompressor: ZstdDecompressor(dictionary: JetstreamZstd.dictionary), logger: logger)
+        let t1 = clock.now
+        for frame in frames { await compressedIngest.handle(frame) }
+        await compressedIngest.finish()
+        await generator.buffer.drain()
+        let compressedFiltered = clock.now - t1
+        Bench.say("  zstd with Jetstream's dictionary: \(frameBytes) bytes for \(plainBytes) (\(String(format: "%.0f", 100 * Double(frameBytes) / Double(plainBytes)))%)")
+        Bench.report("  decompress + filter + queue", Double(events) / Self.seconds(compressedFiltered), unit: "events/s", target: 50_000)
 
         // 2. Latency: one matching event at a time, until its post is queryable.
         var latencies: [Double] = []

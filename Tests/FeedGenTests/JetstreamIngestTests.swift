@@ -3,6 +3,7 @@ import FeedGen
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import JetstreamCompression
 import Logging
 import NIOCore
 import Synchronization
@@ -11,16 +12,23 @@ import Testing
 /// A Jetstream server on loopback that replays recorded messages: the
 /// first connection gets the first `cutAfter` and is then dropped; later
 /// ones get every message from their `cursor` on (so a rewound cursor
-/// brings duplicates) and stay open.
+/// brings duplicates) and stay open. With a compressor, a connection that
+/// asks for `compress=true` gets each message as a zstd frame, as
+/// Jetstream sends them; `raw` replaces the message at an index by a
+/// binary message of its own (a broken frame, say).
 final class FakeJetstream: Sendable {
     let messages: [(time: Int64, json: String)]
     let cutAfter: Int
+    let compressor: ZstdCompressor?
+    let raw: [Int: [UInt8]]
     private let connections = Mutex<[String]>([])
     private let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
 
-    init(messages: [(time: Int64, json: String)], cutAfter: Int) {
+    init(messages: [(time: Int64, json: String)], cutAfter: Int, compressor: ZstdCompressor? = nil, raw: [Int: [UInt8]] = [:]) {
         self.messages = messages
         self.cutAfter = cutAfter
+        self.compressor = compressor
+        self.raw = raw
     }
 
     /// The query strings of the connections so far.
@@ -35,9 +43,16 @@ final class FakeJetstream: Sendable {
                 return list.count
             }
             let cursor = context.request.uri.queryParameters.get("cursor").flatMap { Int64($0) }
-            let batch = number == 1 ? Array(messages.prefix(cutAfter)) : messages.filter { $0.time >= (cursor ?? 0) }
-            for message in batch {
-                try await outbound.write(.text(message.json))
+            let compress = compressor != nil && context.request.uri.queryParameters.get("compress") == "true"
+            let indices = number == 1 ? Array(0..<min(cutAfter, messages.count)) : messages.indices.filter { messages[$0].time >= (cursor ?? 0) }
+            for index in indices {
+                if let bytes = raw[index] {
+                    try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                } else if compress, let compressor {
+                    try await outbound.write(.binary(ByteBuffer(bytes: compressor.compress(Array(messages[index].json.utf8)))))
+                } else {
+                    try await outbound.write(.text(messages[index].json))
+                }
             }
             if number == 1 { return }  // drop the connection
             for try await _ in inbound {}
@@ -131,6 +146,69 @@ struct JetstreamIngestTests {
         ])
         try await ingest([(base + 7, takedown)])
         #expect(try await f.feedURIs(other, owner: owner).isEmpty)
+    }
+
+    /// `compress=true`: the client asks for zstd frames, reads them with
+    /// Jetstream's dictionary, and refuses broken ones (not zstd, past the
+    /// size limit, another dictionary's) into the dead-letter table.
+    @Test func compressedMessagesFromJetstream() async throws {
+        let base: Int64 = 1_790_000_000_000_000
+        let now = Date()
+        let community = Records.configURI(owner)
+        let compressor = ZstdCompressor(dictionary: JetstreamZstd.dictionary)
+        var otherBytes = JetstreamZstd.dictionary.bytes
+        otherBytes[4] ^= 0x01
+        let other = ZstdCompressor(dictionary: try ZstdDictionary(otherBytes))
+        let p1 = Self.commit(alice, base + 3, "app.bsky.feed.post", "p1", "create", record: Records.post("one #atrarium_\(id)", at: now.addingTimeInterval(-2)))
+        let messages: [(time: Int64, json: String)] = [
+            Self.commit(owner, base + 1, "net.atrarium.community.config", "self", "create", record: Records.config(id: id)),
+            Self.commit(alice, base + 2, "net.atrarium.community.membership", "m1", "create", record: Records.membership(community)),
+            p1, (base + 4, ""), (base + 5, ""), (base + 6, ""),
+            Self.commit(alice, base + 7, "app.bsky.feed.post", "p2", "create", record: Records.post("two #atrarium_\(id)", at: now.addingTimeInterval(-1))),
+        ]
+        let large = Self.commit(alice, base + 5, "app.bsky.feed.post", "big", "create", record: Records.post("#atrarium_\(id) " + String(repeating: "y", count: 8000), at: now))
+        let server = FakeJetstream(
+            messages: messages, cutAfter: messages.count, compressor: compressor,
+            raw: [
+                3: Array("{\"not\": \"zstd\"}".utf8),
+                4: compressor.compress(Array(large.json.utf8)),
+                5: other.compress(Array(p1.json.utf8)),
+            ])
+        let port = try await server.start()
+        var config = FeedGenConfig()
+        config.jetstreamURLs = ["ws://127.0.0.1:\(port)/subscribe"]
+        config.jetstreamCompression = true
+        config.maxEventBytes = 4096
+        config.jetstreamRewindSeconds = 0
+        config.batchIntervalMilliseconds = 50
+        let f = try FeedGenFixture(config: config)
+        defer { f.remove() }
+        let running = Task { await f.generator.run(jetstreamBackoff: .milliseconds(50)) }
+
+        let expected = ["at://\(alice)/app.bsky.feed.post/p2", "at://\(alice)/app.bsky.feed.post/p1"]
+        var feed: [String] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            feed = (try? await f.feedURIs(id, owner: owner)) ?? []
+            if feed == expected { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(feed == expected)
+        var errors: [String] = []
+        while ContinuousClock.now < deadline {
+            errors = try await f.generator.queue.deadLetterErrors()
+            if errors.count >= 3 { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        running.cancel()
+        await running.value
+        await server.stop()
+
+        #expect(server.queries.first?.contains("compress=true") == true)
+        #expect(errors.count == 3, "\(errors)")
+        #expect(errors.contains { $0.contains("not a valid zstd message") }, "\(errors)")
+        #expect(errors.contains { $0.contains("decompresses past the limit of 4096 bytes") }, "\(errors)")
+        #expect(errors.contains { $0.contains("compressed with dictionary \(other.dictionary.id)") }, "\(errors)")
     }
 
     @Test func replaysWithMalformedMessagesDisconnectsAndDuplicates() async throws {

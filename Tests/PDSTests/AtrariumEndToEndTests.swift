@@ -206,8 +206,11 @@ struct AtrariumEndToEndTests {
         #expect(try await restarted.awaitFeed(feed, []) == [])
     }
 
-    @Test func jetstreamIngestOfThePDSsOwnSubscribeView() async throws {
-        let (server, box) = try await TestServer.startWithFeedGen(ingestOwnJetstream: true)
+    /// Plain, and with zstd compression (`compress=true` both ways).
+    @Test(arguments: [false, true]) func jetstreamIngestOfThePDSsOwnSubscribeView(compressed: Bool) async throws {
+        var feedConfig = FeedGenConfig()
+        feedConfig.jetstreamCompression = compressed
+        let (server, box) = try await TestServer.startWithFeedGen(feedConfig: feedConfig, ingestOwnJetstream: true)
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
         let alice = try await server.createAccount("alice")

@@ -1,8 +1,11 @@
 import ATProto
 import Foundation
+import HTTPTypes
 import HummingbirdWSClient
+import JetstreamCompression
 import Logging
 import Sequencer
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -12,13 +15,18 @@ import Testing
 @testable import PDS
 
 /// A consumer of the Jetstream-format view: every text message decoded as
-/// JSON; it can send `options_update` messages.
+/// JSON (binary ones too, after zstd when given a decompressor); it can
+/// send `options_update` messages.
 final class JetstreamClient: Sendable {
     let events: AsyncStream<DataValue>
     private let outgoing: AsyncStream<String>.Continuation
     private let task: Task<Void, any Error>
+    private let kinds = MessageKinds()
 
-    init(port: Int, query: String = "") {
+    /// How many text and binary messages arrived.
+    var messageKinds: (text: Int, binary: Int) { kinds.counts.withLock { $0 } }
+
+    init(port: Int, query: String = "", headers: HTTPFields = [:], decompressor: ZstdDecompressor? = nil) {
         let (events, output) = AsyncStream.makeStream(of: DataValue.self)
         let (outgoingStream, outgoing) = AsyncStream.makeStream(of: String.self)
         self.events = events
@@ -26,17 +34,28 @@ final class JetstreamClient: Sendable {
         var logger = Logger(label: "jetstream-test")
         logger.logLevel = .warning
         let url = "ws://127.0.0.1:\(port)/subscribe" + (query.isEmpty ? "" : "?" + query)
+        let kinds = kinds
         task = Task { [logger] in
             defer { output.finish() }
-            try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 16 << 20), logger: logger) {
+            try await WebSocketClient.connect(
+                url: url, configuration: .init(maxFrameSize: 16 << 20, additionalHeaders: headers), logger: logger
+            ) {
                 inbound, outbound, _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await text in outgoingStream { try await outbound.write(.text(text)) }
                     }
                     for try await message in inbound.messages(maxSize: 16 << 20) {
-                        guard case .text(let text) = message else { continue }
-                        output.yield(try ATProtoJSON.decode(text, mode: .lenient))
+                        switch message {
+                        case .text(let text):
+                            kinds.counts.withLock { $0.text += 1 }
+                            output.yield(try ATProtoJSON.decode(text, mode: .lenient))
+                        case .binary(let bytes):
+                            kinds.counts.withLock { $0.binary += 1 }
+                            guard let decompressor else { continue }
+                            let json = try decompressor.decompress(Array(bytes.readableBytesView), limit: 16 << 20)
+                            output.yield(try ATProtoJSON.decode(String(decoding: json, as: UTF8.self), mode: .lenient))
+                        }
                     }
                     group.cancelAll()
                 }
@@ -53,11 +72,16 @@ final class JetstreamClient: Sendable {
     }
 }
 
+/// Counts a consumer's text and binary messages.
+final class MessageKinds: Sendable {
+    let counts = Mutex<(text: Int, binary: Int)>((0, 0))
+}
+
 extension TestServer {
     /// A Jetstream-format consumer, returned once the server has subscribed it.
-    func jetstream(_ query: String = "") async throws -> JetstreamClient {
+    func jetstream(_ query: String = "", headers: HTTPFields = [:], decompressor: ZstdDecompressor? = nil) async throws -> JetstreamClient {
         let before = await services.sequencer.subscriberCount
-        let client = JetstreamClient(port: port, query: query)
+        let client = JetstreamClient(port: port, query: query, headers: headers, decompressor: decompressor)
         for _ in 0..<500 {
             if await services.sequencer.subscriberCount > before { return client }
             try await Task.sleep(for: .milliseconds(10))
@@ -221,7 +245,7 @@ struct JetstreamViewTests {
         defer { Task { await server.stop() } }
         for query in [
             "cursor=-5", "cursor=abc", "wantedCollections=not_an_nsid", "wantedCollections=app.*",
-            "wantedDids=alice", "compress=true", "maxMessageSizeBytes=big",
+            "wantedDids=alice", "maxMessageSizeBytes=big", "compress=true&cursor=-1",
         ] {
             let socket = try RawWebSocket(port: server.port, path: "/subscribe?\(query)")
             let head = try await blocking { try socket.readHead() }
