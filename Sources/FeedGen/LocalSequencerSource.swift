@@ -20,10 +20,12 @@ public struct LocalSequencerSource: Sendable {
     let queue: IngestQueue
     let logger: Logger
     let maxEventBytes: Int
+    /// Most live events held for the source before it reads the log instead.
+    let liveLimit: Int
 
     public init(
         reader: any DatabaseReader, hub: SequencerHub?, buffer: IngestBuffer, filter: CandidateFilter, queue: IngestQueue,
-        logger: Logger, maxEventBytes: Int
+        logger: Logger, maxEventBytes: Int, liveLimit: Int = 4_096
     ) {
         self.reader = reader
         self.hub = hub
@@ -32,41 +34,58 @@ public struct LocalSequencerSource: Sendable {
         self.queue = queue
         self.logger = logger
         self.maxEventBytes = maxEventBytes
+        self.liveLimit = liveLimit
     }
 
-    /// Reads until cancelled.
+    /// Reads until cancelled: the log from the saved cursor, then the live
+    /// events the hub hands over (a ``LocalLogFeed``: no database read and
+    /// no task per commit), back to the database whenever the feed
+    /// overflowed or skipped ahead, and once a second as a safety net.
+    /// Without a hub, the database is read every second.
     public func run() async throws {
         var cursor = try await queue.cursor(source: Self.sourceName) ?? 0
         logger.info("feedgen: local sequencer ingest starts", metadata: ["cursor": "\(cursor)"])
-        while !Task.isCancelled {
-            // Subscribe before reading, so an event committed meanwhile wakes us.
-            let subscription = await hub?.subscribe(bufferSize: 16)
-            defer { subscription?.cancel() }
-            var caughtUp = false
-            while !caughtUp && !Task.isCancelled {
-                let after = cursor
-                let batch = try await reader.read { db in try Sequencer.events(after: after, limit: 100, db: db) }
-                for event in batch {
-                    await buffer.add(admitted(event), source: Self.sourceName, cursor: event.seq)
-                    cursor = event.seq
-                }
-                caughtUp = batch.count < 100
-            }
-            if let subscription {
-                await Self.firstEvent(of: subscription, timeout: .seconds(1))
-            } else {
+        guard let hub else {
+            while !Task.isCancelled {
+                cursor = try await catchUp(from: cursor).cursor
                 try await Task.sleep(for: .seconds(1))
             }
+            await buffer.drain()
+            return
         }
+        // Attached before the first read, so nothing committed meanwhile is missed.
+        let feed = LocalLogFeed(limit: liveLimit)
+        await hub.attach(feed)
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                feed.poke()
+            }
+        }
+        defer { ticker.cancel() }
+        do {
+            try await withTaskCancellationHandler {
+                while !Task.isCancelled {
+                    cursor = try await catchUp(from: cursor).cursor
+                    cursor = await follow(feed, from: cursor)
+                }
+            } onCancel: {
+                feed.poke()
+            }
+        } catch {
+            await hub.detach(feed)
+            throw error
+        }
+        await hub.detach(feed)
         await buffer.drain()
     }
 
-    /// Reads the whole retained log from the saved cursor (0 after a
-    /// rebuild) into the queue, once. - Returns: the log events read.
-    public func replayAll() async throws -> Int {
-        var cursor = try await queue.cursor(source: Self.sourceName) ?? 0
+    /// Reads the log after `cursor` until it is caught up.
+    /// - Returns: the seq of the last event read, and how many were read.
+    private func catchUp(from cursor: Int64) async throws -> (cursor: Int64, count: Int) {
+        var cursor = cursor
         var count = 0
-        while true {
+        while !Task.isCancelled {
             let after = cursor
             let batch = try await reader.read { db in try Sequencer.events(after: after, limit: 100, db: db) }
             for event in batch {
@@ -76,19 +95,42 @@ public struct LocalSequencerSource: Sendable {
             count += batch.count
             if batch.count < 100 { break }
         }
-        await buffer.drain()
-        return count
+        return (cursor, count)
     }
 
-    private static func firstEvent(of subscription: SequencerHub.Subscription, timeout: Duration) async {
-        let signal = WakeSignal()
-        let listener = Task {
-            // An event, or the end of the stream (overflow): either way, read.
-            for await _ in subscription.events { break }
-            signal.signal()
+    /// Takes the live events the hub hands over while they follow on from
+    /// `cursor` without a gap. - Returns: the seq of the last event taken,
+    /// once the database must be read (overflow, gap, poke or cancellation).
+    private func follow(_ feed: LocalLogFeed, from cursor: Int64) async -> Int64 {
+        var cursor = cursor
+        while !Task.isCancelled {
+            let delivery = await feed.take()
+            var events: [IngestEvent] = []
+            var last = cursor
+            var gap = false
+            for event in delivery.events where event.seq > last {
+                guard event.seq == last + 1 else {
+                    gap = true
+                    break
+                }
+                events += admitted(event)
+                last = event.seq
+            }
+            if last > cursor {
+                await buffer.add(events, source: Self.sourceName, cursor: last)
+                cursor = last
+            }
+            if gap || delivery.overflowed || delivery.poked { break }
         }
-        await signal.wait(timeout: timeout)
-        listener.cancel()
+        return cursor
+    }
+
+    /// Reads the whole retained log from the saved cursor (0 after a
+    /// rebuild) into the queue, once. - Returns: the log events read.
+    public func replayAll() async throws -> Int {
+        let (_, count) = try await catchUp(from: try await queue.cursor(source: Self.sourceName) ?? 0)
+        await buffer.drain()
+        return count
     }
 
     /// The events of one log entry that pass the cheap filter.

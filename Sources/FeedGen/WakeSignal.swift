@@ -34,6 +34,12 @@ final class WakeSignal: Sendable {
 
     /// Waits for a signal, at most `timeout`.
     func wait(timeout: Duration) async {
+        // A signal sent already ends the wait at once, with no timer task.
+        let signalled = state.withLock { s -> Bool in
+            defer { s.pending = false }
+            return s.pending
+        }
+        if signalled { return }
         let timer = Task { [self] in
             try? await Task.sleep(for: timeout)
             self.release()

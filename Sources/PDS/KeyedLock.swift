@@ -1,40 +1,51 @@
+import Synchronization
+
 /// Runs operations one at a time per key (per repository DID), letting
 /// operations on different keys run concurrently. Waiters are served in
-/// arrival order.
-public actor KeyedLock {
-    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
-    private var held: Set<String> = []
+/// arrival order. The bookkeeping is under a mutex, not in an actor, so
+/// the body runs on the caller's own executor: taking a free lock costs no
+/// task switch.
+public final class KeyedLock: Sendable {
+    private struct State {
+        var held: Set<String> = []
+        var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
     /// Runs `body` while holding the lock for `key`.
     public func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
         await acquire(key)
-        do {
-            let result = try await body()
-            release(key)
-            return result
-        } catch {
-            release(key)
-            throw error
-        }
+        defer { release(key) }
+        return try await body()
     }
 
     private func acquire(_ key: String) async {
-        if !held.contains(key) {
-            held.insert(key)
-            return
+        let free = state.withLock { s in s.held.insert(key).inserted }
+        if free { return }
+        await withCheckedContinuation { continuation in
+            // Released between the two looks: take it now.
+            let takenNow = state.withLock { s -> Bool in
+                if s.held.insert(key).inserted { return true }
+                s.waiters[key, default: []].append(continuation)
+                return false
+            }
+            if takenNow { continuation.resume() }
         }
-        await withCheckedContinuation { waiters[key, default: []].append($0) }
     }
 
     private func release(_ key: String) {
-        if var queue = waiters[key], !queue.isEmpty {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard var queue = s.waiters[key], !queue.isEmpty else {
+                s.held.remove(key)
+                return nil
+            }
             let next = queue.removeFirst()
-            waiters[key] = queue.isEmpty ? nil : queue
-            next.resume()  // ownership passes directly to the next waiter
-        } else {
-            held.remove(key)
+            s.waiters[key] = queue.isEmpty ? nil : queue
+            return next  // ownership passes directly to the next waiter
         }
+        next?.resume()
     }
 }

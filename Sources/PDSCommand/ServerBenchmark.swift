@@ -102,6 +102,8 @@ struct ServerBenchmark: AsyncParsableCommand {
         let latencies: [Double]
         /// CPU seconds the server used during the run.
         let serverCPU: Double
+        /// Context switches of the server's threads during the run.
+        let contextSwitches: Int
     }
 
     /// Runs one request loop per connection for ``seconds``, timing each call.
@@ -112,6 +114,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let cpuBefore = server.cpuSeconds()
+        let switchesBefore = server.contextSwitches()
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for (client, connection) in connections.enumerated() {
                 group.addTask {
@@ -126,7 +129,8 @@ struct ServerBenchmark: AsyncParsableCommand {
         return LoadResult(
             count: latencies.count,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-            latencies: latencies.sorted(), serverCPU: server.cpuSeconds() - cpuBefore)
+            latencies: latencies.sorted(), serverCPU: server.cpuSeconds() - cpuBefore,
+            contextSwitches: server.contextSwitches() - switchesBefore)
     }
 
     func report(_ name: String, _ result: LoadResult, throughputTarget: Double?, p99Target: Double?) {
@@ -139,6 +143,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         Bench.report("  p99 latency", percentile(0.99), unit: "ms", target: p99Target, lowerIsBetter: true)
         Bench.report("  server CPU per request", result.serverCPU * 1e6 / Double(max(1, result.count)), unit: "µs")
         Bench.report("  server CPU use", result.serverCPU * 100 / result.seconds, unit: "%")
+        Bench.report("  server context switches per request", Double(result.contextSwitches) / Double(max(1, result.count)), unit: "")
     }
 
     func send(_ http: HTTPClient, _ url: String, body: DataValue? = nil, token: String? = nil) async throws -> DataValue {

@@ -18,7 +18,7 @@ public actor SequencerHub {
     /// The highest seq offered to subscribers.
     private var broadcastSeq: Int64
     private var subscribers: [Int: Subscription] = [:]
-    private let sinks: [any SequencerSink]
+    private var sinks: [any SequencerSink]
     private var nextID = 0
     private var pumping = false
     private var pending = false
@@ -35,6 +35,16 @@ public actor SequencerHub {
     /// New events were committed: deliver them. Returns at once.
     public nonisolated func notify() {
         Task { await self.pump() }
+    }
+
+    /// Hands `sink` every batch of events read from now on.
+    public func attach(_ sink: any SequencerSink) {
+        sinks.append(sink)
+    }
+
+    /// Stops handing events to `sink`.
+    public func detach(_ sink: any SequencerSink) {
+        sinks.removeAll { $0 === sink }
     }
 
     /// A live subscription: every event committed from now on (possibly
