@@ -43,6 +43,19 @@ struct FeedGenFixture {
         } while cursor != nil
         return uris
     }
+
+    /// A community's feed once it is `expected`, or as it is when `timeout`
+    /// runs out (for ingest that runs in the background).
+    func awaitFeed(_ id: String, owner: String, _ expected: [String], timeout: Duration = .seconds(30)) async throws -> [String] {
+        var feed: [String] = []
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            feed = (try? await feedURIs(id, owner: owner)) ?? []
+            if feed == expected { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return feed
+    }
 }
 
 /// Builders of Atrarium records and ingest events.

@@ -186,15 +186,9 @@ struct JetstreamIngestTests {
         let running = Task { await f.generator.run(jetstreamBackoff: .milliseconds(50)) }
 
         let expected = ["at://\(alice)/app.bsky.feed.post/p2", "at://\(alice)/app.bsky.feed.post/p1"]
-        var feed: [String] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            feed = (try? await f.feedURIs(id, owner: owner)) ?? []
-            if feed == expected { break }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        #expect(feed == expected)
+        #expect(try await f.awaitFeed(id, owner: owner, expected) == expected)
         var errors: [String] = []
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             errors = try await f.generator.queue.deadLetterErrors()
             if errors.count >= 3 { break }
@@ -250,14 +244,7 @@ struct JetstreamIngestTests {
 
         let uri = { (rkey: String) in "at://\(alice)/app.bsky.feed.post/\(rkey)" }
         let expected = [uri("p6"), uri("p5"), uri("p4")]
-        var feed: [String] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            feed = (try? await f.feedURIs(id, owner: owner)) ?? []
-            if feed == expected { break }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        #expect(feed == expected)
+        #expect(try await f.awaitFeed(id, owner: owner, expected) == expected)
         // Let the cursor be saved, then stop.
         try await Task.sleep(for: .milliseconds(1200))
         running.cancel()
