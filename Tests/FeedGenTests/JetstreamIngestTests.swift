@@ -87,6 +87,17 @@ struct JetstreamIngestTests {
     let bob = "did:plc:bob00000000000000000000"
     let id = "0badc0de"
 
+    /// A feed generator reading the fake Jetstream on `port`: 4 KB events,
+    /// no rewind, quick batches.
+    static func config(jetstreamPort port: Int) -> FeedGenConfig {
+        var config = FeedGenConfig()
+        config.jetstreamURLs = ["ws://127.0.0.1:\(port)/subscribe"]
+        config.maxEventBytes = 4096
+        config.jetstreamRewindSeconds = 0
+        config.batchIntervalMilliseconds = 50
+        return config
+    }
+
     static func commit(_ did: String, _ time: Int64, _ collection: String, _ rkey: String, _ operation: String, record: DataValue? = nil)
         -> (time: Int64, json: String)
     {
@@ -175,12 +186,8 @@ struct JetstreamIngestTests {
                 5: other.compress(Array(p1.json.utf8)),
             ])
         let port = try await server.start()
-        var config = FeedGenConfig()
-        config.jetstreamURLs = ["ws://127.0.0.1:\(port)/subscribe"]
+        var config = Self.config(jetstreamPort: port)
         config.jetstreamCompression = true
-        config.maxEventBytes = 4096
-        config.jetstreamRewindSeconds = 0
-        config.batchIntervalMilliseconds = 50
         let f = try FeedGenFixture(config: config)
         defer { f.remove() }
         let running = Task { await f.generator.run(jetstreamBackoff: .milliseconds(50)) }
@@ -233,11 +240,7 @@ struct JetstreamIngestTests {
         ]
         let server = FakeJetstream(messages: messages, cutAfter: cut)
         let port = try await server.start()
-        var config = FeedGenConfig()
-        config.jetstreamURLs = ["ws://127.0.0.1:\(port)/subscribe"]
-        config.maxEventBytes = 4096
-        config.jetstreamRewindSeconds = 0
-        config.batchIntervalMilliseconds = 50
+        let config = Self.config(jetstreamPort: port)
         let f = try FeedGenFixture(config: config)
         defer { f.remove() }
         let running = Task { await f.generator.run(jetstreamBackoff: .milliseconds(50)) }
