@@ -20,7 +20,9 @@ public struct PLCGenesis: Sendable {
     public static func create(
         handle: String, signingKey: PublicKey, rotationKey: PrivateKey, recoveryKey: PublicKey? = nil, pdsEndpoint: String
     ) throws -> PLCGenesis {
-        let rotationKeys = ([recoveryKey].compactMap { $0 } + [rotationKey.publicKey]).map { DataValue.string($0.didKey) }
+        // A recovery key that is the server's own is listed once.
+        let keys = ([recoveryKey].compactMap { $0 } + [rotationKey.publicKey]).map(\.didKey)
+        let rotationKeys = keys.enumerated().filter { keys.firstIndex(of: $0.element) == $0.offset }.map { DataValue.string($0.element) }
         let unsigned: DataValue = [
             "type": "plc_operation",
             "rotationKeys": .array(rotationKeys),

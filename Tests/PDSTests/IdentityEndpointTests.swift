@@ -54,6 +54,14 @@ struct IdentityEndpointTests {
         let serverKey = server.services.secrets.rotationKey.publicKey.didKey
         #expect(operations.first?["rotationKeys"]?.arrayValue?.compactMap(\.stringValue) == [recovery, serverKey])
 
+        // The server's own key given as the recovery key is listed once.
+        let same = try await server.procedure(
+            "com.atproto.server.createAccount",
+            ["handle": "erin.test", "email": "erin@example.com", "password": "a-good-password", "recoveryKey": .string(serverKey)])
+        #expect(same.status == 200, "\(same.text)")
+        let erin = try #require(same["did"]?.stringValue)
+        #expect(plc.operations(erin).first?["rotationKeys"]?.arrayValue?.compactMap(\.stringValue) == [serverKey])
+
         // A key that is not a did:key, or of a curve PLC refuses, creates nothing.
         for bad in ["not-a-key", "did:key:zQ3shbad", PrivateKey.generate(.ed25519).publicKey.didKey] {
             let refused = try await server.procedure(
