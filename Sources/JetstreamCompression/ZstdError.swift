@@ -2,8 +2,7 @@
 public enum ZstdError: Error, Equatable, CustomStringConvertible {
     /// The bytes are not a structured zstd dictionary (RFC 8878 §5).
     case notADictionary(String)
-    /// The message is not a complete, valid zstd frame (or was compressed
-    /// with another dictionary).
+    /// The message is not a complete, valid zstd frame.
     case malformedFrame(String)
     /// The frame was compressed with another dictionary than the one held.
     case otherDictionary(frame: UInt32, held: UInt32)

@@ -20,9 +20,10 @@ public struct PLCGenesis: Sendable {
     public static func create(
         handle: String, signingKey: PublicKey, rotationKey: PrivateKey, recoveryKey: PublicKey? = nil, pdsEndpoint: String
     ) throws -> PLCGenesis {
+        let serverKey = rotationKey.publicKey.didKey
         // A recovery key that is the server's own is listed once.
-        let keys = ([recoveryKey].compactMap { $0 } + [rotationKey.publicKey]).map(\.didKey)
-        let rotationKeys = keys.enumerated().filter { keys.firstIndex(of: $0.element) == $0.offset }.map { DataValue.string($0.element) }
+        let userKey = recoveryKey.map(\.didKey).flatMap { $0 == serverKey ? nil : $0 }
+        let rotationKeys = ([userKey].compactMap { $0 } + [serverKey]).map { DataValue.string($0) }
         let unsigned: DataValue = [
             "type": "plc_operation",
             "rotationKeys": .array(rotationKeys),
