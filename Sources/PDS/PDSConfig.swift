@@ -60,6 +60,9 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// The longest a live firehose event waits to be sent together with
     /// later ones (one write per consumer per batch), in milliseconds.
     public var firehoseFlushMilliseconds: Int = 25
+    /// Memory, in MiB, for answers of `com.atproto.repo.getRecord` kept to
+    /// serve repeated reads without the database (0: no cache).
+    public var recordCacheMegabytes: Int = 64
     /// Seconds between the pings sent to WebSocket consumers; one that has
     /// not answered the previous ping by the next is disconnected.
     public var websocketPingInterval: Int = 30
@@ -175,6 +178,10 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_SEQUENCER_MAX_EVENTS") { sequencerMaxEvents = v }
         if let v = try int("PDS_SUBSCRIBER_BUFFER") { subscriberBufferSize = v }
         if let v = try int("PDS_FIREHOSE_FLUSH_MS") { firehoseFlushMilliseconds = v }
+        if let v = try int("PDS_RECORD_CACHE_MB") {
+            guard v >= 0 else { throw ConfigError.invalid("PDS_RECORD_CACHE_MB", String(v)) }
+            recordCacheMegabytes = v
+        }
         if let v = try int("PDS_WEBSOCKET_PING_INTERVAL") { websocketPingInterval = v }
         if let v = env["PDS_PLC_DIRECTORY_URL"] { plcDirectoryURL = v }
         if let v = env["PDS_ALLOW_PRIVATE_OUTBOUND"] { allowPrivateOutbound = (v == "true" || v == "1") }
@@ -214,7 +221,7 @@ extension PDSConfig {
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
         case subscriberBufferSize, firehoseFlushMilliseconds, websocketPingInterval, crawlers, crawlInterval
         case plcDirectoryURL, allowPrivateOutbound, outboundAllowList, handleDNSServer, appViewURL, appViewDID
-        case proxyTimeoutSeconds
+        case proxyTimeoutSeconds, recordCacheMegabytes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -254,6 +261,10 @@ extension PDSConfig {
         appViewURL = try c.decodeIfPresent(String.self, forKey: .appViewURL) ?? appViewURL
         appViewDID = try c.decodeIfPresent(String.self, forKey: .appViewDID) ?? appViewDID
         try read(.proxyTimeoutSeconds, &proxyTimeoutSeconds)
+        try read(.recordCacheMegabytes, &recordCacheMegabytes)
+        guard recordCacheMegabytes >= 0 else {
+            throw ConfigError.invalid("recordCacheMegabytes", String(recordCacheMegabytes))
+        }
     }
 }
 

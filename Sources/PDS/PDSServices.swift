@@ -40,6 +40,9 @@ public final class PDSServices: Sendable {
     public let passwordStrength: PasswordHasher.Strength
     /// DID and handle resolution and guarded outbound HTTP.
     public let identity: IdentityServices
+    /// Answers of `com.atproto.repo.getRecord`, dropped per account when it
+    /// changes.
+    public let recordCache: RecordReadCache
 
     /// Opens (creating on first start) the data directory, its database and
     /// its keys.
@@ -54,7 +57,11 @@ public final class PDSServices: Sendable {
         accounts = AccountStore(pool: pool)
         repos = RepoStorage(pool: pool)
         firehose = FirehoseFanout(flushInterval: .milliseconds(config.firehoseFlushMilliseconds))
-        sequencer = try SequencerHub(reader: pool, sinks: [firehose])
+        recordCache = RecordReadCache(capacity: config.recordCacheMegabytes << 20)
+        // Changes made here reach the cache as their transaction commits;
+        // the hub reports those of other processes (the CLI) as it reads them.
+        pool.add(transactionObserver: AccountChangeObserver(cache: recordCache), extent: .databaseLifetime)
+        sequencer = try SequencerHub(reader: pool, sinks: [firehose, recordCache])
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
         identity = IdentityServices(config: config)

@@ -25,6 +25,18 @@ enum RepoMethods {
         return account
     }
 
+    /// A hosted account whose records may be read by anyone: not deleted,
+    /// not taken down (a deactivated one still is, as in the reference PDS).
+    static func readableAccount(_ identifier: String, services: PDSServices) async throws -> Account {
+        let account = try await account(identifier, services: services)
+        try refuseTakendown(account)
+        return account
+    }
+
+    static func refuseTakendown(_ account: Account) throws(XRPCError) {
+        if account.status == .takendown { throw XRPCError(.badRequest, "RepoTakendown", "Repo has been takendown: \(account.did)") }
+    }
+
     /// The authenticated user, who must own `repo`.
     static func writer(_ call: XRPCCall, repo: String) async throws -> AuthenticatedUser {
         let user = try await call.authenticate()
@@ -220,23 +232,38 @@ enum RepoMethods {
         let collection = try collection(try call.requiredParam("collection"))
         let rkey = try recordKey(try call.requiredParam("rkey"))
         let wanted = try cid(call.param("cid"), name: "cid")
+        let cache = call.services.recordCache
+        let key = RecordReadCache.Key(repo: repoParam, collection: collection, rkey: rkey)
+        if let cached = cache.answer(for: key) {
+            guard wanted == nil || wanted == cached.cid else {
+                throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(cached.did, collection, rkey))")
+            }
+            return .bytes(contentType: XRPCMethods.jsonContentType, cached.body)
+        }
+        let stamp = cache.stamp()
         // One read: the account, its repository and the record.
         let (did, record) = try await call.services.pool.read { db -> (String, (cid: CID, value: DataValue)?) in
             guard let account = try AccountStore.account(identifier: repoParam, db: db), account.status != .deleted else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)")
             }
+            try refuseTakendown(account)
             guard let cid = try RecordIndex.cid(did: account.did, collection: collection, rkey: rkey, db: db) else { return (account.did, nil) }
             guard let bytes = try RecordIndex.block(cid, did: account.did, db: db) else { throw XRPCError.from(RepoError.missingBlock(cid)) }
             return (account.did, (cid, try DAGCBOR.decode(bytes)))
         }
-        guard let record, wanted == nil || wanted == record.cid else {
+        guard let record else {
             throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
         }
-        return .json(["uri": .string(uri(did, collection, rkey)), "cid": .string(record.cid.string), "value": record.value])
+        let body = ATProtoJSON.encode(["uri": .string(uri(did, collection, rkey)), "cid": .string(record.cid.string), "value": record.value])
+        cache.store(.init(did: did, cid: record.cid, body: body), for: key, readAt: stamp)
+        guard wanted == nil || wanted == record.cid else {
+            throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
+        }
+        return .bytes(contentType: XRPCMethods.jsonContentType, body)
     }
 
     static func listRecords(_ call: XRPCCall) async throws -> XRPCResult {
-        let account = try await account(try call.requiredParam("repo"), services: call.services)
+        let account = try await readableAccount(try call.requiredParam("repo"), services: call.services)
         let collection = try collection(try call.requiredParam("collection"))
         let limit = try call.intParam("limit", default: 50, range: 1...100)
         let reverse = try call.boolParam("reverse", default: false)
@@ -260,7 +287,7 @@ enum RepoMethods {
     }
 
     static func describeRepo(_ call: XRPCCall) async throws -> XRPCResult {
-        let account = try await account(try call.requiredParam("repo"), services: call.services)
+        let account = try await readableAccount(try call.requiredParam("repo"), services: call.services)
         let collections = try await call.services.pool.read { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection", arguments: [account.did])
         }

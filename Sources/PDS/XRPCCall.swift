@@ -12,6 +12,9 @@ public final class XRPCCall {
     public let context: PDSRequestContext
     public let services: PDSServices
     private var bodyTaken = false
+    /// The query string, parsed on first use (Hummingbird parses it anew on
+    /// every access).
+    private lazy var query = request.uri.queryParameters
 
     init(method: String, request: Request, context: PDSRequestContext, services: PDSServices) {
         self.method = method
@@ -24,12 +27,12 @@ public final class XRPCCall {
 
     /// A query parameter, or nil.
     public func param(_ name: String) -> String? {
-        request.uri.queryParameters[Substring(name)].map { String($0) }
+        query[Substring(name)].map { String($0) }
     }
 
     /// Every value of a repeated query parameter (`?cids=a&cids=b`).
     public func params(_ name: String) -> [String] {
-        request.uri.queryParameters.getAll(name).map { String($0) }
+        query.getAll(name).map { String($0) }
     }
 
     /// A query parameter that must be present.

@@ -73,9 +73,12 @@ public struct XRPCMethods: Sendable {
         }
     }
 
+    /// The `Content-Type` of JSON answers.
+    static let jsonContentType = "application/json; charset=utf-8"
+
     static func json(_ value: DataValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
-        fields[.contentType] = "application/json; charset=utf-8"
+        fields[.contentType] = jsonContentType
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: ATProtoJSON.encode(value))))
     }
 

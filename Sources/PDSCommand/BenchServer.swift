@@ -77,6 +77,24 @@ final class BenchServer {
         return total
     }
 
+    /// Waits (up to `limit` seconds) until the server has used less than
+    /// 5% of a core for half a second: work left over from one measurement
+    /// (the feed generator's backlog of posts) must not be counted in the
+    /// next.
+    /// - Returns: the seconds waited.
+    @discardableResult
+    func waitUntilIdle(limit: Double = 30) async throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < .seconds(limit) {
+            let before = cpuSeconds()
+            try await Task.sleep(for: .milliseconds(500))
+            if cpuSeconds() - before < 0.025 { break }
+        }
+        let waited = clock.now - start
+        return Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+    }
+
     /// A port nothing listens on now.
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,5 +1,8 @@
 import ATProto
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Timing and reporting helpers shared by the `pds bench` subcommands.
 enum Bench {
@@ -39,6 +42,13 @@ enum Bench {
 
     /// Writes a line to standard output at once (not buffered), so progress
     /// shows even when the output is a pipe.
+    /// CPU seconds (user + system) this process has used so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }

@@ -22,11 +22,13 @@ struct ServerBenchmark: AsyncParsableCommand {
     @Option(help: "Concurrent clients.") var clients: Int = 16
     @Option(help: "Accounts the clients write to.") var accounts: Int = 10
     @Option(help: "Seconds per measurement.") var seconds: Double = 5
+    @Option(help: "The server's getRecord cache in MiB (unset: its default; 0: off, every read goes to the database).")
+    var recordCacheMb: Int?
 
     func run() async throws {
         Bench.header("server (server and load generator share the machine)")
         // The server runs as its own process (`pds serve`), as it does in production.
-        let server = try await BenchServer()
+        let server = try await BenchServer(environment: recordCacheMb.map { ["PDS_RECORD_CACHE_MB": String($0)] } ?? [:])
         defer { server.stop() }
         let base = server.base
 
@@ -94,6 +96,13 @@ struct ServerBenchmark: AsyncParsableCommand {
             status == 200 && reply.contains("\"records\"") ? nil : "listRecords failed: \(status)"
         }
         report("listRecords (50 records)", lists, throughputTarget: nil, p99Target: nil)
+        // The floor: the HTTP server, routing and middleware, no database.
+        let health = try await drive(pool, server: server) { client, _ in
+            pool[client].request("GET", "/xrpc/_health")
+        } check: { status, _ in
+            status == 200 ? nil : "_health failed: \(status)"
+        }
+        report("_health (HTTP floor, no database)", health, throughputTarget: nil, p99Target: nil)
     }
 
     struct LoadResult {
@@ -104,6 +113,11 @@ struct ServerBenchmark: AsyncParsableCommand {
         let serverCPU: Double
         /// Context switches of the server's threads during the run.
         let contextSwitches: Int
+        /// CPU seconds the server used after the run, finishing work the
+        /// run left (the feed generator's backlog).
+        let deferredCPU: Double
+        /// CPU seconds this process (the load generator) used during the run.
+        let clientCPU: Double
     }
 
     /// Runs one request loop per connection for ``seconds``, timing each call.
@@ -111,9 +125,11 @@ struct ServerBenchmark: AsyncParsableCommand {
         _ connections: [BenchHTTPConnection], server: BenchServer, request: @escaping @Sendable (_ client: Int, _ n: Int) -> ByteBuffer,
         check: @escaping @Sendable (Int, ByteBuffer) -> String?
     ) async throws -> LoadResult {
+        try await server.waitUntilIdle()
         let clock = ContinuousClock()
         let start = clock.now
         let cpuBefore = server.cpuSeconds()
+        let clientCPUBefore = Bench.processCPUSeconds()
         let switchesBefore = server.contextSwitches()
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for (client, connection) in connections.enumerated() {
@@ -126,11 +142,15 @@ struct ServerBenchmark: AsyncParsableCommand {
             return all
         }
         let elapsed = clock.now - start
+        let cpuAtEnd = server.cpuSeconds()
+        let clientCPU = Bench.processCPUSeconds() - clientCPUBefore
+        let switches = server.contextSwitches() - switchesBefore
+        try await server.waitUntilIdle()
         return LoadResult(
             count: latencies.count,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-            latencies: latencies.sorted(), serverCPU: server.cpuSeconds() - cpuBefore,
-            contextSwitches: server.contextSwitches() - switchesBefore)
+            latencies: latencies.sorted(), serverCPU: cpuAtEnd - cpuBefore, contextSwitches: switches,
+            deferredCPU: server.cpuSeconds() - cpuAtEnd, clientCPU: clientCPU)
     }
 
     func report(_ name: String, _ result: LoadResult, throughputTarget: Double?, p99Target: Double?) {
@@ -143,6 +163,10 @@ struct ServerBenchmark: AsyncParsableCommand {
         Bench.report("  p99 latency", percentile(0.99), unit: "ms", target: p99Target, lowerIsBetter: true)
         Bench.report("  server CPU per request", result.serverCPU * 1e6 / Double(max(1, result.count)), unit: "µs")
         Bench.report("  server CPU use", result.serverCPU * 100 / result.seconds, unit: "%")
+        if result.deferredCPU > 0.05 {
+            Bench.report("  + server CPU after the run, per request", result.deferredCPU * 1e6 / Double(max(1, result.count)), unit: "µs")
+        }
+        Bench.report("  load generator CPU per request", result.clientCPU * 1e6 / Double(max(1, result.count)), unit: "µs")
         Bench.report("  server context switches per request", Double(result.contextSwitches) / Double(max(1, result.count)), unit: "")
     }
 

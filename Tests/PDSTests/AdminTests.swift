@@ -49,7 +49,17 @@ struct AdminTests {
         defer { Task { await server.stop() } }
         let kim = try await server.createAccount("kim", password: "kim-pass")
         let lou = try await server.createAccount("lou")
-        #expect(try await server.post(kim.did, "hello", token: kim.accessJwt).status == 200)
+        let hello = try await server.post(kim.did, "hello", token: kim.accessJwt)
+        #expect(hello.status == 200)
+        let helloKey = try #require(hello["uri"]?.stringValue?.split(separator: "/").last.map(String.init))
+        let publicReads: [(String, [(String, String)])] = [
+            ("com.atproto.repo.getRecord", [("repo", kim.did), ("collection", "app.bsky.feed.post"), ("rkey", helloKey)]),
+            ("com.atproto.repo.getRecord", [("repo", kim.handle), ("collection", "app.bsky.feed.post"), ("rkey", helloKey)]),
+            ("com.atproto.repo.listRecords", [("repo", kim.did), ("collection", "app.bsky.feed.post")]),
+            ("com.atproto.repo.describeRepo", [("repo", kim.did)]),
+        ]
+        // Read once, so that the record's answer is also in the cache.
+        for (nsid, params) in publicReads { #expect(try await server.query(nsid, params).status == 200, "\(nsid)") }
 
         // Bad inputs change nothing.
         let badInputs: [(DataValue, String)] = [
@@ -82,6 +92,10 @@ struct AdminTests {
             let read = try await server.query(nsid, [("did", kim.did)])
             #expect(read.status == 400 && read.error == "RepoTakendown", "\(nsid)")
         }
+        for (nsid, params) in publicReads {
+            let read = try await server.query(nsid, params)
+            #expect(read.status == 400 && read.error == "RepoTakendown", "\(nsid): \(read.text)")
+        }
         let repoStatus = try await server.query("com.atproto.sync.getRepoStatus", [("did", kim.did)])
         #expect(repoStatus["active"] == false && repoStatus["status"] == "takendown")
         let status = try await server.adminQuery("com.atproto.admin.getSubjectStatus", [("did", kim.did)])
@@ -96,6 +110,7 @@ struct AdminTests {
         #expect(try await server.login(kim.handle, "kim-pass").status == 200)
         #expect(try await server.query("com.atproto.sync.getRepoStatus", [("did", kim.did)])["active"] == true)
         #expect(try await server.query("com.atproto.sync.getRepo", [("did", kim.did)]).status == 200)
+        for (nsid, params) in publicReads { #expect(try await server.query(nsid, params).status == 200, "\(nsid)") }
 
         // A takedown over a deactivation: lifting it leaves the account deactivated.
         let deactivate = try await server.adminProcedure(

@@ -89,5 +89,14 @@ struct ConfigTests {
         #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_SIGNING_KEY_TYPE": "ed25519"]) }
         try Data(#"{"port": "not a number"}"#.utf8).write(to: file)
         #expect(throws: (any Error).self) { try PDSConfig.load(file: file.path, environment: [:]) }
+
+        // The record cache: 64 MiB unless set; 0 turns it off; negative sizes are refused.
+        #expect(try PDSConfig.load(file: nil, environment: [:]).recordCacheMegabytes == 64)
+        #expect(try PDSConfig.load(file: nil, environment: ["PDS_RECORD_CACHE_MB": "0"]).recordCacheMegabytes == 0)
+        try Data(#"{"recordCacheMegabytes": 8}"#.utf8).write(to: file)
+        #expect(try PDSConfig.load(file: file.path, environment: [:]).recordCacheMegabytes == 8)
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_RECORD_CACHE_MB": "-1"]) }
+        try Data(#"{"recordCacheMegabytes": -5}"#.utf8).write(to: file)
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: file.path, environment: [:]) }
     }
 }
