@@ -33,6 +33,7 @@ enum RepoMethods {
         return account
     }
 
+    /// `RepoTakendown` for a taken-down account.
     static func refuseTakendown(_ account: Account) throws(XRPCError) {
         if account.status == .takendown { throw XRPCError(.badRequest, "RepoTakendown", "Repo has been takendown: \(account.did)") }
     }
