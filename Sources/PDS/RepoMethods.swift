@@ -248,8 +248,10 @@ enum RepoMethods {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)")
             }
             try refuseTakendown(account)
-            guard let cid = try RecordIndex.cid(did: account.did, collection: collection, rkey: rkey, db: db) else { return (account.did, nil) }
-            guard let bytes = try RecordIndex.block(cid, did: account.did, db: db) else { throw XRPCError.from(RepoError.missingBlock(cid)) }
+            guard let (cid, bytes) = try RecordIndex.record(did: account.did, collection: collection, rkey: rkey, db: db) else {
+                return (account.did, nil)
+            }
+            guard let bytes else { throw XRPCError.from(RepoError.missingBlock(cid)) }
             return (account.did, (cid, try DAGCBOR.decode(bytes)))
         }
         guard let record else {
@@ -274,10 +276,12 @@ enum RepoMethods {
             guard try RepoStorage.currentCommit(did: account.did, db: db) != nil else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
             }
-            let entries = try RecordIndex.list(did: account.did, collection: collection, cursor: cursor, limit: limit, reverse: reverse, db: db)
+            let entries = try RecordIndex.list(
+                did: account.did, collection: collection, cursor: cursor, limit: limit, reverse: reverse, db: db)
             var records: [DataValue] = []
-            for (rkey, cid) in entries {
-                guard let bytes = try RecordIndex.block(cid, did: account.did, db: db) else { throw RepoError.missingBlock(cid) }
+            records.reserveCapacity(entries.count)
+            for (rkey, cid, bytes) in entries {
+                guard let bytes else { throw RepoError.missingBlock(cid) }
                 records.append(["uri": .string(uri(account.did, collection, rkey)), "cid": .string(cid.string), "value": try DAGCBOR.decode(bytes)])
             }
             return (records, entries.count == limit ? entries.last?.rkey : nil)

@@ -14,26 +14,35 @@ public enum RecordIndex {
         return try Data.fetchOne(statement, arguments: [did, collection, rkey]).map { try CID(bytes: [UInt8]($0)) }
     }
 
+    /// The CID of one record and its DAG-CBOR (nil when its block is
+    /// missing), or nil when there is no such record: one statement.
+    public static func record(did: String, collection: String, rkey: String, db: Database) throws -> (cid: CID, bytes: [UInt8]?)? {
+        let statement = try db.cachedStatement(
+            sql: "SELECT r.cid, b.content FROM record r LEFT JOIN blockstore b ON b.did = r.did AND b.cid = r.cid "
+                + "WHERE r.did = ? AND r.collection = ? AND r.rkey = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [did, collection, rkey]) else { return nil }
+        return (try CID(bytes: [UInt8](row["cid"] as Data)), (row["content"] as Data?).map { [UInt8]($0) })
+    }
+
     /// Up to `limit` records of a collection in record-key order (byte
-    /// order, as in the MST), after `cursor` (or before it, in reverse).
+    /// order, as in the MST), after `cursor` (or before it, in reverse),
+    /// each with its DAG-CBOR (nil when its block is missing): one
+    /// statement, not a query per record.
     public static func list(
         did: String, collection: String, cursor: String?, limit: Int, reverse: Bool, db: Database
-    ) throws -> [(rkey: String, cid: CID)] {
-        let sql: String
+    ) throws -> [(rkey: String, cid: CID, bytes: [UInt8]?)] {
         var arguments: StatementArguments = [did, collection]
-        switch (cursor, reverse) {
-        case (nil, false): sql = "SELECT rkey, cid FROM record WHERE did = ? AND collection = ? ORDER BY rkey LIMIT ?"
-        case (nil, true): sql = "SELECT rkey, cid FROM record WHERE did = ? AND collection = ? ORDER BY rkey DESC LIMIT ?"
-        case (.some(let after), false):
-            sql = "SELECT rkey, cid FROM record WHERE did = ? AND collection = ? AND rkey > ? ORDER BY rkey LIMIT ?"
-            arguments += [after]
-        case (.some(let before), true):
-            sql = "SELECT rkey, cid FROM record WHERE did = ? AND collection = ? AND rkey < ? ORDER BY rkey DESC LIMIT ?"
-            arguments += [before]
+        var range = ""
+        if let cursor {
+            range = reverse ? "AND r.rkey < ? " : "AND r.rkey > ? "
+            arguments += [cursor]
         }
         arguments += [limit]
+        let sql =
+            "SELECT r.rkey, r.cid, b.content FROM record r LEFT JOIN blockstore b ON b.did = r.did AND b.cid = r.cid "
+            + "WHERE r.did = ? AND r.collection = ? \(range)ORDER BY r.rkey \(reverse ? "DESC " : "")LIMIT ?"
         return try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
-            (row["rkey"], try CID(bytes: [UInt8](row["cid"] as Data)))
+            (row["rkey"], try CID(bytes: [UInt8](row["cid"] as Data)), (row["content"] as Data?).map { [UInt8]($0) })
         }
     }
 
