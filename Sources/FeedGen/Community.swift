@@ -43,7 +43,8 @@ public actor Community {
 
     static func rules(id: String, db: Database) throws -> Rules? {
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT config_uri, owner_did, access_type, moderators, blocklist FROM community WHERE id = ?", arguments: [id])
+            db.cachedStatement(sql: "SELECT config_uri, owner_did, access_type, moderators, blocklist FROM community WHERE id = ?"),
+            arguments: [id])
         else { return nil }
         return Rules(
             configURI: row["config_uri"], owner: row["owner_did"], accessType: row["access_type"],
@@ -154,20 +155,23 @@ public actor Community {
     func indexPost(uri: String, cid: String, author: String, createdAt: Int64, indexedAt: Int64) async throws -> Bool {
         let id = id
         return try await pool.write { db in
+            // Statements prepared once per connection: this runs for every post.
             let member = try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM community_member WHERE community = ? AND did = ?", arguments: [id, author]) ?? false
+                db.cachedStatement(sql: "SELECT 1 FROM community_member WHERE community = ? AND did = ?"), arguments: [id, author]) ?? false
             let blocked = try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM community_blocked_user WHERE community = ? AND did = ?", arguments: [id, author]) ?? false
+                db.cachedStatement(sql: "SELECT 1 FROM community_blocked_user WHERE community = ? AND did = ?"), arguments: [id, author])
+                ?? false
             guard member && !blocked else {
-                try db.execute(sql: "DELETE FROM community_post WHERE community = ? AND uri = ?", arguments: [id, uri])
+                try db.cachedStatement(sql: "DELETE FROM community_post WHERE community = ? AND uri = ?").execute(arguments: [id, uri])
                 return false
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO community_post (community, uri, cid, author_did, created_at, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (community, uri) DO UPDATE SET cid = excluded.cid, created_at = excluded.created_at
                     WHERE cid != excluded.cid
-                    """, arguments: [id, uri, cid, author, createdAt, indexedAt])
+                    """
+            ).execute(arguments: [id, uri, cid, author, createdAt, indexedAt])
             return true
         }
     }

@@ -58,16 +58,17 @@ public struct EventIndexer: Sendable {
             }
             return
         }
-        let tombstoned = try await pool.read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM record_tombstone WHERE uri = ? AND (cid = ? OR cid = '')", arguments: [uri, cid]) ?? false
+        // One read for both: whether the post was deleted, and where it is indexed.
+        let (tombstoned, indexedIn) = try await pool.read { db -> (Bool, [String]) in
+            let tombstone = try db.cachedStatement(sql: "SELECT 1 FROM record_tombstone WHERE uri = ? AND (cid = ? OR cid = '')")
+            guard try Bool.fetchOne(tombstone, arguments: [uri, cid]) == nil else { return (true, []) }
+            let indexed = try db.cachedStatement(sql: "SELECT community FROM community_post WHERE uri = ?")
+            return (false, try String.fetchAll(indexed, arguments: [uri]))
         }
         guard !tombstoned else { return }
         let ids = CommunityHashtag.communityIDs(inPost: record)
         // An update may have removed a hashtag: drop the post from the others.
-        let stale = try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT community FROM community_post WHERE uri = ?", arguments: [uri])
-        }.filter { !ids.contains($0) }
+        let stale = indexedIn.filter { !ids.contains($0) }
         if !stale.isEmpty {
             try await pool.write { db in
                 for id in stale {

@@ -126,12 +126,13 @@ public struct FeedSkeletonQuery: Sendable {
     }
 
     static func source(id: String, db: Database) throws -> Source? {
+        // Statements prepared once per connection: this runs for every feed page.
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT mix_own, mix_parent, mix_global, parent_uri FROM community WHERE id = ?", arguments: [id])
+            db.cachedStatement(sql: "SELECT mix_own, mix_parent, mix_global, parent_uri FROM community WHERE id = ?"), arguments: [id])
         else { return nil }
         let parentURI: String? = row["parent_uri"]
         let parentID = try parentURI.flatMap {
-            try String.fetchOne(db, sql: "SELECT id FROM community WHERE config_uri = ?", arguments: [$0])
+            try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM community WHERE config_uri = ?"), arguments: [$0])
         }
         return Source(
             id: id, mix: FeedMix(own: row["mix_own"], parent: row["mix_parent"], global: row["mix_global"]),
@@ -167,7 +168,8 @@ public struct FeedSkeletonQuery: Sendable {
             """
         var items: [FeedItem] = []
         var seen = Set<String>()
-        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+        // A handful of shapes (scope, with or without a cursor): cached.
+        for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) {
             let item = FeedItem(uri: row["uri"], cid: row["cid"], createdAt: row["created_at"])
             // A post in several communities appears once in the global stream.
             if case .global = scope, !seen.insert(item.uri).inserted { continue }

@@ -26,17 +26,18 @@ public struct IngestQueue: Sendable {
         let payloads = events.map { ATProtoJSON.encode($0.dataValue) }
         let ms = Self.milliseconds(now)
         try await pool.write { db in
+            // Prepared once per connection: this runs for every batch of events.
+            let insert = try db.cachedStatement(sql: "INSERT INTO ingest_queue (source, event, enqueued_at) VALUES (?, ?, ?)")
             for payload in payloads {
-                try db.execute(
-                    sql: "INSERT INTO ingest_queue (source, event, enqueued_at) VALUES (?, ?, ?)",
-                    arguments: [source, Data(payload), ms])
+                try insert.execute(arguments: [source, Data(payload), ms])
             }
             if let cursor {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO ingest_cursor (source, cursor, updated_at) VALUES (?, ?, ?)
                         ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
-                        """, arguments: [source, cursor, ms])
+                        """
+                ).execute(arguments: [source, cursor, ms])
             }
         }
     }
@@ -56,7 +57,7 @@ public struct IngestQueue: Sendable {
         let ms = Self.milliseconds(now)
         return try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, source, event, attempts FROM ingest_queue WHERE not_before <= ? ORDER BY id LIMIT ?",
+                db.cachedStatement(sql: "SELECT id, source, event, attempts FROM ingest_queue WHERE not_before <= ? ORDER BY id LIMIT ?"),
                 arguments: [ms, limit]
             ).map { Item(id: $0["id"], source: $0["source"], payload: [UInt8]($0["event"] as Data), attempts: $0["attempts"]) }
         }
@@ -71,8 +72,9 @@ public struct IngestQueue: Sendable {
         let ms = Self.milliseconds(now)
         let failures = failed.map { (id: $0.item.id, source: $0.item.source, payload: $0.item.payload, attempts: $0.item.attempts + 1, error: $0.error) }
         try await pool.write { db in
+            let delete = try db.cachedStatement(sql: "DELETE FROM ingest_queue WHERE id = ?")
             for id in done {
-                try db.execute(sql: "DELETE FROM ingest_queue WHERE id = ?", arguments: [id])
+                try delete.execute(arguments: [id])
             }
             for failure in failures {
                 if failure.attempts >= maxAttempts {
