@@ -190,12 +190,13 @@ public final class RecordReadCache: Sendable {
                 state.bytes -= entry.cost
             }
         }
-        // Entries that went stale or were replaced leave dead keys behind:
-        // compact when they are more than half of the queue.
+        // Drop the consumed front of the queue once it is most of it.
         if state.head > 1_024, state.head * 2 > state.order.count {
             state.order.removeFirst(state.head)
             state.head = 0
         }
+        // Keys stored again, or whose entries went stale, leave dead keys
+        // behind: keep only the live ones when they are few.
         if state.order.count - state.head > 4 * max(64, state.entries.count) {
             let entries = state.entries
             state.order = state.order[state.head...].filter { entries[$0.key]?.serial == $0.serial }

@@ -294,7 +294,8 @@ enum RepoMethods {
     static func describeRepo(_ call: XRPCCall) async throws -> XRPCResult {
         let account = try await readableAccount(try call.requiredParam("repo"), services: call.services)
         let collections = try await call.services.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection", arguments: [account.did])
+            try String.fetchAll(
+                db.cachedStatement(sql: "SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection"), arguments: [account.did])
         }
         return .json([
             "handle": .string(account.handle), "did": .string(account.did),
