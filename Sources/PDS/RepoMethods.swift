@@ -233,12 +233,13 @@ enum RepoMethods {
         let collection = try collection(try call.requiredParam("collection"))
         let rkey = try recordKey(try call.requiredParam("rkey"))
         let wanted = try cid(call.param("cid"), name: "cid")
+        func recordNotFound(_ did: String) -> XRPCError {
+            XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
+        }
         let cache = call.services.recordCache
         let key = RecordReadCache.Key(repo: repoParam, collection: collection, rkey: rkey)
         if let cached = cache.answer(for: key) {
-            guard wanted == nil || wanted == cached.cid else {
-                throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(cached.did, collection, rkey))")
-            }
+            guard wanted == nil || wanted == cached.cid else { throw recordNotFound(cached.did) }
             return .bytes(contentType: XRPCMethods.jsonContentType, cached.body)
         }
         let stamp = cache.stamp()
@@ -254,14 +255,10 @@ enum RepoMethods {
             guard let bytes else { throw XRPCError.from(RepoError.missingBlock(cid)) }
             return (account.did, (cid, try DAGCBOR.decode(bytes)))
         }
-        guard let record else {
-            throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
-        }
+        guard let record else { throw recordNotFound(did) }
         let body = ATProtoJSON.encode(["uri": .string(uri(did, collection, rkey)), "cid": .string(record.cid.string), "value": record.value])
         cache.store(.init(did: did, cid: record.cid, body: body), for: key, readAt: stamp)
-        guard wanted == nil || wanted == record.cid else {
-            throw XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
-        }
+        guard wanted == nil || wanted == record.cid else { throw recordNotFound(did) }
         return .bytes(contentType: XRPCMethods.jsonContentType, body)
     }
 

@@ -81,18 +81,13 @@ final class BenchServer {
     /// 5% of a core for half a second: work left over from one measurement
     /// (the feed generator's backlog of posts) must not be counted in the
     /// next.
-    /// - Returns: the seconds waited.
-    @discardableResult
-    func waitUntilIdle(limit: Double = 30) async throws -> Double {
-        let clock = ContinuousClock()
-        let start = clock.now
-        while clock.now - start < .seconds(limit) {
+    func waitUntilIdle(limit: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
             let before = cpuSeconds()
             try await Task.sleep(for: .milliseconds(500))
-            if cpuSeconds() - before < 0.025 { break }
+            if cpuSeconds() - before < 0.025 { return }
         }
-        let waited = clock.now - start
-        return Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
     }
 
     /// A port nothing listens on now.

@@ -8,9 +8,12 @@ import Foundation
 enum Bench {
     /// Runs `body` and returns the seconds it took.
     static func time(_ body: () throws -> Void) rethrows -> Double {
-        let clock = ContinuousClock()
-        let elapsed = try clock.measure(body)
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        seconds(try ContinuousClock().measure(body))
+    }
+
+    /// A duration in seconds.
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Repeats `body` until at least `minimum` seconds have passed.

@@ -77,8 +77,8 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         while generator.processor.processed - before < matching { try await Task.sleep(for: .milliseconds(1)) }
         let total = clock.now - t0
         Bench.say("ingest: \(events) Jetstream events, \(matching) matching (1%), 100 communities")
-        Bench.report("  filter + queue (reading all events)", Double(events) / Self.seconds(filtered), unit: "events/s")
-        Bench.report("  filter + queue + index (until indexed)", Double(events) / Self.seconds(total), unit: "events/s", target: 50_000)
+        Bench.report("  filter + queue (reading all events)", Double(events) / Bench.seconds(filtered), unit: "events/s")
+        Bench.report("  filter + queue + index (until indexed)", Double(events) / Bench.seconds(total), unit: "events/s", target: 50_000)
 
         // 1b. The same events as zstd frames (`jetstreamCompression`): decompression added.
         let compressor = ZstdCompressor(dictionary: JetstreamZstd.dictionary)
@@ -94,7 +94,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         await generator.buffer.drain()
         let compressedFiltered = clock.now - t1
         Bench.say("  zstd with Jetstream's dictionary: \(frameBytes) bytes for \(plainBytes) (\(String(format: "%.0f", 100 * Double(frameBytes) / Double(plainBytes)))%)")
-        Bench.report("  decompress + filter + queue", Double(events) / Self.seconds(compressedFiltered), unit: "events/s", target: 50_000)
+        Bench.report("  decompress + filter + queue", Double(events) / Bench.seconds(compressedFiltered), unit: "events/s", target: 50_000)
 
         // 2. Latency: one matching event at a time, until its post is queryable.
         var latencies: [Double] = []
@@ -107,7 +107,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
             while try await generator.pool.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM community_post WHERE uri = ?", arguments: [uri]) }) != true {
                 try await Task.sleep(for: .microseconds(200))
             }
-            latencies.append(Self.seconds(clock.now - sent) * 1000)
+            latencies.append(Bench.seconds(clock.now - sent) * 1000)
             try await Task.sleep(for: .milliseconds(2))
         }
         latencies.sort()
@@ -119,7 +119,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         Bench.say("skeleton: loading \(communities) communities and \(posts) posts (not timed)...")
         let loadStart = clock.now
         try await Self.load(generator: generator, owner: owner, communities: communities, posts: posts)
-        Bench.say("  loaded in \(String(format: "%.1f", Self.seconds(clock.now - loadStart))) s")
+        Bench.say("  loaded in \(String(format: "%.1f", Bench.seconds(clock.now - loadStart))) s")
         let feedIDs = (0..<communities).map { String(format: "%08x", 0xfe00_0000 + $0) }
         var firstPages: [Double] = []
         var nextPages: [Double] = []
@@ -129,11 +129,11 @@ struct FeedGenBenchmark: AsyncParsableCommand {
             let feed = FeedGenerator.feedURI(communityID: id, owner: owner)
             let t = clock.now
             let page = try await generator.getFeedSkeleton(feed: feed, limit: "50", cursor: nil, authorization: nil)
-            firstPages.append(Self.seconds(clock.now - t) * 1000)
+            firstPages.append(Bench.seconds(clock.now - t) * 1000)
             let cursor = page["cursor"]?.stringValue
             let t2 = clock.now
             let next = try await generator.getFeedSkeleton(feed: feed, limit: "50", cursor: cursor, authorization: nil)
-            nextPages.append(Self.seconds(clock.now - t2) * 1000)
+            nextPages.append(Bench.seconds(clock.now - t2) * 1000)
             served += (page["feed"]?.arrayValue?.count ?? 0) + (next["feed"]?.arrayValue?.count ?? 0)
         }
         firstPages.sort()
@@ -170,7 +170,6 @@ struct FeedGenBenchmark: AsyncParsableCommand {
 
     static func member(_ n: Int) -> String { String(format: "did:plc:benchmember%014d", n) }
     static func cid(_ seed: String) -> String { CID.compute(Array(seed.utf8)).string }
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]

@@ -21,7 +21,7 @@ struct BenchWriter: Sendable {
         let times: [String: ContinuousClock.Instant]
         var count: Int { times.count }
         /// From the first write to the last acknowledgement.
-        var seconds: Double { times.values.max().map { FirehoseBenchmark.seconds($0 - start) } ?? 0 }
+        var seconds: Double { times.values.max().map { Bench.seconds($0 - start) } ?? 0 }
     }
 
     func createAccounts(_ count: Int) async throws -> [Account] {

@@ -63,7 +63,7 @@ struct FirehoseBenchmark: AsyncParsableCommand {
         }
         try await Task.sleep(for: .milliseconds(500))
         let connectedMB = server.residentMB()
-        Bench.say("\(subscribers) consumers connected in \(Bench.format(Self.seconds(ContinuousClock.now - connectStart))) s")
+        Bench.say("\(subscribers) consumers connected in \(Bench.format(Bench.seconds(ContinuousClock.now - connectStart))) s")
 
         let cpuBefore = server.cpuSeconds()
         let acks = try await writer.write(rate: rate, seconds: seconds, accounts: accounts, port: server.port)
@@ -78,14 +78,14 @@ struct FirehoseBenchmark: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(50))
         }
         let received = stats.reduce(0) { $0 + $1.received.load(ordering: .relaxed) }
-        let window = Self.seconds(ContinuousClock.now - acks.start)
+        let window = Bench.seconds(ContinuousClock.now - acks.start)
         let complete = stats.filter { $0.received.load(ordering: .relaxed) >= expected }.count
         let cutOff = stats.filter { $0.cutOff.load(ordering: .relaxed) }.count
         let latencies = stats.prefix(timed).flatMap { consumer in
             consumer.arrivals.withLock { arrivals in
                 arrivals.compactMap { arrival -> Double? in
                     guard let ack = acks.times[arrival.key] else { return nil }
-                    return max(0, Self.seconds(arrival.at - ack) * 1000)
+                    return max(0, Bench.seconds(arrival.at - ack) * 1000)
                 }
             }
         }.sorted()
@@ -147,10 +147,6 @@ struct FirehoseBenchmark: AsyncParsableCommand {
             last = now
         }
         reader.cancel()
-        return (latest.withLock { $0 }, seconds(end.withLock { $0 } - start))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return (latest.withLock { $0 }, Bench.seconds(end.withLock { $0 } - start))
     }
 }

@@ -148,7 +148,7 @@ struct ServerBenchmark: AsyncParsableCommand {
         try await server.waitUntilIdle()
         return LoadResult(
             count: latencies.count,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            seconds: Bench.seconds(elapsed),
             latencies: latencies.sorted(), serverCPU: cpuAtEnd - cpuBefore, contextSwitches: switches,
             deferredCPU: server.cpuSeconds() - cpuAtEnd, clientCPU: clientCPU)
     }

@@ -8,12 +8,6 @@ import GRDB
 /// walking the MST from the root; the tree stays the source of truth for
 /// sync.
 public enum RecordIndex {
-    /// The CID of one record, or nil when there is none.
-    public static func cid(did: String, collection: String, rkey: String, db: Database) throws -> CID? {
-        let statement = try db.cachedStatement(sql: "SELECT cid FROM record WHERE did = ? AND collection = ? AND rkey = ?")
-        return try Data.fetchOne(statement, arguments: [did, collection, rkey]).map { try CID(bytes: [UInt8]($0)) }
-    }
-
     /// The CID of one record and its DAG-CBOR (nil when its block is
     /// missing), or nil when there is no such record: one statement.
     public static func record(did: String, collection: String, rkey: String, db: Database) throws -> (cid: CID, bytes: [UInt8]?)? {
@@ -44,10 +38,5 @@ public enum RecordIndex {
         return try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
             (row["rkey"], try CID(bytes: [UInt8](row["cid"] as Data)), (row["content"] as Data?).map { [UInt8]($0) })
         }
-    }
-
-    /// A block of a repository (a record's DAG-CBOR), or nil.
-    public static func block(_ cid: CID, did: String, db: Database) throws -> [UInt8]? {
-        try SQLiteBlockStore.getBlock(cid, did: did, db: db)
     }
 }
