@@ -19,13 +19,16 @@ public final class PDSServices: Sendable {
     public let blobStore: any BlobStore
     /// Serializes storing and collecting each blob, by CID string.
     public let blobLock = KeyedLock()
-    /// Serializes writes per repository.
+    /// Serializes the work on one repository that is not a commit (import,
+    /// identity changes, deletion); commits are serialized by ``commits``.
     public let writeLock = KeyedLock()
+    /// Builds and stores repository commits on the writer connection.
+    let commits: CommitQueue
     /// Serializes PLC directory submissions per DID.
     public let plcLock = KeyedLock()
     public let rateLimiter = RateLimiter()
     /// Tells the relay crawl notifier that repositories changed.
-    public let crawlActivity = CrawlActivity()
+    public let crawlActivity: CrawlActivity
     public let tids = TIDGenerator()
     /// The Lexicon schemas records are validated against.
     public let lexicons: LexiconCatalog
@@ -61,7 +64,14 @@ public final class PDSServices: Sendable {
         // Changes made here reach the cache as their transaction commits;
         // the hub reports those of other processes (the CLI) as it reads them.
         pool.add(transactionObserver: AccountChangeObserver(cache: recordCache), extent: .databaseLifetime)
-        sequencer = try SequencerHub(reader: pool, sinks: [firehose, recordCache])
+        let sequencer = try SequencerHub(reader: pool, sinks: [firehose, recordCache])
+        self.sequencer = sequencer
+        let crawlActivity = CrawlActivity()
+        self.crawlActivity = crawlActivity
+        commits = CommitQueue(pool: pool) {
+            sequencer.notify()
+            crawlActivity.noteWrite()
+        }
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
         identity = IdentityServices(config: config)

@@ -5,8 +5,8 @@ import GRDB
 import Repo
 import Sequencer
 
-/// Commits to a hosted repository: one writer per repository at a time, the
-/// commit built from the current state and written in one transaction.
+/// Commits to a hosted repository: built from the current state and written
+/// in the same transaction, on the writer connection (see ``CommitQueue``).
 enum RepoCommits {
     /// The most operations one commit may carry (the relay's limit).
     static let maxOperations = 200
@@ -23,40 +23,33 @@ enum RepoCommits {
         if let wait = services.rateLimiter.hit(.init(name: "writes", max: limits.writesPerHour, window: 3600), key: did) {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
-        return try await services.writeLock.withLock(did) {
-            // One read transaction: the writes are built against the current
-            // state (so swap checks see the latest commit), their blobs
-            // checked, and the commit made. The repository cannot change
-            // meanwhile: this task holds its write lock.
-            let (result, blobs) = try await services.pool.read { db -> (CommitResult, BlobTracking.Changes) in
-                let repo = try existingRepository(did: did, db: db)
-                if let swapCommit, swapCommit != repo.commitCID.string {
-                    throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
-                }
-                let writes = try build(repo)
-                guard !writes.isEmpty else { throw XRPCError.invalidRequest("No writes given") }
-                guard writes.count <= maxOperations else {
-                    throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
-                }
-                let blobs = try BlobTracking.check(writes, did: did, db: db)
-                let rev = try services.tids.next(after: TID(repo.commit.rev))
-                do {
-                    return (try repo.apply(writes, key: key, rev: rev), blobs)
-                } catch let error as RepoError {
-                    throw XRPCError.from(error)
-                }
+        return try await services.commits.commit { db in
+            // Built against the current state (so swap checks see the latest
+            // commit) and stored in the same transaction.
+            let repo = try existingRepository(did: did, db: db)
+            if let swapCommit, swapCommit != repo.commitCID.string {
+                throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
+            }
+            let writes = try build(repo)
+            guard !writes.isEmpty else { throw XRPCError.invalidRequest("No writes given") }
+            guard writes.count <= maxOperations else {
+                throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
+            }
+            let blobs = try BlobTracking.check(writes, did: did, db: db)
+            let rev = try services.tids.next(after: TID(repo.commit.rev))
+            let result: CommitResult
+            do {
+                result = try repo.apply(writes, key: key, rev: rev)
+            } catch let error as RepoError {
+                throw XRPCError.from(error)
             }
             let size = result.newBlocks.values.reduce(0) { $0 + $1.count }
             guard size <= maxBlockBytes else {
                 throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
             }
-            try await services.pool.write { db in
-                try RepoStorage.apply(result, db: db)
-                try BlobTracking.apply(blobs, db: db)
-                try Sequencer.append(.commit(result), db: db)
-            }
-            services.sequencer.notify()
-            services.crawlActivity.noteWrite()
+            try RepoStorage.apply(result, db: db)
+            try BlobTracking.apply(blobs, db: db)
+            try Sequencer.append(.commit(result), db: db)
             return result
         }
     }

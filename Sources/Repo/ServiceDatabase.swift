@@ -6,6 +6,9 @@ import Migrations
 /// migrations applied in order: the service's (`migrations/sql`) unless
 /// others are given (the feed generator's, `migrations/feedgen`).
 public enum ServiceDatabase {
+    /// The page cache of the writer connection, in KiB.
+    static let writerCacheKibibytes = 32 * 1024
+
     /// Opens (creating if needed) the database at `path` and applies
     /// `migrations` (by default the service's own, `migrations/sql`).
     public static func open(path: String, migrations: [SchemaMigrations.Migration]? = nil) throws -> DatabasePool {
@@ -13,6 +16,13 @@ public enum ServiceDatabase {
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if !db.configuration.readonly {
+                // The writer builds commits: the repositories' recent pages
+                // stay in its cache (readers lose theirs at every write).
+                try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKibibytes)")
+                // Savepoints' journals in memory, not in temporary files.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            }
         }
         let pool = try DatabasePool(path: path, configuration: config)
         try migrate(pool, migrations: migrations ?? SchemaMigrations.all())

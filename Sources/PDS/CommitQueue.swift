@@ -1,0 +1,115 @@
+import ATCrypto
+import ATProto
+import GRDB
+import Repo
+import Sequencer
+import Synchronization
+
+/// Commits to hosted repositories, made one after another on the database's
+/// writer connection and stored in groups.
+///
+/// A commit is built from the repository's current state and written in
+/// the same transaction, so nothing can change the repository in between
+/// and no per-repository lock is needed: the writer connection is the
+/// serialization point. Every commit waiting when the writer becomes free
+/// joins one transaction, each in its own savepoint, so a write that fails
+/// (a swap check, a missing record) fails alone while the others are
+/// stored. Grouping shares the transaction's cost (the pages every commit
+/// touches, such as the event log's tail, are written once per group) and
+/// building on the writer finds the repository's pages in its cache,
+/// where a reader connection would have had to read them again after
+/// every write.
+///
+/// A database error (disk full, I/O) fails every commit of its group:
+/// SQLite may have rolled the whole transaction back.
+final class CommitQueue: Sendable {
+    /// Builds a commit on the writer connection; throws to refuse it.
+    typealias Build = @Sendable (Database) throws -> CommitResult
+
+    private struct Job {
+        let build: Build
+        let continuation: CheckedContinuation<CommitResult, any Error>
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        /// True while a drain is scheduled or running on the writer.
+        var draining = false
+    }
+
+    /// The most commits stored in one transaction: bounds the wait of the
+    /// last commit of a group.
+    static let maxGroupSize = 32
+
+    private let pool: DatabasePool
+    private let state = Mutex(State())
+    /// Runs after each transaction that stored at least one commit.
+    private let onStored: @Sendable () -> Void
+
+    init(pool: DatabasePool, onStored: @escaping @Sendable () -> Void) {
+        self.pool = pool
+        self.onStored = onStored
+    }
+
+    /// Builds and stores one commit; returns once its transaction has
+    /// committed, or throws the error that refused it.
+    func commit(_ build: @escaping Build) async throws -> CommitResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let startDrain = state.withLock { s -> Bool in
+                s.pending.append(Job(build: build, continuation: continuation))
+                if s.draining { return false }
+                s.draining = true
+                return true
+            }
+            if startDrain {
+                pool.asyncWriteWithoutTransaction { [self] db in drain(db) }
+            }
+        }
+    }
+
+    /// Stores groups until no commit is waiting.
+    private func drain(_ db: Database) {
+        while true {
+            let group = state.withLock { s -> [Job] in
+                let taken = Array(s.pending.prefix(CommitQueue.maxGroupSize))
+                s.pending.removeFirst(taken.count)
+                if taken.isEmpty { s.draining = false }
+                return taken
+            }
+            if group.isEmpty { return }
+            store(group, db: db)
+        }
+    }
+
+    private func store(_ group: [Job], db: Database) {
+        var outcomes: [Result<CommitResult, any Error>] = []
+        outcomes.reserveCapacity(group.count)
+        do {
+            try db.inTransaction {
+                for job in group {
+                    do {
+                        var result: CommitResult?
+                        try db.inSavepoint {
+                            result = try job.build(db)
+                            return .commit
+                        }
+                        outcomes.append(.success(result!))
+                    } catch let error as DatabaseError {
+                        throw error
+                    } catch {
+                        outcomes.append(.failure(error))
+                    }
+                }
+                return .commit
+            }
+        } catch {
+            outcomes = group.map { _ in .failure(error) }
+        }
+        if outcomes.contains(where: { if case .success = $0 { true } else { false } }) {
+            onStored()
+        }
+        for (job, outcome) in zip(group, outcomes) {
+            job.continuation.resume(with: outcome)
+        }
+    }
+}
