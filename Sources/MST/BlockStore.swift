@@ -8,6 +8,20 @@ import Synchronization
 public protocol BlockStore: Sendable {
     /// The bytes of the block, or nil when the store does not have it.
     func getBlock(_ cid: CID) throws -> [UInt8]?
+
+    /// Where trees reading this store keep the nodes they decode, or nil
+    /// (the default) to decode a node at every read.
+    var nodeMemo: MSTNodeMemo? { get }
+
+    /// A tree took the node `cid` from ``nodeMemo`` instead of reading it
+    /// here. Stores that record what is read record it (the default does
+    /// nothing).
+    func noteMemoRead(_ cid: CID) throws
+}
+
+extension BlockStore {
+    public var nodeMemo: MSTNodeMemo? { nil }
+    public func noteMemoRead(_ cid: CID) throws {}
 }
 
 /// A block store that also accepts new blocks.
@@ -60,6 +74,12 @@ public final class RecordingBlockStore: BlockStore {
         return bytes
     }
 
+    public var nodeMemo: MSTNodeMemo? { base.nodeMemo }
+
+    public func noteMemoRead(_ cid: CID) throws {
+        _ = try getBlock(cid)
+    }
+
     /// The blocks read so far.
     public var recorded: [CID: [UInt8]] { seen.withLock { $0 } }
 }
@@ -78,5 +98,11 @@ public struct OverlayBlockStore: BlockStore {
     public func getBlock(_ cid: CID) throws -> [UInt8]? {
         if let bytes = overlay[cid] { return bytes }
         return try base.getBlock(cid)
+    }
+
+    public var nodeMemo: MSTNodeMemo? { base.nodeMemo }
+
+    public func noteMemoRead(_ cid: CID) throws {
+        if overlay[cid] == nil { try base.noteMemoRead(cid) }
     }
 }

@@ -96,8 +96,8 @@ public struct MSTDiff: Sendable {
         /// Replaces the subtree on top with its keys and child subtrees.
         mutating func expand() throws {
             guard case .subtree(let cid, let layer)? = stack.popLast() else { return }
+            let node = try MSTNodeMemo.node(cid, store: store, expectedLayer: layer)
             guard let bytes = try store.getBlock(cid) else { throw MSTError.missingBlock(cid) }
-            let node = try MSTNodeCodec.decode(bytes, cid: cid, expectedLayer: layer)
             expanded[cid] = bytes
             var items: [Item] = []
             func push(_ child: MSTChild?) {

@@ -22,8 +22,7 @@ public struct MerkleSearchTree: Sendable {
     /// The tree whose root node has the given CID.
     public init(store: any BlockStore, root cid: CID) throws {
         self.store = store
-        guard let bytes = try store.getBlock(cid) else { throw MSTError.missingBlock(cid) }
-        var node = try MSTNodeCodec.decode(bytes, cid: cid, expectedLayer: nil)
+        var node = try MSTNodeMemo.node(cid, store: store, expectedLayer: nil)
         if node.entries.isEmpty {
             guard let left = node.left else {
                 self.root = nil  // the empty tree's root node
@@ -50,8 +49,7 @@ public struct MerkleSearchTree: Sendable {
         case .node(let n):
             return n
         case .stored(let cid):
-            guard let bytes = try store.getBlock(cid) else { throw MSTError.missingBlock(cid) }
-            var node = try MSTNodeCodec.decode(bytes, cid: cid, expectedLayer: layer)
+            var node = try MSTNodeMemo.node(cid, store: store, expectedLayer: layer)
             if node.entries.isEmpty {
                 guard node.left != nil else { throw MSTError.malformedNode(cid, "empty node inside the tree") }
                 node.layer = layer
@@ -67,8 +65,7 @@ public struct MerkleSearchTree: Sendable {
         case .node(let node):
             return node
         case .stored(let cid):
-            guard let bytes = try store.getBlock(cid) else { throw MSTError.missingBlock(cid) }
-            var node = try MSTNodeCodec.decode(bytes, cid: cid, expectedLayer: nil)
+            var node = try MSTNodeMemo.node(cid, store: store, expectedLayer: nil)
             if node.entries.isEmpty {
                 guard let left = node.left else { throw MSTError.malformedNode(cid, "empty node inside the tree") }
                 let child = try loadUnknownLayer(left, store: store)

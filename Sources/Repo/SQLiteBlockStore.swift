@@ -31,9 +31,9 @@ public struct SQLiteBlockStore: BlockStore {
 /// read is one transaction and no blocking database call runs on Swift's
 /// cooperative threads.
 ///
-/// Blocks it has read are remembered for the life of the value (one
-/// closure): building a commit reads the same MST nodes for the writes, the
-/// diff and the proof.
+/// Blocks it has read, and the MST nodes decoded from them, are remembered
+/// for the life of the value (one closure): building a commit reads the
+/// same MST nodes for the writes, the diff and the proof.
 public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
     public let did: String
     let db: Database
@@ -42,6 +42,9 @@ public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
     final class Memo {
         var blocks: [CID: [UInt8]] = [:]
     }
+
+    /// Decoded nodes, kept as long as the blocks' bytes.
+    public let nodeMemo: MSTNodeMemo? = MSTNodeMemo()
 
     public init(did: String, db: Database) {
         self.did = did

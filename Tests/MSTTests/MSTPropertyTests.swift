@@ -120,6 +120,53 @@ struct MSTPropertyTests {
         #expect(try MerkleSearchTree.invert(operations: ops, root: rb.root, store: MemoryBlockStore(proof)) == ra.root)
     }
 
+    /// A store offering a node memo answers every tree operation exactly as
+    /// one without, decodes each node once, and still records every node a
+    /// proof visits (memo hits included).
+    @Test func aNodeMemoChangesNothingButTheDecoding() throws {
+        let rng = SeededGenerator(seed: 7)
+        let plain = MemoryBlockStore()
+        var a = try MerkleSearchTree.build(store: plain, entries: Self.keys(2000, seed: 21).map { ($0, MSTTestSupport.leaf) })
+        let ra = a.serialize()
+        plain.putBlocks(ra.blocks)
+        let memoized = MemoizingStore(plain)
+
+        func change(_ store: any BlockStore) throws -> (root: CID, blocks: [CID: [UInt8]], ops: [MSTOperation]) {
+            var local = rng
+            var tree = try MerkleSearchTree(store: store, root: ra.root)
+            var ops: [MSTOperation] = []
+            for key in Self.keys(40, seed: 22).sorted() {
+                let value = MSTTestSupport.value(Int(local.next() % 1000))
+                ops.append(MSTOperation(key: key, cid: value, previous: try tree.put(key, value)))
+            }
+            for key in try tree.list(limit: 30).map(\.key) where local.next() % 2 == 0 {
+                if let previous = try tree.delete(key) { ops.append(MSTOperation(key: key, cid: nil, previous: previous)) }
+            }
+            let (root, blocks) = tree.serialize()
+            return (root, blocks, ops)
+        }
+        let expected = try change(plain)
+        let got = try change(memoized)
+        #expect(got.root == expected.root)
+        #expect(Set(got.blocks.keys) == Set(expected.blocks.keys))
+        #expect(memoized.nodeMemo!.count > 0)
+
+        let withNew = MemoryBlockStore(plain.allBlocks.merging(expected.blocks) { a, _ in a })
+        let memoizedNew = MemoizingStore(withNew)
+        // Read the tree once so the proof below is served from the memo.
+        _ = try MerkleSearchTree(store: memoizedNew, root: expected.root).count()
+        let decoded = memoizedNew.nodeMemo!.count
+        let proof = try MerkleSearchTree.inversionProof(operations: expected.ops, root: expected.root, store: memoizedNew)
+        #expect(memoizedNew.nodeMemo!.count == decoded, "the nodes the proof reads were all decoded before")
+        #expect(proof == (try MerkleSearchTree.inversionProof(operations: expected.ops, root: expected.root, store: withNew)))
+        #expect(try MerkleSearchTree.invert(operations: expected.ops, root: expected.root, store: MemoryBlockStore(proof)) == ra.root)
+
+        let diff = try MSTDiff.between(old: ra.root, new: expected.root, store: memoizedNew)
+        let plainDiff = try MSTDiff.between(old: ra.root, new: expected.root, store: withNew)
+        #expect(diff.removedNodes == plainDiff.removedNodes)
+        #expect(Set(diff.newNodes.keys) == Set(plainDiff.newNodes.keys))
+    }
+
     @Test func listsRangesCollectionsAndPages() throws {
         let store = MemoryBlockStore()
         let keys = Self.keys(1500, seed: 5)
@@ -173,4 +220,14 @@ enum TIDLike {
         for _ in 0..<12 { s.append(alphabet[Int(rng.next() % 32)]) }
         return s
     }
+}
+
+/// A store with a node memo.
+struct MemoizingStore: BlockStore {
+    let base: MemoryBlockStore
+    let nodeMemo: MSTNodeMemo? = MSTNodeMemo()
+
+    init(_ base: MemoryBlockStore) { self.base = base }
+
+    func getBlock(_ cid: CID) throws -> [UInt8]? { try base.getBlock(cid) }
 }

@@ -1,0 +1,47 @@
+import ATProto
+
+/// Decoded MST nodes by CID, kept for one piece of work that reads the same
+/// nodes several times: building a commit reads the path to the written key
+/// for the write itself, for the diff against the previous tree and for the
+/// firehose proof. Nodes are content-addressed, so every tree and store of
+/// that work may share one memo.
+///
+/// Not synchronized: a memo belongs to one piece of work on one thread (a
+/// store offering one, such as the database block store, lives inside one
+/// database closure).
+public final class MSTNodeMemo: @unchecked Sendable {
+    /// Nodes as decoded, before a tree fixes up the layer of key-less ones.
+    private var nodes: [CID: MSTNode] = [:]
+
+    public init() {}
+
+    /// How many nodes are kept.
+    public var count: Int { nodes.count }
+
+    /// The node with `cid`, from the memo or else read from `store` and
+    /// decoded (and then kept). A node taken from the memo is reported to
+    /// the store (``BlockStore/noteMemoRead(_:)``), so stores that record
+    /// what was read still see every node a tree visits.
+    static func node(_ cid: CID, store: any BlockStore, expectedLayer: Int?) throws -> MSTNode {
+        let memo = store.nodeMemo
+        var node: MSTNode
+        if let kept = memo?.nodes[cid] {
+            try store.noteMemoRead(cid)
+            node = kept
+        } else {
+            guard let bytes = try store.getBlock(cid) else { throw MSTError.missingBlock(cid) }
+            node = try MSTNodeCodec.decode(bytes, cid: cid, expectedLayer: nil)
+            memo?.nodes[cid] = node
+        }
+        // What decoding with the expected layer would have checked and set.
+        if let expectedLayer {
+            if node.entries.isEmpty {
+                node.layer = expectedLayer
+                node.cid = cid
+            } else if node.layer != expectedLayer {
+                throw MSTError.malformedNode(cid, "key at the wrong layer")
+            }
+        }
+        return node
+    }
+}
