@@ -22,13 +22,14 @@ import Synchronization
 ///
 /// A database error (disk full, I/O) fails every commit of its group:
 /// SQLite may have rolled the whole transaction back.
-final class CommitQueue: Sendable {
-    /// Builds a commit on the writer connection; throws to refuse it.
-    typealias Build = @Sendable (Database) throws -> CommitResult
+final class CommitQueue<Output: Sendable>: Sendable {
+    /// Builds and stores a commit on the writer connection; throws to
+    /// refuse it.
+    typealias Build = @Sendable (Database) throws -> Output
 
     private struct Job {
         let build: Build
-        let continuation: CheckedContinuation<CommitResult, any Error>
+        let continuation: CheckedContinuation<Output, any Error>
     }
 
     private struct State {
@@ -39,21 +40,21 @@ final class CommitQueue: Sendable {
 
     /// The most commits stored in one transaction: bounds the wait of the
     /// last commit of a group.
-    static let maxGroupSize = 32
-
+    let maxGroupSize: Int
     private let pool: DatabasePool
     private let state = Mutex(State())
     /// Runs after each transaction that stored at least one commit.
     private let onStored: @Sendable () -> Void
 
-    init(pool: DatabasePool, onStored: @escaping @Sendable () -> Void) {
+    init(pool: DatabasePool, maxGroupSize: Int = 32, onStored: @escaping @Sendable () -> Void) {
         self.pool = pool
+        self.maxGroupSize = maxGroupSize
         self.onStored = onStored
     }
 
     /// Builds and stores one commit; returns once its transaction has
     /// committed, or throws the error that refused it.
-    func commit(_ build: @escaping Build) async throws -> CommitResult {
+    func commit(_ build: @escaping Build) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let startDrain = state.withLock { s -> Bool in
                 s.pending.append(Job(build: build, continuation: continuation))
@@ -71,7 +72,7 @@ final class CommitQueue: Sendable {
     private func drain(_ db: Database) {
         while true {
             let group = state.withLock { s -> [Job] in
-                let taken = Array(s.pending.prefix(CommitQueue.maxGroupSize))
+                let taken = Array(s.pending.prefix(maxGroupSize))
                 s.pending.removeFirst(taken.count)
                 if taken.isEmpty { s.draining = false }
                 return taken
@@ -82,13 +83,13 @@ final class CommitQueue: Sendable {
     }
 
     private func store(_ group: [Job], db: Database) {
-        var outcomes: [Result<CommitResult, any Error>] = []
+        var outcomes: [Result<Output, any Error>] = []
         outcomes.reserveCapacity(group.count)
         do {
             try db.inTransaction {
                 for job in group {
                     do {
-                        var result: CommitResult?
+                        var result: Output?
                         try db.inSavepoint {
                             result = try job.build(db)
                             return .commit

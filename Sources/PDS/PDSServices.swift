@@ -23,7 +23,7 @@ public final class PDSServices: Sendable {
     /// identity changes, deletion); commits are serialized by ``commits``.
     public let writeLock = KeyedLock()
     /// Builds and stores repository commits on the writer connection.
-    let commits: CommitQueue
+    let commits: CommitQueue<CommitResult>
     /// Serializes PLC directory submissions per DID.
     public let plcLock = KeyedLock()
     public let rateLimiter = RateLimiter()
