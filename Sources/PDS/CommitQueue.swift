@@ -1,8 +1,4 @@
-import ATCrypto
-import ATProto
 import GRDB
-import Repo
-import Sequencer
 import Synchronization
 
 /// Commits to hosted repositories, made one after another on the database's
