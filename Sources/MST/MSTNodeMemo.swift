@@ -24,7 +24,7 @@ public final class MSTNodeMemo: @unchecked Sendable {
     /// what was read still see every node a tree visits.
     static func node(_ cid: CID, store: any BlockStore, expectedLayer: Int?) throws -> MSTNode {
         let memo = store.nodeMemo
-        var node: MSTNode
+        let node: MSTNode
         if let kept = memo?.nodes[cid] {
             try store.noteMemoRead(cid)
             node = kept
@@ -33,14 +33,10 @@ public final class MSTNodeMemo: @unchecked Sendable {
             node = try MSTNodeCodec.decode(bytes, cid: cid, expectedLayer: nil)
             memo?.nodes[cid] = node
         }
-        // What decoding with the expected layer would have checked and set.
-        if let expectedLayer {
-            if node.entries.isEmpty {
-                node.layer = expectedLayer
-                node.cid = cid
-            } else if node.layer != expectedLayer {
-                throw MSTError.malformedNode(cid, "key at the wrong layer")
-            }
+        // What decoding with the expected layer would have checked (a node
+        // without keys takes its layer from the tree that loads it).
+        if let expectedLayer, !node.entries.isEmpty, node.layer != expectedLayer {
+            throw MSTError.malformedNode(cid, "key at the wrong layer")
         }
         return node
     }
