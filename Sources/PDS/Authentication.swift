@@ -55,9 +55,12 @@ extension PDSServices {
     {
         let services = self
         let (did, scope, sessionID) = try services.tokens.verify(token, type: "at+jwt")
-        let (open, found) = try await services.accounts.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
-        guard open else { throw XRPCError.invalidToken("the session has ended") }
-        guard let account = found else { throw XRPCError.invalidToken("the account no longer exists") }
+        let session = try await services.sessionChecks.answer(sessionID: sessionID, did: did) {
+            let (open, account) = try await services.accounts.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
+            return SessionCheckCache.Answer(open: open, account: account)
+        }
+        guard session.open else { throw XRPCError.invalidToken("the session has ended") }
+        guard let account = session.account else { throw XRPCError.invalidToken("the account no longer exists") }
         switch account.status {
         case .active: break
         case .takendown: throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")

@@ -46,6 +46,9 @@ public final class PDSServices: Sendable {
     /// Answers of `com.atproto.repo.getRecord`, dropped per account when it
     /// changes.
     public let recordCache: RecordReadCache
+    /// Recent answers of the per-request session check, dropped when an
+    /// account or a session changes.
+    let sessionChecks = SessionCheckCache()
 
     /// Opens (creating on first start) the data directory, its database and
     /// its keys.
@@ -64,6 +67,7 @@ public final class PDSServices: Sendable {
         // Changes made here reach the cache as their transaction commits;
         // the hub reports those of other processes (the CLI) as it reads them.
         pool.add(transactionObserver: AccountChangeObserver(cache: recordCache), extent: .databaseLifetime)
+        pool.add(transactionObserver: SessionChangeObserver(cache: sessionChecks), extent: .databaseLifetime)
         let sequencer = try SequencerHub(reader: pool, sinks: [firehose, recordCache])
         self.sequencer = sequencer
         let crawlActivity = CrawlActivity()
