@@ -8,6 +8,14 @@ import Migrations
 public enum ServiceDatabase {
     /// The page cache of the writer connection, in KiB.
     static let writerCacheKibibytes = 32 * 1024
+    /// The page size of a new database, in bytes. Blocks are keyed by CID,
+    /// a hash, so a commit's new and removed blocks land on scattered
+    /// B-tree pages, each written whole to the log and again by the
+    /// checkpoint: half-size pages write less per commit (measured: ~13%
+    /// fewer bytes written per createRecord and 10-15% more of them per
+    /// second than with SQLite's 4,096). An existing database keeps the
+    /// page size it was created with.
+    static let pageSize = 2048
 
     /// Opens (creating if needed) the database at `path` and applies
     /// `migrations` (by default the service's own, `migrations/sql`).
@@ -17,6 +25,8 @@ public enum ServiceDatabase {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             if !db.configuration.readonly {
+                // Only takes effect while the file is still empty.
+                try db.execute(sql: "PRAGMA page_size = \(pageSize)")
                 // The writer builds commits: the repositories' recent pages
                 // stay in its cache (readers lose theirs at every write).
                 try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKibibytes)")

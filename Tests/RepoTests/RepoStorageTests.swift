@@ -41,6 +41,31 @@ struct RepoStorageTests {
         #expect(try repo.tree().count() == 200)
     }
 
+    @Test func newDatabasesHaveSmallPagesAndOldOnesKeepTheirs() throws {
+        let (storage, dir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pageSize = { (pool: DatabasePool) in try pool.read { try Int.fetchOne($0, sql: "PRAGMA page_size")! } }
+        #expect(try pageSize(storage.pool) == ServiceDatabase.pageSize)
+        _ = try RepoTestSupport.populated(storage, key: key, count: 50, batch: 10)
+
+        // A database created before (SQLite's default pages, WAL, one table)
+        // opens with its own page size, takes the migrations and stores commits.
+        let oldPath = dir.appendingPathComponent("old.sqlite").path
+        let old = try DatabaseQueue(path: oldPath)
+        try old.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA page_size = 4096")
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "CREATE TABLE kept (x INTEGER)")
+            try db.execute(sql: "INSERT INTO kept VALUES (7)")
+        }
+        try old.close()
+        let reopened = RepoStorage(pool: try ServiceDatabase.open(path: oldPath))
+        #expect(try pageSize(reopened.pool) == 4096)
+        #expect(try reopened.pool.read { try Int.fetchOne($0, sql: "SELECT x FROM kept") } == 7)
+        _ = try RepoTestSupport.populated(reopened, key: key, count: 50, batch: 10)
+        #expect(try reopened.repository(did: did)!.tree().count() == 50)
+    }
+
     @Test func aStaleCommitIsRefused() throws {
         let (storage, dir) = try RepoTestSupport.storage()
         defer { try? FileManager.default.removeItem(at: dir) }
