@@ -58,6 +58,21 @@ public struct EventIndexer: Sendable {
             }
             return
         }
+        let ids = CommunityHashtag.communityIDs(inPost: record)
+        if change.operation == .create {
+            // A new post is indexed nowhere yet: with no known community among
+            // its hashtags (the directory remembers unknown ones), there is
+            // nothing to read or write.
+            var known = false
+            for id in ids where try await directory.community(id: id) != nil {
+                known = true
+                break
+            }
+            if !known {
+                if !ids.isEmpty && record["text"]?.stringValue == nil { throw FeedGenError.invalidRecord("post without text") }
+                return
+            }
+        }
         // One read for both: whether the post was deleted, and where it is indexed.
         let (tombstoned, indexedIn) = try await pool.read { db -> (Bool, [String]) in
             let tombstone = try db.cachedStatement(sql: "SELECT 1 FROM record_tombstone WHERE uri = ? AND (cid = ? OR cid = '')")
@@ -66,7 +81,6 @@ public struct EventIndexer: Sendable {
             return (false, try String.fetchAll(indexed, arguments: [uri]))
         }
         guard !tombstoned else { return }
-        let ids = CommunityHashtag.communityIDs(inPost: record)
         // An update may have removed a hashtag: drop the post from the others.
         let stale = indexedIn.filter { !ids.contains($0) }
         if !stale.isEmpty {
@@ -139,6 +153,7 @@ public struct EventIndexer: Sendable {
                 metadata: ["config": .string(uri), "community": .string(config.id), "owner": .string(claimedBy)])
             return
         }
+        await directory.configured(id: config.id)
         try await directory.community(id: config.id)?.reload()
     }
 

@@ -130,6 +130,38 @@ struct CommunityIndexTests {
         }
     }
 
+    /// The directory remembers hashtags that name no community (so such
+    /// posts cost no read): a community created afterwards still gets the
+    /// posts made from then on, and one removed stops getting them.
+    @Test func aCommunityCreatedAfterItsHashtagWasSeenGetsItsPosts() async throws {
+        let f = try FeedGenFixture()
+        defer { f.remove() }
+        let t = Date()
+        let early = try Records.create(owner, "app.bsky.feed.post", "p1", Records.post("too early #atrarium_\(id)", at: t.addingTimeInterval(-3)))
+        try await f.ingest([early])
+        try await f.ingest([try Records.create(owner, "app.bsky.feed.post", "p2", Records.post("still early #atrarium_\(id)", at: t.addingTimeInterval(-2)))])
+        let textless = try Records.create(owner, "app.bsky.feed.post", "p0", ["$type": "app.bsky.feed.post", "tags": [.string("atrarium_\(id)")]])
+        try await f.ingest([textless])
+
+        try await f.ingest([try Records.create(owner, "net.atrarium.community.config", "self", Records.config(id: id))])
+        let onTime = try Records.create(owner, "app.bsky.feed.post", "p3", Records.post("on time #atrarium_\(id)", at: t.addingTimeInterval(-1)))
+        try await f.ingest([onTime])
+        #expect(try await f.feedURIs(id, owner: owner) == [Records.ref(onTime).uri])
+
+        // Removed: unknown again, and its posts are not indexed anywhere.
+        try await f.ingest([try Records.delete(owner, "net.atrarium.community.config", "self")])
+        try await f.ingest([try Records.create(owner, "app.bsky.feed.post", "p4", Records.post("too late #atrarium_\(id)", at: t))])
+        #expect(try await f.generator.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM community_post")! } == 0)
+        // Created again: posts from then on are indexed.
+        try await f.ingest([try Records.create(owner, "net.atrarium.community.config", "self", Records.config(id: id))])
+        let again = try Records.create(owner, "app.bsky.feed.post", "p5", Records.post("back #atrarium_\(id)", at: t))
+        try await f.ingest([again])
+        #expect(try await f.feedURIs(id, owner: owner) == [Records.ref(again).uri])
+        // The text-less tagged post was refused, as posts of known communities are.
+        let (_, dead) = try await f.generator.queue.counts()
+        #expect(dead == 1)
+    }
+
     @Test func takedownRemovesTheAccountsPostsAndInvalidRecordsAreDeadLettered() async throws {
         let f = try FeedGenFixture()
         defer { f.remove() }
