@@ -175,7 +175,8 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// Whether a session is open, and its account: one read per authenticated request.
+    /// Whether a session is open, and its account: the check behind every
+    /// authenticated request (whose answers ``SessionCheckCache`` keeps).
     public func session(_ sessionID: String, did: String, now: Int) async throws -> (open: Bool, account: Account?) {
         try await pool.read { db in
             let open = try Bool.fetchOne(
