@@ -59,19 +59,16 @@ public struct EventIndexer: Sendable {
             return
         }
         let ids = CommunityHashtag.communityIDs(inPost: record)
-        if change.operation == .create {
-            // A new post is indexed nowhere yet: with no known community among
-            // its hashtags (the directory remembers unknown ones), there is
-            // nothing to read or write.
-            var known = false
-            for id in ids where try await directory.community(id: id) != nil {
-                known = true
-                break
-            }
-            if !known {
-                if !ids.isEmpty && record["text"]?.stringValue == nil { throw FeedGenError.invalidRecord("post without text") }
-                return
-            }
+        // The communities its hashtags name (the directory remembers the ids
+        // that name none, so unknown ones cost no read).
+        var named: [Community] = []
+        for id in ids {
+            if let community = try await directory.community(id: id) { named.append(community) }
+        }
+        if change.operation == .create && named.isEmpty {
+            // A new post is indexed nowhere yet: nothing to read or write.
+            if !ids.isEmpty && record["text"]?.stringValue == nil { throw FeedGenError.invalidRecord("post without text") }
+            return
         }
         // One read for both: whether the post was deleted, and where it is indexed.
         let (tombstoned, indexedIn) = try await pool.read { db -> (Bool, [String]) in
@@ -97,8 +94,7 @@ public struct EventIndexer: Sendable {
             // Never later than now, so a post cannot pin itself to the top.
             createdAt = min(nowMs, IngestQueue.milliseconds(date))
         }
-        for id in ids {
-            guard let community = try await directory.community(id: id) else { continue }
+        for community in named {
             try await community.indexPost(uri: uri, cid: cid, author: change.did, createdAt: createdAt, indexedAt: nowMs)
         }
     }

@@ -98,7 +98,9 @@ struct SessionCheckCacheTests {
         // which this server's observers do not see.
         let cal = try await server.createAccount("cal")
         for _ in 0..<3 { #expect(try await getSession(cal.accessJwt).status == 200) }
-        let other = try DatabaseQueue(path: server.dataDirectory.appendingPathComponent("pds.sqlite").path)
+        var wait = Configuration()
+        wait.busyMode = .timeout(5)  // the server's writer may be busy
+        let other = try DatabaseQueue(path: server.dataDirectory.appendingPathComponent("pds.sqlite").path, configuration: wait)
         try await other.write { db in try db.execute(sql: "DELETE FROM refresh_token WHERE did = ?", arguments: [cal.did]) }
         try other.close()
         let ended = ContinuousClock.now
