@@ -38,7 +38,7 @@ extension MerkleSearchTree {
                 throw MSTError.keyNotFound(op.key)
             }
         }
-        return tree.serialize().root
+        return tree.rootCID
     }
 
     /// The covering proof of a commit: the nodes of the tree at `root` that

@@ -11,33 +11,44 @@ extension MerkleSearchTree {
     /// Computes the root CID, caching every node's CID.
     /// - Returns: the root and the blocks of every node created or changed
     ///   since the tree was loaded or last serialized (for the empty tree,
-    ///   its empty root node).
+    ///   its empty root node). Those nodes are also kept in the store's
+    ///   node memo, if it has one, for the diff and proof that follow a
+    ///   write (and, through a shared cache, for the next commit).
     public mutating func serialize() -> (root: CID, blocks: [CID: [UInt8]]) {
+        serialize(keepingNodesIn: store.nodeMemo)
+    }
+
+    /// The root CID. Mutating because it caches node CIDs, after which a
+    /// ``serialize()`` no longer returns those nodes' blocks: call
+    /// ``serialize()`` instead when the blocks are needed. Keeps no node in
+    /// the store's memo (for checks, such as an inversion, whose nodes
+    /// nothing reads next).
+    public var rootCID: CID {
+        mutating get { serialize(keepingNodesIn: nil).root }
+    }
+
+    private mutating func serialize(keepingNodesIn memo: MSTNodeMemo?) -> (root: CID, blocks: [CID: [UInt8]]) {
         var blocks: [CID: [UInt8]] = [:]
         guard var node = root else {
             blocks[MerkleSearchTree.emptyRootCID] = MerkleSearchTree.emptyNodeBytes
             return (MerkleSearchTree.emptyRootCID, blocks)
         }
-        let cid = MerkleSearchTree.serialize(&node, into: &blocks)
+        let cid = MerkleSearchTree.serialize(&node, into: &blocks, memo: memo)
         root = node
         return (cid, blocks)
     }
 
-    /// The root CID. Mutating because it caches node CIDs, after which a
-    /// ``serialize()`` no longer returns those nodes' blocks: call
-    /// ``serialize()`` instead when the blocks are needed.
-    public var rootCID: CID {
-        mutating get { serialize().root }
-    }
-
-    static func serialize(_ node: inout MSTNode, into blocks: inout [CID: [UInt8]]) -> CID {
+    /// Serializes `node` and its changed descendants into `blocks`, and
+    /// keeps each new node in `memo` (so the diff and proof of the same
+    /// commit, and later commits through a shared cache, need not decode it).
+    static func serialize(_ node: inout MSTNode, into blocks: inout [CID: [UInt8]], memo: MSTNodeMemo?) -> CID {
         if let cid = node.cid { return cid }
         func childCID(_ child: inout MSTChild?) -> CID? {
             switch child {
             case nil: return nil
             case .stored(let cid)?: return cid
             case .node(var n)?:
-                let cid = serialize(&n, into: &blocks)
+                let cid = serialize(&n, into: &blocks, memo: memo)
                 child = .node(n)
                 return cid
             }
@@ -56,6 +67,7 @@ extension MerkleSearchTree {
         let bytes = MSTNodeCodec.encode(left: leftCID, entries: encoded)
         let cid = CID.compute(bytes)
         blocks[cid] = bytes
+        memo?.wrote(cid, layer: node.layer, left: leftCID, entries: encoded, bytes: bytes)
         node.left = left
         node.entries = entries
         node.cid = cid

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import LexiconFiles
 import Logging
+import MST
 import Repo
 import Sequencer
 
@@ -24,6 +25,12 @@ public final class PDSServices: Sendable {
     public let writeLock = KeyedLock()
     /// Builds and stores repository commits on the writer connection.
     let commits: CommitQueue<CommitResult>
+    /// The MST nodes recent commits read and wrote, for the next commits
+    /// to the same repositories.
+    let commitNodes = MSTNodeCache(maxBytes: PDSServices.commitNodeCacheBytes)
+    /// The memory ``commitNodes`` may hold (about 6,000 paths of a deep
+    /// repository).
+    static let commitNodeCacheBytes = 32 << 20
     /// Serializes PLC directory submissions per DID.
     public let plcLock = KeyedLock()
     public let rateLimiter = RateLimiter()

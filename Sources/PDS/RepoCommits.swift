@@ -2,6 +2,7 @@ import ATCrypto
 import ATProto
 import Foundation
 import GRDB
+import MST
 import Repo
 import Sequencer
 
@@ -26,7 +27,7 @@ enum RepoCommits {
         return try await services.commits.commit { db in
             // Built against the current state (so swap checks see the latest
             // commit) and stored in the same transaction.
-            let repo = try existingRepository(did: did, db: db)
+            let repo = try existingRepository(did: did, db: db, nodeCache: services.commitNodes)
             if let swapCommit, swapCommit != repo.commitCID.string {
                 throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
             }
@@ -48,14 +49,18 @@ enum RepoCommits {
                 throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
             }
             try RepoStorage.apply(result, db: db)
+            // The next commit to this repository starts by reading this one.
+            if let commitBytes = result.newBlocks[result.commitCID] {
+                services.commitNodes.keep(result.commitCID, bytes: commitBytes)
+            }
             try BlobTracking.apply(blobs, db: db)
             try Sequencer.append(.commit(result), db: db)
             return result
         }
     }
 
-    static func existingRepository(did: String, db: Database) throws -> Repository {
-        guard let repo = try RepoStorage.repository(did: did, db: db) else {
+    static func existingRepository(did: String, db: Database, nodeCache: MSTNodeCache? = nil) throws -> Repository {
+        guard let repo = try RepoStorage.repository(did: did, db: db, nodeCache: nodeCache) else {
             throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
         }
         return repo

@@ -40,10 +40,12 @@ public final class RepoStorage: Sendable {
     }
 
     /// The repository at its current commit, read through an open connection
-    /// (see ``DatabaseBlockStore``): valid only inside that GRDB closure.
-    public static func repository(did: String, db: Database) throws -> Repository? {
+    /// (see ``DatabaseBlockStore``, which also says what `nodeCache` is
+    /// for): valid only inside that GRDB closure.
+    public static func repository(did: String, db: Database, nodeCache: MSTNodeCache? = nil) throws -> Repository? {
         guard let head = try currentCommit(did: did, db: db) else { return nil }
-        return try Repository(did: did, commitCID: head.cid, store: DatabaseBlockStore(did: did, db: db))
+        return try Repository(
+            did: did, commitCID: head.cid, store: DatabaseBlockStore(did: did, db: db, nodeCache: nodeCache))
     }
 
     /// Writes a commit: new blocks, removed blocks, the record index and the

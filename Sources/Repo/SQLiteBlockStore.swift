@@ -33,7 +33,9 @@ public struct SQLiteBlockStore: BlockStore {
 ///
 /// Blocks it has read, and the MST nodes decoded from them, are remembered
 /// for the life of the value (one closure): building a commit reads the
-/// same MST nodes for the writes, the diff and the proof.
+/// same MST nodes for the writes, the diff and the proof. Given a node
+/// cache, nodes are also looked up there first and kept there (the
+/// writer's commits keep each repository's recent paths this way).
 public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
     public let did: String
     let db: Database
@@ -44,15 +46,17 @@ public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
     }
 
     /// Decoded nodes, kept as long as the blocks' bytes.
-    public let nodeMemo: MSTNodeMemo? = MSTNodeMemo()
+    public let nodeMemo: MSTNodeMemo?
 
-    public init(did: String, db: Database) {
+    public init(did: String, db: Database, nodeCache: MSTNodeCache? = nil) {
         self.did = did
         self.db = db
+        nodeMemo = MSTNodeMemo(shared: nodeCache)
     }
 
     public func getBlock(_ cid: CID) throws -> [UInt8]? {
         if let bytes = memo.blocks[cid] { return bytes }
+        if let bytes = nodeMemo?.shared?.bytes(cid) { return bytes }
         let bytes = try SQLiteBlockStore.getBlock(cid, did: did, db: db)
         if let bytes { memo.blocks[cid] = bytes }
         return bytes

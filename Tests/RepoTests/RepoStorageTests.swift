@@ -83,6 +83,58 @@ struct RepoStorageTests {
         #expect(try storage.currentCommit(did: did)?.cid == a.commitCID)
     }
 
+    /// Commits built through a node cache shared across them (as the PDS's
+    /// writer builds them) are the commits built without one: same tree,
+    /// new and removed blocks, firehose blocks; the stored repository
+    /// verifies. Deletes included, so nodes leave and come back.
+    @Test func commitsThroughANodeCacheAreTheSameAsWithout() throws {
+        let (plain, plainDir) = try RepoTestSupport.storage()
+        let (cached, cachedDir) = try RepoTestSupport.storage()
+        defer {
+            try? FileManager.default.removeItem(at: plainDir)
+            try? FileManager.default.removeItem(at: cachedDir)
+        }
+        let first = try Repository.create(did: did, key: key, rev: TIDGenerator().next())
+        try plain.apply(first)
+        try cached.apply(first)
+        let cache = MSTNodeCache(maxBytes: 4 << 20)
+        let generator = TIDGenerator()
+        var rkeys: [String] = []
+        for n in 0..<120 {
+            let rev = generator.next()
+            let writes: [RepoWrite]
+            if n % 3 == 2 {
+                writes = [.delete(collection: "app.bsky.feed.post", rkey: rkeys.removeFirst())]
+            } else {
+                rkeys.append(generator.next().string)
+                writes = [.create(collection: "app.bsky.feed.post", rkey: rkeys.last!, record: RepoTestSupport.post(n))]
+            }
+            let expected = try plain.pool.write { db in
+                let result = try RepoStorage.repository(did: did, db: db)!.apply(writes, key: key, rev: rev)
+                try RepoStorage.apply(result, db: db)
+                return result
+            }
+            let got = try cached.pool.write { db in
+                let result = try RepoStorage.repository(did: did, db: db, nodeCache: cache)!.apply(writes, key: key, rev: rev)
+                try RepoStorage.apply(result, db: db)
+                return result
+            }
+            // Commit blocks differ only by their signatures (ECDSA nonces).
+            let commits: Set<CID> = [expected.commitCID, got.commitCID, expected.prevCommit!, got.prevCommit!]
+            #expect(got.commit.data == expected.commit.data)
+            #expect(got.ops.map(\.path) == expected.ops.map(\.path))
+            #expect(Set(got.newBlocks.keys).subtracting(commits) == Set(expected.newBlocks.keys).subtracting(commits))
+            #expect(got.removedBlocks.subtracting(commits) == expected.removedBlocks.subtracting(commits))
+            #expect(Set(got.firehoseBlocks.keys).subtracting(commits) == Set(expected.firehoseBlocks.keys).subtracting(commits))
+        }
+        #expect(cache.count > 0)
+        #expect(try blockCount(cached) == (try blockCount(plain)))
+        var car: [UInt8] = []
+        try cached.exportCAR(did: did) { car += $0 }
+        let verified = try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: did, key: key.publicKey)
+        #expect(verified.recordCount == 40 && verified.signatureVerified)
+    }
+
     @Test func exportVerifiesAndImportsBack() throws {
         let (storage, dir) = try RepoTestSupport.storage()
         defer { try? FileManager.default.removeItem(at: dir) }
