@@ -1,20 +1,19 @@
 import GRDB
 import Synchronization
 
-/// Commits to hosted repositories, made one after another on the database's
-/// writer connection and stored in groups.
+/// Commits to hosted repositories, stored one after another on the
+/// database's writer connection, in groups.
 ///
-/// A commit is built from the repository's current state and written in
-/// the same transaction, so nothing can change the repository in between
-/// and no per-repository lock is needed: the writer connection is the
-/// serialization point. Every commit waiting when the writer becomes free
-/// joins one transaction, each in its own savepoint, so a write that fails
-/// (a swap check, a missing record) fails alone while the others are
-/// stored. Grouping shares the transaction's cost (the pages every commit
-/// touches, such as the event log's tail, are written once per group) and
-/// building on the writer finds the repository's pages in its cache,
-/// where a reader connection would have had to read them again after
-/// every write.
+/// Each job runs inside the writer's transaction, so it can check the
+/// repository's current state and store a commit with nothing changing in
+/// between (see ``RepoCommits``, which builds commits ahead in memory and
+/// lets the job check or rebuild them): the writer connection is the
+/// serialization point and no per-repository lock is needed. Every commit
+/// waiting when the writer becomes free joins one transaction, each in its
+/// own savepoint, so a write that fails (a swap check, a missing record)
+/// fails alone while the others are stored. Grouping shares the
+/// transaction's cost: the pages every commit touches, such as the event
+/// log's tail, are written once per group.
 ///
 /// A database error (disk full, I/O) fails every commit of its group:
 /// SQLite may have rolled the whole transaction back.

@@ -28,6 +28,9 @@ public final class PDSServices: Sendable {
     /// The MST nodes recent commits read and wrote, for the next commits
     /// to the same repositories.
     let commitNodes = MSTNodeCache(maxBytes: PDSServices.commitNodeCacheBytes)
+    /// The latest commit built for each repository, which the next one
+    /// is built on (see ``RepoCommits``).
+    let commitTips = CommitTips()
     /// The memory ``commitNodes`` may hold (about 6,000 paths of a deep
     /// repository).
     static let commitNodeCacheBytes = 32 << 20

@@ -6,13 +6,31 @@ import MST
 import Repo
 import Sequencer
 
-/// Commits to a hosted repository: built from the current state and written
-/// in the same transaction, on the writer connection (see ``CommitQueue``).
+/// Commits to a hosted repository, stored in groups on the writer
+/// connection (see ``CommitQueue``).
+///
+/// A commit is built in memory first, on the requesting task, from the
+/// repository's tip (the latest commit this server built for it, see
+/// ``CommitTips``) and the MST nodes kept in ``PDSServices/commitNodes``,
+/// so building runs in parallel across repositories and the writer only
+/// stores it. The writer stores such a commit only if its base is still
+/// the repository's current commit; otherwise (a concurrent commit to the
+/// same repository was stored first, or the tip was wrong) and whenever
+/// the in-memory build was not possible, the commit is built on the
+/// writer from the current state, in the transaction that stores it.
+/// Either way swap checks and record checks see the state the commit is
+/// stored on.
 enum RepoCommits {
     /// The most operations one commit may carry (the relay's limit).
     static let maxOperations = 200
     /// The most new block bytes one commit may carry (the relay's limit).
     static let maxBlockBytes = 2 * 1024 * 1024
+
+    /// A commit built in memory, waiting to be stored.
+    struct Prebuilt: Sendable {
+        let result: CommitResult
+        let writes: [RepoWrite]
+    }
 
     /// Builds the writes from the current repository (so swap checks see the
     /// latest state), commits them and stores the result.
@@ -24,38 +42,92 @@ enum RepoCommits {
         if let wait = services.rateLimiter.hit(.init(name: "writes", max: limits.writesPerHour, window: 3600), key: did) {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
+        let prebuilt = prebuild(did: did, key: key, swapCommit: swapCommit, services: services, writes: build)
         return try await services.commits.commit { db in
-            // Built against the current state (so swap checks see the latest
-            // commit) and stored in the same transaction.
-            let repo = try existingRepository(did: did, db: db, nodeCache: services.commitNodes)
-            if let swapCommit, swapCommit != repo.commitCID.string {
-                throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
-            }
-            let writes = try build(repo)
-            guard !writes.isEmpty else { throw XRPCError.invalidRequest("No writes given") }
-            guard writes.count <= maxOperations else {
-                throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
-            }
-            let blobs = try BlobTracking.check(writes, did: did, db: db)
-            let rev = try services.tids.next(after: TID(repo.commit.rev))
-            let result: CommitResult
             do {
-                result = try repo.apply(writes, key: key, rev: rev)
-            } catch let error as RepoError {
-                throw XRPCError.from(error)
+                if let prebuilt, try RepoStorage.currentCommit(did: did, db: db)?.cid == prebuilt.result.prevCommit {
+                    try store(prebuilt.result, writes: prebuilt.writes, services: services, db: db)
+                    services.commitTips.count(\.builtAhead)
+                    return prebuilt.result
+                }
+                services.commitTips.count(prebuilt == nil ? \.builtOnWriter : \.builtAgain)
+                let result = try buildAndStore(did: did, key: key, swapCommit: swapCommit, services: services, db: db, writes: build)
+                services.commitTips.stored(did, commit: result.commitCID)
+                return result
+            } catch {
+                services.commitTips.forget(did)
+                throw error
             }
-            let size = result.newBlocks.values.reduce(0) { $0 + $1.count }
-            guard size <= maxBlockBytes else {
-                throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
-            }
-            try RepoStorage.apply(result, db: db)
-            // The next commit to this repository starts by reading this one.
-            if let commitBytes = result.newBlocks[result.commitCID] {
-                services.commitNodes.keep(result.commitCID, bytes: commitBytes)
-            }
-            try BlobTracking.apply(blobs, db: db)
-            try Sequencer.append(.commit(result), db: db)
-            return result
+        }
+    }
+
+    /// The commit built in memory from the repository's tip, or nil when
+    /// that is not possible (no tip, a node not in memory, or any error:
+    /// the writer then builds it and reports the error if it is real).
+    static func prebuild(
+        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices,
+        writes build: @Sendable (Repository) throws -> [RepoWrite]
+    ) -> Prebuilt? {
+        guard let base = services.commitTips.tip(did) else { return nil }
+        if let swapCommit, swapCommit != base.string { return nil }
+        do {
+            let repo = try Repository(did: did, commitCID: base, store: NodeCacheBlockStore(cache: services.commitNodes))
+            let writes = try build(repo)
+            guard !writes.isEmpty, writes.count <= maxOperations else { return nil }
+            let result = try repo.apply(writes, key: key, rev: try services.tids.next(after: TID(repo.commit.rev)))
+            guard result.newBlocks.values.reduce(0, { $0 + $1.count }) <= maxBlockBytes,
+                services.commitTips.advance(did, from: base, to: result.commitCID)
+            else { return nil }
+            keepCommitBlock(result, services: services)
+            return Prebuilt(result: result, writes: writes)
+        } catch {
+            return nil
+        }
+    }
+
+    /// Builds the commit from the repository's current state in the
+    /// writer's transaction and stores it.
+    static func buildAndStore(
+        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices, db: Database,
+        writes build: (Repository) throws -> [RepoWrite]
+    ) throws -> CommitResult {
+        let repo = try existingRepository(did: did, db: db, nodeCache: services.commitNodes)
+        if let swapCommit, swapCommit != repo.commitCID.string {
+            throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
+        }
+        let writes = try build(repo)
+        guard !writes.isEmpty else { throw XRPCError.invalidRequest("No writes given") }
+        guard writes.count <= maxOperations else {
+            throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
+        }
+        let rev = try services.tids.next(after: TID(repo.commit.rev))
+        let result: CommitResult
+        do {
+            result = try repo.apply(writes, key: key, rev: rev)
+        } catch let error as RepoError {
+            throw XRPCError.from(error)
+        }
+        let size = result.newBlocks.values.reduce(0) { $0 + $1.count }
+        guard size <= maxBlockBytes else {
+            throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
+        }
+        try store(result, writes: writes, services: services, db: db)
+        keepCommitBlock(result, services: services)
+        return result
+    }
+
+    /// Stores a built commit with its blob references and its event.
+    static func store(_ result: CommitResult, writes: [RepoWrite], services: PDSServices, db: Database) throws {
+        let blobs = try BlobTracking.check(writes, did: result.did, db: db)
+        try RepoStorage.apply(result, db: db)
+        try BlobTracking.apply(blobs, db: db)
+        try Sequencer.append(.commit(result), db: db)
+    }
+
+    /// The next commit to this repository starts by reading this one.
+    static func keepCommitBlock(_ result: CommitResult, services: PDSServices) {
+        if let bytes = result.newBlocks[result.commitCID] {
+            services.commitNodes.keep(result.commitCID, bytes: bytes)
         }
     }
 
