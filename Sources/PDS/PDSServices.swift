@@ -23,6 +23,8 @@ public final class PDSServices: Sendable {
     /// Serializes the work on one repository that is not a commit (import,
     /// identity changes, deletion); commits are serialized by ``commits``.
     public let writeLock = KeyedLock()
+    /// Copies the database's log into its file beside the writer.
+    let checkpointer: WALCheckpointer
     /// Builds and stores repository commits on the writer connection.
     let commits: CommitQueue<CommitResult>
     /// The MST nodes recent commits read and wrote, for the next commits
@@ -69,7 +71,10 @@ public final class PDSServices: Sendable {
         try FileManager.default.createDirectory(
             atPath: config.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         lexicons = try LexiconCatalog(jsonDocuments: LexiconFiles.all())
-        pool = try ServiceDatabase.open(path: config.dataDirectory + "/pds.sqlite")
+        let databasePath = config.dataDirectory + "/pds.sqlite"
+        pool = try ServiceDatabase.open(path: databasePath, writerCheckpointPages: WALCheckpointer.writerPages)
+        let checkpointer = try WALCheckpointer(path: databasePath)
+        self.checkpointer = checkpointer
         accounts = AccountStore(pool: pool)
         repos = RepoStorage(pool: pool)
         firehose = FirehoseFanout(flushInterval: .milliseconds(config.firehoseFlushMilliseconds))
@@ -83,6 +88,7 @@ public final class PDSServices: Sendable {
         let crawlActivity = CrawlActivity()
         self.crawlActivity = crawlActivity
         commits = CommitQueue(pool: pool) {
+            checkpointer.noteWrite()
             sequencer.notify()
             crawlActivity.noteWrite()
         }

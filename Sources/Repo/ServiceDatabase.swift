@@ -19,7 +19,11 @@ public enum ServiceDatabase {
 
     /// Opens (creating if needed) the database at `path` and applies
     /// `migrations` (by default the service's own, `migrations/sql`).
-    public static func open(path: String, migrations: [SchemaMigrations.Migration]? = nil) throws -> DatabasePool {
+    /// `writerCheckpointPages` replaces SQLite's checkpoint threshold (1,000
+    /// log pages) on the writer, for a ``WALCheckpointer`` running beside it.
+    public static func open(
+        path: String, migrations: [SchemaMigrations.Migration]? = nil, writerCheckpointPages: Int? = nil
+    ) throws -> DatabasePool {
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
@@ -32,6 +36,9 @@ public enum ServiceDatabase {
                 try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKibibytes)")
                 // Savepoints' journals in memory, not in temporary files.
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                if let writerCheckpointPages {
+                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(writerCheckpointPages)")
+                }
             }
         }
         let pool = try DatabasePool(path: path, configuration: config)
