@@ -38,7 +38,7 @@ public final class MSTNodeCache: Sendable {
         generationBudget = max(1, maxBytes / 2)
     }
 
-    /// How many nodes are kept.
+    /// How many blocks are kept (nodes and others).
     public var count: Int { state.withLock { $0.current.count + $0.previous.count } }
 
     func entry(_ cid: CID) -> Entry? {

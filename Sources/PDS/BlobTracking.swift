@@ -4,11 +4,11 @@ import GRDB
 import Repo
 
 /// Keeps `blob_usage` (which records reference which blobs) in step with the
-/// records. ``RepoCommits`` calls ``check(_:did:services:)`` before it signs a
-/// commit, so a record referencing a blob the account never uploaded is
-/// refused and nothing is written, and ``apply(_:db:)`` inside the commit's
-/// transaction. Imports (`importRepo`, `pds repo import`) call
-/// ``rebuild(_:did:)``.
+/// records. ``RepoCommits`` collects a commit's references with
+/// ``changes(in:did:)`` as it builds the commit, and calls ``apply(_:db:)``
+/// inside the commit's transaction, which refuses a record referencing a
+/// blob the account never uploaded (the commit then writes nothing).
+/// Imports (`importRepo`, `pds repo import`) call ``rebuild(_:did:)``.
 public enum BlobTracking {
     /// One written record path and the blobs its new value references (none
     /// for a delete).
@@ -32,10 +32,10 @@ public enum BlobTracking {
 
     // MARK: - Commits
 
-    /// The blob references of `writes`, each checked against what `did` has
-    /// uploaded. Throws 400 when a blob is malformed, was never uploaded by
-    /// this account, or is referenced with another MIME type than stored.
-    static func check(_ writes: [RepoWrite], did: String, db: Database) throws -> Changes {
+    /// The blob references of `writes`, read from the records alone (the
+    /// database is consulted by ``apply(_:db:)``). Throws 400 when a blob
+    /// reference is malformed.
+    static func changes(in writes: [RepoWrite], did: String) throws -> Changes {
         var paths: [PathBlobs] = []
         for write in writes {
             switch write {
@@ -45,15 +45,14 @@ public enum BlobTracking {
                 paths.append(PathBlobs(collection: collection, rkey: rkey, blobs: []))
             }
         }
-        let changes = Changes(did: did, paths: paths)
-        if !changes.uniqueBlobs.isEmpty { try verify(changes, db: db) }
-        return changes
+        return Changes(did: did, paths: paths)
     }
 
-    /// Replaces the usage rows of every written path, inside the commit's
-    /// transaction. The blobs are checked again here: the garbage collector
-    /// may have removed one since ``check(_:did:db:)``, and then the
-    /// whole commit rolls back.
+    /// Checks the referenced blobs against what the account has uploaded
+    /// (400 when one was never uploaded by this account, or is referenced
+    /// with another MIME type than stored) and replaces the usage rows of
+    /// every written path, inside the commit's transaction (so the garbage
+    /// collector cannot remove a blob in between).
     static func apply(_ changes: Changes, db: Database) throws {
         try verify(changes, db: db)
         let remove = try db.cachedStatement(sql: "DELETE FROM blob_usage WHERE did = ? AND collection = ? AND rkey = ?")

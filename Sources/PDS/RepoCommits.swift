@@ -14,7 +14,8 @@ import Sequencer
 /// ``CommitTips``) and the MST nodes kept in ``PDSServices/commitNodes``,
 /// so building runs in parallel across repositories and the writer only
 /// stores it. The writer stores such a commit only if its base is still
-/// the repository's current commit; otherwise (a concurrent commit to the
+/// the repository's current commit (``RepoStorage/apply(_:db:)`` checks
+/// that before it writes anything); otherwise (a concurrent commit to the
 /// same repository was stored first, or the tip was wrong) and whenever
 /// the in-memory build was not possible, the commit is built on the
 /// writer from the current state, in the transaction that stores it.
@@ -29,7 +30,7 @@ enum RepoCommits {
     /// A commit built in memory, waiting to be stored.
     struct Prebuilt: Sendable {
         let result: CommitResult
-        let writes: [RepoWrite]
+        let blobs: BlobTracking.Changes
     }
 
     /// Builds the writes from the current repository (so swap checks see the
@@ -45,10 +46,15 @@ enum RepoCommits {
         let prebuilt = prebuild(did: did, key: key, swapCommit: swapCommit, services: services, writes: build)
         return try await services.commits.commit { db in
             do {
-                if let prebuilt, try RepoStorage.currentCommit(did: did, db: db)?.cid == prebuilt.result.prevCommit {
-                    try store(prebuilt.result, writes: prebuilt.writes, services: services, db: db)
-                    services.commitTips.count(\.builtAhead)
-                    return prebuilt.result
+                if let prebuilt {
+                    do {
+                        try store(prebuilt.result, blobs: prebuilt.blobs, db: db)
+                        services.commitTips.count(\.builtAhead)
+                        return prebuilt.result
+                    } catch RepoError.concurrentWrite {
+                        // Its base is no longer the current commit, and
+                        // nothing was written: build it again below.
+                    }
                 }
                 services.commitTips.count(prebuilt == nil ? \.builtOnWriter : \.builtAgain)
                 let result = try buildAndStore(did: did, key: key, swapCommit: swapCommit, services: services, db: db, writes: build)
@@ -74,12 +80,13 @@ enum RepoCommits {
             let repo = try Repository(did: did, commitCID: base, store: NodeCacheBlockStore(cache: services.commitNodes))
             let writes = try build(repo)
             guard !writes.isEmpty, writes.count <= maxOperations else { return nil }
+            let blobs = try BlobTracking.changes(in: writes, did: did)
             let result = try repo.apply(writes, key: key, rev: try services.tids.next(after: TID(repo.commit.rev)))
             guard result.newBlocks.values.reduce(0, { $0 + $1.count }) <= maxBlockBytes,
                 services.commitTips.advance(did, from: base, to: result.commitCID)
             else { return nil }
             keepCommitBlock(result, services: services)
-            return Prebuilt(result: result, writes: writes)
+            return Prebuilt(result: result, blobs: blobs)
         } catch {
             return nil
         }
@@ -100,6 +107,7 @@ enum RepoCommits {
         guard writes.count <= maxOperations else {
             throw XRPCError.invalidRequest("Too many writes: at most \(maxOperations) per commit")
         }
+        let blobs = try BlobTracking.changes(in: writes, did: did)
         let rev = try services.tids.next(after: TID(repo.commit.rev))
         let result: CommitResult
         do {
@@ -111,14 +119,15 @@ enum RepoCommits {
         guard size <= maxBlockBytes else {
             throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
         }
-        try store(result, writes: writes, services: services, db: db)
+        try store(result, blobs: blobs, db: db)
         keepCommitBlock(result, services: services)
         return result
     }
 
-    /// Stores a built commit with its blob references and its event.
-    static func store(_ result: CommitResult, writes: [RepoWrite], services: PDSServices, db: Database) throws {
-        let blobs = try BlobTracking.check(writes, did: result.did, db: db)
+    /// Stores a built commit with its blob references and its event;
+    /// throws ``RepoError/concurrentWrite(_:)``, having written nothing,
+    /// when its base is no longer the repository's current commit.
+    static func store(_ result: CommitResult, blobs: BlobTracking.Changes, db: Database) throws {
         try RepoStorage.apply(result, db: db)
         try BlobTracking.apply(blobs, db: db)
         try Sequencer.append(.commit(result), db: db)
