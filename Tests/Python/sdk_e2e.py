@@ -13,6 +13,7 @@ import sys
 import uuid
 import zlib
 
+from atproto_client.request import Request
 from atproto import CAR, Client, models
 from atproto_crypto.verify import verify_signature
 from atmst.blockstore.car_file import ReadOnlyCARBlockStore
@@ -41,7 +42,9 @@ def main() -> None:
     name = "py" + uuid.uuid4().hex[:8]
     handle, password = f"{name}.test", "sdk-" + uuid.uuid4().hex
 
-    client = Client(base_url=base + "/xrpc")
+    # The SDK gives up on a call after 5 s; the whole suite runs in parallel
+    # on two cores (password hashing included), so allow more.
+    client = Client(base_url=base + "/xrpc", request=Request(timeout=60))
     created = client.com.atproto.server.create_account(
         models.ComAtprotoServerCreateAccount.Data(handle=handle, email=f"{name}@example.com", password=password))
     did = created.did

@@ -11,6 +11,7 @@ service token). Prints `OK: ...` or exits non-zero with the step that failed.
 import sys
 import uuid
 
+from atproto_client.request import Request
 from atproto import Client, models
 
 
@@ -23,7 +24,9 @@ def main() -> None:
     base = sys.argv[1]
     name = "py" + uuid.uuid4().hex[:8]
     handle, password = f"{name}.test", "sdk-" + uuid.uuid4().hex
-    client = Client(base_url=base + "/xrpc")
+    # The SDK gives up on a call after 5 s; the whole suite runs in parallel
+    # on two cores (password hashing included), so allow more.
+    client = Client(base_url=base + "/xrpc", request=Request(timeout=60))
     created = client.com.atproto.server.create_account(
         models.ComAtprotoServerCreateAccount.Data(handle=handle, email=f"{name}@example.com", password=password))
     # The profile lookup goes through the proxy too.
