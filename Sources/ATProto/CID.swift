@@ -43,26 +43,55 @@ public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// The content codec.
     public let codec: Codec
-    /// The 32-byte SHA-256 digest of the content.
-    public let digest: [UInt8]
+    /// The digest's 32 bytes, in order, held inline: a CID is copied,
+    /// compared and hashed without touching the heap (commits put CIDs in
+    /// many dictionaries and sets).
+    private let words: (UInt64, UInt64, UInt64, UInt64)
 
-    /// Hashes the digest as one run of bytes (the synthesized form feeds
-    /// the hasher byte by byte; commits hash CIDs in many dictionaries).
+    /// The 32-byte SHA-256 digest of the content.
+    public var digest: [UInt8] {
+        withDigestBytes { Array($0) }
+    }
+
+    /// Calls `body` with the digest's 32 bytes, without copying them.
+    @inline(__always)
+    public func withDigestBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var copy = words
+        return try withUnsafeBytes(of: &copy) { try body($0) }
+    }
+
+    public static func == (lhs: CID, rhs: CID) -> Bool {
+        lhs.codec == rhs.codec && lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1
+            && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    /// Hashes the digest as four words (what equality compares).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(codec)
-        digest.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 
     /// Creates a CID from its parts; `digest` must be 32 bytes.
     public init(codec: Codec, digest: [UInt8]) {
         precondition(digest.count == 32, "a sha2-256 digest is 32 bytes")
+        self = digest.withUnsafeBytes { CID(codec: codec, digestBytes: $0) }
+    }
+
+    /// Creates a CID from its codec and the 32 bytes of its digest.
+    public init(codec: Codec, digestBytes: UnsafeRawBufferPointer) {
+        precondition(digestBytes.count == 32, "a sha2-256 digest is 32 bytes")
         self.codec = codec
-        self.digest = digest
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: digestBytes) }
+        self.words = words
     }
 
     /// The CID of `bytes` under `codec`, hashing them with SHA-256.
     public static func compute<D: DataProtocol>(_ bytes: D, codec: Codec = .dagCBOR) -> CID {
-        CID(codec: codec, digest: Array(SHA256.hash(data: bytes)))
+        SHA256.hash(data: bytes).withUnsafeBytes { CID(codec: codec, digestBytes: $0) }
     }
 
     /// Parses the binary form, which must be exactly one CID.
@@ -88,7 +117,9 @@ public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
             let l = bytes[i]
             bytes.formIndex(after: &i)
             if v == 1, h == 0x12, l == 0x20, let codec = Codec(rawValue: UInt64(c)) {
-                return (CID(codec: codec, digest: Array(bytes[i..<bytes.index(i, offsetBy: 32)])), 36)
+                let digest = bytes[i..<bytes.index(i, offsetBy: 32)]
+                let cid = digest.withContiguousStorageIfAvailable { CID(codec: codec, digestBytes: UnsafeRawBufferPointer($0)) }
+                return (cid ?? CID(codec: codec, digest: Array(digest)), 36)
             }
         }
         var rest = bytes[...]
@@ -132,7 +163,7 @@ public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
         Varint.encode(codec.rawValue, into: &out)
         out.append(0x12)
         out.append(0x20)
-        out.append(contentsOf: digest)
+        withDigestBytes { out.append(contentsOf: $0) }
         return out
     }
 
@@ -143,6 +174,9 @@ public struct CID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Orders CIDs by their binary form.
     public static func < (lhs: CID, rhs: CID) -> Bool {
-        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+        // Both codecs are one-byte varints, so the binary forms differ first
+        // in the codec, then in the digest.
+        if lhs.codec != rhs.codec { return lhs.codec.rawValue < rhs.codec.rawValue }
+        return lhs.withDigestBytes { l in rhs.withDigestBytes { r in l.lexicographicallyPrecedes(r) } }
     }
 }

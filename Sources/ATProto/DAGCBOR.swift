@@ -38,7 +38,7 @@ public enum DAGCBOR {
     /// The encoded size of `value`'s CID link payload: `0x00` and the binary CID.
     @inline(__always)
     static func linkPayloadSize(_ cid: CID) -> Int {
-        1 + 1 + varintSize(cid.codec.rawValue) + 2 + cid.digest.count
+        1 + 1 + varintSize(cid.codec.rawValue) + 2 + 32
     }
 
     @inline(__always)
@@ -178,9 +178,12 @@ public enum DAGCBOR {
             }
             p[0] = UInt8(truncatingIfNeeded: codec)
             p[1] = UInt8(truncatingIfNeeded: CID.sha256Code)
-            p[2] = UInt8(truncatingIfNeeded: cid.digest.count)
+            p[2] = 32
             p += 3
-            writeRaw(cid.digest, to: &p)
+            cid.withDigestBytes { digest in
+                UnsafeMutableRawPointer(p).copyMemory(from: digest.baseAddress!, byteCount: 32)
+            }
+            p += 32
         case .array(let elements):
             writeHead(4, UInt64(elements.count), to: &p)
             for element in elements { write(element, to: &p) }

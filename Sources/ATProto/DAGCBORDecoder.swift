@@ -234,7 +234,7 @@ struct DAGCBORReader {
         if count == 37, payload[1] == 0x01, payload[3] == 0x12, payload[4] == 0x20,
             let codec = CID.Codec(rawValue: UInt64(payload[2])), payload[2] < 0x80
         {
-            return CID(codec: codec, digest: Array(UnsafeBufferPointer(rebasing: payload[5..<37])))
+            return CID(codec: codec, digestBytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: payload[5..<37])))
         }
         do {
             return try CID(bytes: UnsafeBufferPointer(rebasing: payload[1...]))

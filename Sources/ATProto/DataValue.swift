@@ -5,16 +5,17 @@
 /// 64-bit. A blob is an ordinary map (`$type: "blob"`, `ref`, `mimeType`,
 /// `size`); see ``BlobRef`` for a typed view of it.
 ///
-/// The enum is not `indirect`: arrays and maps already store their elements
-/// on the heap, so scalars need no box of their own (one allocation fewer per
-/// value when decoding).
+/// Only links are `indirect`: a ``CID`` holds its 32-byte digest inline,
+/// which would more than double the size of every value; arrays and maps
+/// already store their elements on the heap, so the other scalars need no
+/// box of their own (one allocation fewer per value when decoding).
 public enum DataValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
     case string(String)
     case bytes([UInt8])
-    case link(CID)
+    indirect case link(CID)
     case array([DataValue])
     case map(DataMap)
 }

@@ -92,7 +92,7 @@ public struct CARReader<Source: CARByteSource> {
             throw CARError.malformedCID(offset: start, reason: "\(error)")
         }
         let bytes = Array(section.dropFirst(cidLength))
-        guard Array(SHA256.hash(data: bytes)) == cid.digest else {
+        guard cid.withDigestBytes({ SHA256.hash(data: bytes).elementsEqual($0) }) else {
             throw CARError.cidMismatch(offset: start, cid: cid.string)
         }
         return CARBlock(cid: cid, bytes: bytes)

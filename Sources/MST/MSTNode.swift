@@ -71,8 +71,49 @@ extension MSTChild: Equatable {
 /// The DAG-CBOR form of a node: `{e: [{k, p, t, v}], l}` with key prefix
 /// compression (`p` bytes shared with the previous key, `k` the rest).
 enum MSTNodeCodec {
-    /// Encodes a node whose children all have known CIDs.
+    /// Encodes a node whose children all have known CIDs, writing the
+    /// fixed shape straight into bytes (the same bytes ``DAGCBOR/encode(_:)``
+    /// gives for the node as a ``DataValue``: keys `e`, `l` and `k`, `p`,
+    /// `t`, `v` are in canonical order).
     static func encode(left: CID?, entries: [(key: [UInt8], value: CID, right: CID?)]) -> [UInt8] {
+        typealias W = DAGCBORWriter
+        let linkOrNull = { (cid: CID?) in cid == nil ? 1 : W.linkSize }
+        var size = 1 + W.keySize(1) + W.headSize(entries.count) + W.keySize(1) + linkOrNull(left)
+        var previous: [UInt8] = []
+        for entry in entries {
+            let prefix = MSTKey.commonPrefixLength(previous, entry.key)
+            let suffix = entry.key.count - prefix
+            size += 1 + 4 * W.keySize(1) + W.headSize(suffix) + suffix + W.headSize(prefix)
+                + linkOrNull(entry.right) + W.linkSize
+            previous = entry.key
+        }
+        var writer = DAGCBORWriter(capacity: size)
+        writer.map(count: 2)
+        writer.key("e")
+        writer.array(count: entries.count)
+        previous = []
+        for entry in entries {
+            let prefix = MSTKey.commonPrefixLength(previous, entry.key)
+            writer.map(count: 4)
+            writer.key("k")
+            writer.byteString(entry.key[prefix...])
+            writer.key("p")
+            writer.unsigned(prefix)
+            writer.key("t")
+            writer.link(orNull: entry.right)
+            writer.key("v")
+            writer.link(entry.value)
+            previous = entry.key
+        }
+        writer.key("l")
+        writer.link(orNull: left)
+        assert(writer.bytes.count == size, "MST node size pass and write pass disagree")
+        return writer.bytes
+    }
+
+    /// The same node built as a ``DataValue`` and encoded generically: the
+    /// reference ``encode(left:entries:)`` is checked against in tests.
+    static func encodeAsDataValue(left: CID?, entries: [(key: [UInt8], value: CID, right: CID?)]) -> [UInt8] {
         var items: [DataValue] = []
         items.reserveCapacity(entries.count)
         var previous: [UInt8] = []

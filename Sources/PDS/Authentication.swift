@@ -16,7 +16,15 @@ extension XRPCCall {
     /// The bearer token of the `Authorization` header.
     public var bearerToken: String? {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
-        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        // Spaces and tabs around the token are dropped (a token never holds
+        // whitespace); done on the UTF-8 view, as Foundation's trimming
+        // was a visible share of every authenticated request.
+        let utf8 = header.utf8.dropFirst(7)
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = utf8.firstIndex(where: { !isBlank($0) }), let last = utf8.lastIndex(where: { !isBlank($0) }) else {
+            return ""
+        }
+        return String(Substring(utf8[first...last]))
     }
 
     /// Checks the access token and its session and account.

@@ -31,6 +31,8 @@ enum RepoCommits {
     struct Prebuilt: Sendable {
         let result: CommitResult
         let blobs: BlobTracking.Changes
+        /// The commit's `#commit` event, encoded as it was built.
+        let event: EncodedSequencerEvent
     }
 
     /// Builds the writes from the current repository (so swap checks see the
@@ -48,7 +50,7 @@ enum RepoCommits {
             do {
                 if let prebuilt {
                     do {
-                        try store(prebuilt.result, blobs: prebuilt.blobs, db: db)
+                        try store(prebuilt.result, blobs: prebuilt.blobs, event: prebuilt.event, db: db)
                         services.commitTips.count(\.builtAhead)
                         return prebuilt.result
                     } catch RepoError.concurrentWrite {
@@ -86,7 +88,7 @@ enum RepoCommits {
                 services.commitTips.advance(did, from: base, to: result.commitCID)
             else { return nil }
             keepCommitBlock(result, services: services)
-            return Prebuilt(result: result, blobs: blobs)
+            return Prebuilt(result: result, blobs: blobs, event: EncodedSequencerEvent(.commit(result)))
         } catch {
             return nil
         }
@@ -119,7 +121,7 @@ enum RepoCommits {
         guard size <= maxBlockBytes else {
             throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
         }
-        try store(result, blobs: blobs, db: db)
+        try store(result, blobs: blobs, event: EncodedSequencerEvent(.commit(result)), db: db)
         keepCommitBlock(result, services: services)
         return result
     }
@@ -127,10 +129,10 @@ enum RepoCommits {
     /// Stores a built commit with its blob references and its event;
     /// throws ``RepoError/concurrentWrite(_:)``, having written nothing,
     /// when its base is no longer the repository's current commit.
-    static func store(_ result: CommitResult, blobs: BlobTracking.Changes, db: Database) throws {
+    static func store(_ result: CommitResult, blobs: BlobTracking.Changes, event: EncodedSequencerEvent, db: Database) throws {
         try RepoStorage.apply(result, db: db)
         try BlobTracking.apply(blobs, db: db)
-        try Sequencer.append(.commit(result), db: db)
+        try Sequencer.append(event, db: db)
     }
 
     /// The next commit to this repository starts by reading this one.

@@ -10,12 +10,19 @@ public enum Sequencer {
     /// - Returns: the event's seq.
     @discardableResult
     public static func append(_ event: SequencerEvent, db: Database, now: Date = Date()) throws -> Int64 {
+        try append(EncodedSequencerEvent(event), db: db, now: now)
+    }
+
+    /// Appends an event whose body was encoded beforehand (off the writer).
+    /// - Returns: the event's seq.
+    @discardableResult
+    public static func append(_ event: EncodedSequencerEvent, db: Database, now: Date = Date()) throws -> Int64 {
         let previous = try db.cachedStatement(sql: "SELECT time_us FROM repo_seq ORDER BY seq DESC LIMIT 1")
         let previousTime = try Int64.fetchOne(previous) ?? 0
         let timeUS = max(Int64((now.timeIntervalSince1970 * 1_000_000).rounded()), previousTime + 1)
         let insert = try db.cachedStatement(
             sql: "INSERT INTO repo_seq (did, event_type, event, sequenced_at, time_us) VALUES (?, ?, ?, ?, ?)")
-        try insert.execute(arguments: [event.did, event.type, Data(DAGCBOR.encode(.map(event.body))), timeUS / 1000, timeUS])
+        try insert.execute(arguments: [event.did, event.type, Data(event.body), timeUS / 1000, timeUS])
         return db.lastInsertedRowID
     }
 
@@ -54,7 +61,8 @@ public enum Sequencer {
     @discardableResult
     public static func prune(maxAge: TimeInterval, maxCount: Int, now: Date = Date(), db: Database) throws -> Int {
         let cutoff = Int64(((now.timeIntervalSince1970 - maxAge) * 1000).rounded())
-        try db.execute(sql: "DELETE FROM repo_seq WHERE sequenced_at < ?", arguments: [cutoff])
+        // `sequenced_at` is `time_us / 1000`: the same rows, through time_us's index.
+        try db.execute(sql: "DELETE FROM repo_seq WHERE time_us < ?", arguments: [cutoff * 1000])
         var removed = db.changesCount
         let latest = try latestSeq(db: db)
         try db.execute(sql: "DELETE FROM repo_seq WHERE seq <= ?", arguments: [latest - Int64(maxCount)])

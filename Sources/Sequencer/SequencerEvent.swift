@@ -156,3 +156,19 @@ public enum Frames {
         return (h, b)
     }
 }
+
+/// A ``SequencerEvent`` with its body already in DAG-CBOR, as the log
+/// stores it: a commit's event is encoded while the commit is built, so
+/// the single writer only inserts it.
+public struct EncodedSequencerEvent: Sendable {
+    public let type: String
+    public let did: String
+    /// The DAG-CBOR body, without `seq`.
+    public let body: [UInt8]
+
+    public init(_ event: SequencerEvent) {
+        type = event.type
+        did = event.did
+        body = DAGCBOR.encode(.map(event.body))
+    }
+}

@@ -60,4 +60,30 @@ struct EncodingTests {
         // The CID of the empty raw block is well known.
         #expect(CID.compute([], codec: .raw).string == "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
     }
+
+    /// The digest is held inline: equality, hashing and ordering must agree
+    /// with the binary form they stand for.
+    @Test func cidEqualityHashAndOrderFollowTheBinaryForm() throws {
+        var rng = SystemRandomNumberGenerator()
+        var cids: [CID] = []
+        for n in 0..<400 {
+            var digest = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            // Digests differing only in their last byte, and in their first.
+            if n % 7 == 0, let last = cids.last { digest = last.digest; digest[31] &+= 1 }
+            if n % 11 == 0, let last = cids.last { digest = last.digest; digest[0] &+= 1 }
+            cids.append(CID(codec: n % 3 == 0 ? .raw : .dagCBOR, digest: digest))
+        }
+        for (x, y) in zip(cids, cids.shuffled()) {
+            #expect((x == y) == (x.bytes == y.bytes))
+            #expect((x < y) == x.bytes.lexicographicallyPrecedes(y.bytes))
+            #expect(try CID(bytes: x.bytes) == x)
+            #expect(try CID(bytes: x.bytes).hashValue == x.hashValue)
+            #expect(x.digest.count == 32 && Array(x.bytes.suffix(32)) == x.digest)
+        }
+        #expect(Set(cids + cids).count == Set(cids.map(\.bytes)).count)
+        #expect(cids.sorted().map(\.bytes) == cids.map(\.bytes).sorted { $0.lexicographicallyPrecedes($1) })
+        // Same digest, other codec: different CIDs.
+        let raw = CID(codec: .raw, digest: cids[1].digest), cbor = CID(codec: .dagCBOR, digest: cids[1].digest)
+        #expect(raw != cbor && raw.string != cbor.string)
+    }
 }
