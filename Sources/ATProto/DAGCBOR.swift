@@ -163,27 +163,7 @@ public enum DAGCBOR {
             writeHead(2, UInt64(b.count), to: &p)
             writeRaw(b, to: &p)
         case .link(let cid):
-            p[0] = 0xd8
-            p[1] = 0x2a
-            p += 2
-            writeHead(2, UInt64(linkPayloadSize(cid)), to: &p)
-            p[0] = 0x00
-            p[1] = 0x01
-            p += 2
-            var codec = cid.codec.rawValue
-            while codec >= 0x80 {
-                p[0] = UInt8(truncatingIfNeeded: codec) | 0x80
-                p += 1
-                codec >>= 7
-            }
-            p[0] = UInt8(truncatingIfNeeded: codec)
-            p[1] = UInt8(truncatingIfNeeded: CID.sha256Code)
-            p[2] = 32
-            p += 3
-            cid.withDigestBytes { digest in
-                UnsafeMutableRawPointer(p).copyMemory(from: digest.baseAddress!, byteCount: 32)
-            }
-            p += 32
+            writeLink(cid, to: &p)
         case .array(let elements):
             writeHead(4, UInt64(elements.count), to: &p)
             for element in elements { write(element, to: &p) }
@@ -195,5 +175,30 @@ public enum DAGCBOR {
                 write(entry.value, to: &p)
             }
         }
+    }
+
+    /// Writes a CID link: tag 42 over a byte string of `0x00` and the binary CID.
+    static func writeLink(_ cid: CID, to p: inout UnsafeMutablePointer<UInt8>) {
+        p[0] = 0xd8
+        p[1] = 0x2a
+        p += 2
+        writeHead(2, UInt64(linkPayloadSize(cid)), to: &p)
+        p[0] = 0x00
+        p[1] = 0x01
+        p += 2
+        var codec = cid.codec.rawValue
+        while codec >= 0x80 {
+            p[0] = UInt8(truncatingIfNeeded: codec) | 0x80
+            p += 1
+            codec >>= 7
+        }
+        p[0] = UInt8(truncatingIfNeeded: codec)
+        p[1] = UInt8(truncatingIfNeeded: CID.sha256Code)
+        p[2] = 32
+        p += 3
+        cid.withDigestBytes { digest in
+            UnsafeMutableRawPointer(p).copyMemory(from: digest.baseAddress!, byteCount: 32)
+        }
+        p += 32
     }
 }

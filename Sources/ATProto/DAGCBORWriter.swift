@@ -1,17 +1,29 @@
 /// Writes DAG-CBOR item by item, for values of a fixed shape (MST nodes)
 /// that are encoded many times a second and need not be built as a
-/// ``DataValue`` first. The caller is responsible for what ``DAGCBOR/encode(_:)``
-/// guarantees on its own: map keys in canonical order (shorter first, then
-/// bytewise) and as many items as each head announces. Heads are always
-/// written in their shortest form.
+/// ``DataValue`` first. Like ``DAGCBOR/encode(_:)``, it writes into one
+/// buffer of a size computed beforehand, through the same head and link
+/// writers. The caller is responsible for what `encode(_:)` guarantees on
+/// its own: map keys in canonical order (shorter first, then bytewise) and
+/// as many items as each head announces.
 public struct DAGCBORWriter {
-    /// The bytes written so far.
-    public private(set) var bytes: [UInt8]
+    private var cursor: UnsafeMutablePointer<UInt8>
+    private let end: UnsafeMutablePointer<UInt8>
 
-    /// A writer whose buffer has room for `capacity` bytes up front.
-    public init(capacity: Int) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    /// Runs `body` on a writer over exactly `size` bytes and returns them.
+    /// Writing more than `size` bytes, or fewer, traps.
+    public static func encode(size: Int, _ body: (inout DAGCBORWriter) -> Void) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            let start = buffer.baseAddress!
+            var writer = DAGCBORWriter(cursor: start, end: start + size)
+            body(&writer)
+            precondition(writer.cursor == writer.end, "DAG-CBOR size and written bytes disagree")
+            count = size
+        }
+    }
+
+    private init(cursor: UnsafeMutablePointer<UInt8>, end: UnsafeMutablePointer<UInt8>) {
+        self.cursor = cursor
+        self.end = end
     }
 
     /// The size of a head carrying `argument`.
@@ -26,26 +38,14 @@ public struct DAGCBORWriter {
     public static func keySize(_ count: Int) -> Int { headSize(count) + count }
 
     @inline(__always)
-    mutating func head(_ major: UInt8, _ argument: UInt64) {
-        let m = major << 5
-        if argument < 24 {
-            bytes.append(m | UInt8(truncatingIfNeeded: argument))
-        } else if argument <= 0xff {
-            bytes.append(m | 24)
-            bytes.append(UInt8(truncatingIfNeeded: argument))
-        } else if argument <= 0xffff {
-            bytes.append(m | 25)
-            bytes.append(UInt8(truncatingIfNeeded: argument >> 8))
-            bytes.append(UInt8(truncatingIfNeeded: argument))
-        } else {
-            // Items this large are not written through this writer (MST keys
-            // and node entries are short), but the encoding stays correct.
-            let long = argument > 0xffff_ffff
-            bytes.append(m | (long ? 27 : 26))
-            for shift in stride(from: long ? 56 : 24, through: 0, by: -8) {
-                bytes.append(UInt8(truncatingIfNeeded: argument >> UInt64(shift)))
-            }
-        }
+    private func room(_ count: Int) {
+        precondition(end - cursor >= count, "DAG-CBOR writer overflow: more bytes than the size given")
+    }
+
+    @inline(__always)
+    private mutating func head(_ major: UInt8, _ argument: UInt64) {
+        room(DAGCBOR.headSize(argument))
+        DAGCBOR.writeHead(major, argument, to: &cursor)
     }
 
     /// A map head of `count` entries.
@@ -57,7 +57,7 @@ public struct DAGCBORWriter {
     /// A text string of ASCII bytes (a map key), such as `"e"`.
     public mutating func key(_ ascii: StaticString) {
         head(3, UInt64(ascii.utf8CodeUnitCount))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: ascii.utf8Start, count: ascii.utf8CodeUnitCount))
+        copy(UnsafeBufferPointer(start: ascii.utf8Start, count: ascii.utf8CodeUnitCount))
     }
 
     /// A non-negative integer.
@@ -69,28 +69,32 @@ public struct DAGCBORWriter {
     /// A byte string.
     public mutating func byteString(_ value: ArraySlice<UInt8>) {
         head(2, UInt64(value.count))
-        bytes.append(contentsOf: value)
+        value.withUnsafeBufferPointer { copy($0) }
     }
 
     /// `null`.
-    public mutating func null() { bytes.append(0xf6) }
+    public mutating func null() {
+        room(1)
+        cursor[0] = 0xf6
+        cursor += 1
+    }
 
     /// A CID link: tag 42 over `0x00` and the 36-byte binary CID.
     public mutating func link(_ cid: CID) {
-        bytes.append(0xd8)
-        bytes.append(0x2a)
-        bytes.append(0x58)
-        bytes.append(37)
-        bytes.append(0x00)
-        bytes.append(0x01)
-        bytes.append(UInt8(truncatingIfNeeded: cid.codec.rawValue))
-        bytes.append(UInt8(truncatingIfNeeded: CID.sha256Code))
-        bytes.append(32)
-        cid.withDigestBytes { bytes.append(contentsOf: $0) }
+        room(Self.linkSize)
+        DAGCBOR.writeLink(cid, to: &cursor)
     }
 
     /// A link, or `null` when `cid` is nil.
     public mutating func link(orNull cid: CID?) {
         if let cid { link(cid) } else { null() }
+    }
+
+    private mutating func copy(_ source: UnsafeBufferPointer<UInt8>) {
+        room(source.count)
+        if let base = source.baseAddress, source.count > 0 {
+            cursor.update(from: base, count: source.count)
+            cursor += source.count
+        }
     }
 }

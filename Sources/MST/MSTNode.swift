@@ -87,50 +87,27 @@ enum MSTNodeCodec {
                 + linkOrNull(entry.right) + W.linkSize
             previous = entry.key
         }
-        var writer = DAGCBORWriter(capacity: size)
-        writer.map(count: 2)
-        writer.key("e")
-        writer.array(count: entries.count)
-        previous = []
-        for entry in entries {
-            let prefix = MSTKey.commonPrefixLength(previous, entry.key)
-            writer.map(count: 4)
-            writer.key("k")
-            writer.byteString(entry.key[prefix...])
-            writer.key("p")
-            writer.unsigned(prefix)
-            writer.key("t")
-            writer.link(orNull: entry.right)
-            writer.key("v")
-            writer.link(entry.value)
-            previous = entry.key
+        return DAGCBORWriter.encode(size: size) { writer in
+            writer.map(count: 2)
+            writer.key("e")
+            writer.array(count: entries.count)
+            var previous: [UInt8] = []
+            for entry in entries {
+                let prefix = MSTKey.commonPrefixLength(previous, entry.key)
+                writer.map(count: 4)
+                writer.key("k")
+                writer.byteString(entry.key[prefix...])
+                writer.key("p")
+                writer.unsigned(prefix)
+                writer.key("t")
+                writer.link(orNull: entry.right)
+                writer.key("v")
+                writer.link(entry.value)
+                previous = entry.key
+            }
+            writer.key("l")
+            writer.link(orNull: left)
         }
-        writer.key("l")
-        writer.link(orNull: left)
-        assert(writer.bytes.count == size, "MST node size pass and write pass disagree")
-        return writer.bytes
-    }
-
-    /// The same node built as a ``DataValue`` and encoded generically: the
-    /// reference ``encode(left:entries:)`` is checked against in tests.
-    static func encodeAsDataValue(left: CID?, entries: [(key: [UInt8], value: CID, right: CID?)]) -> [UInt8] {
-        var items: [DataValue] = []
-        items.reserveCapacity(entries.count)
-        var previous: [UInt8] = []
-        for entry in entries {
-            let prefix = MSTKey.commonPrefixLength(previous, entry.key)
-            var map = DataMap()
-            map["k"] = .bytes(Array(entry.key[prefix...]))
-            map["p"] = .int(Int64(prefix))
-            map["t"] = entry.right.map { .link($0) } ?? .null
-            map["v"] = .link(entry.value)
-            items.append(.map(map))
-            previous = entry.key
-        }
-        var node = DataMap()
-        node["e"] = .array(items)
-        node["l"] = left.map { .link($0) } ?? .null
-        return DAGCBOR.encode(.map(node))
     }
 
     /// Decodes and checks a stored node. `expectedLayer` is nil for a root,

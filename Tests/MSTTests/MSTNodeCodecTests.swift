@@ -25,7 +25,7 @@ struct MSTNodeCodecTests {
             }
             let left = round % 3 == 0 ? nil : cid(round)
             let direct = MSTNodeCodec.encode(left: left, entries: entries)
-            #expect(direct == MSTNodeCodec.encodeAsDataValue(left: left, entries: entries))
+            #expect(direct == Self.encodeAsDataValue(left: left, entries: entries))
             // The strict decoder accepts them (canonical DAG-CBOR) and they hold the node.
             let value = try DAGCBOR.decode(direct)
             let items = value.mapValue?["e"]?.arrayValue ?? []
@@ -34,5 +34,27 @@ struct MSTNodeCodecTests {
             #expect(items.map { $0.mapValue?["t"]?.linkValue } == entries.map(\.right))
             #expect(value.mapValue?["l"]?.linkValue == left)
         }
+    }
+
+    /// The same node built as a ``DataValue`` and encoded generically: the
+    /// reference the direct encoder is checked against.
+    static func encodeAsDataValue(left: CID?, entries: [(key: [UInt8], value: CID, right: CID?)]) -> [UInt8] {
+        var items: [DataValue] = []
+        items.reserveCapacity(entries.count)
+        var previous: [UInt8] = []
+        for entry in entries {
+            let prefix = MSTKey.commonPrefixLength(previous, entry.key)
+            var map = DataMap()
+            map["k"] = .bytes(Array(entry.key[prefix...]))
+            map["p"] = .int(Int64(prefix))
+            map["t"] = entry.right.map { .link($0) } ?? .null
+            map["v"] = .link(entry.value)
+            items.append(.map(map))
+            previous = entry.key
+        }
+        var node = DataMap()
+        node["e"] = .array(items)
+        node["l"] = left.map { .link($0) } ?? .null
+        return DAGCBOR.encode(.map(node))
     }
 }
