@@ -40,11 +40,19 @@ final class CommitQueue<Output: Sendable>: Sendable {
     private let state = Mutex(State())
     /// Runs after each transaction that stored at least one commit.
     private let onStored: @Sendable () -> Void
+    /// Runs on the writer connection, outside any transaction, after each
+    /// group's commits are answered (see
+    /// ``WALCheckpointer/restartLogIfDue(writer:)``).
+    private let betweenGroups: @Sendable (Database) -> Void
 
-    init(pool: DatabasePool, maxGroupSize: Int = 32, onStored: @escaping @Sendable () -> Void) {
+    init(
+        pool: DatabasePool, maxGroupSize: Int = 32, onStored: @escaping @Sendable () -> Void,
+        betweenGroups: @escaping @Sendable (Database) -> Void = { _ in }
+    ) {
         self.pool = pool
         self.maxGroupSize = maxGroupSize
         self.onStored = onStored
+        self.betweenGroups = betweenGroups
     }
 
     /// Builds and stores one commit; returns once its transaction has
@@ -74,6 +82,7 @@ final class CommitQueue<Output: Sendable>: Sendable {
             }
             if group.isEmpty { return }
             store(group, db: db)
+            betweenGroups(db)
         }
     }
 

@@ -87,11 +87,14 @@ public final class PDSServices: Sendable {
         self.sequencer = sequencer
         let crawlActivity = CrawlActivity()
         self.crawlActivity = crawlActivity
-        commits = CommitQueue(pool: pool) {
-            checkpointer.noteWrite()
-            sequencer.notify()
-            crawlActivity.noteWrite()
-        }
+        commits = CommitQueue(
+            pool: pool,
+            onStored: {
+                checkpointer.noteWrite()
+                sequencer.notify()
+                crawlActivity.noteWrite()
+            },
+            betweenGroups: { db in checkpointer.restartLogIfDue(writer: db) })
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
         identity = IdentityServices(config: config)

@@ -51,6 +51,25 @@ struct CommitQueueTests {
         return release
     }
 
+    /// Inserts each of `values` by its own commit, all submitted while the
+    /// writer is held, so that they form groups as soon as it is free.
+    func insertWhileTheWriterIsHeld(_ values: Range<Int>, queue: CommitQueue<Int>, pool: DatabasePool) async throws {
+        let release = blockWriter(pool)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in values {
+                group.addTask {
+                    _ = try await queue.commit { db in
+                        try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: [n])
+                        return n
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            release.open()
+            try await group.waitForAll()
+        }
+    }
+
     @Test func aRefusedCommitFailsAloneInItsGroup() async throws {
         let (queue, pool, stored, dir) = try queue()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -118,21 +137,30 @@ struct CommitQueueTests {
     @Test func groupsAreBoundedAndEveryCommitIsStoredOnce() async throws {
         let (queue, pool, stored, dir) = try queue(maxGroupSize: 8)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let release = blockWriter(pool)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for n in 0..<40 {
-                group.addTask {
-                    _ = try await queue.commit { db in
-                        try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: [n])
-                        return n
-                    }
-                }
-            }
-            try await Task.sleep(for: .milliseconds(200))
-            release.open()
-            try await group.waitForAll()
-        }
+        try await insertWhileTheWriterIsHeld(0..<40, queue: queue, pool: pool)
         #expect(try values(pool) == Array(0..<40))
         #expect(stored.value == 5, "40 waiting commits in groups of at most 8")
+    }
+
+    /// The writer connection is handed over after each group (the WAL
+    /// checkpointer restarts the log there): outside any transaction, with
+    /// the group stored.
+    @Test func theWriterIsHandedOverBetweenGroups() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commit-queue-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pool = try ServiceDatabase.open(path: dir.appendingPathComponent("q.sqlite").path, migrations: [])
+        try await pool.write { try $0.execute(sql: "CREATE TABLE t (v INTEGER NOT NULL UNIQUE)") }
+        let handovers = Mutex<[String]>([])
+        let queue = CommitQueue<Int>(
+            pool: pool, maxGroupSize: 8, onStored: {},
+            betweenGroups: { db in
+                let rows = (try? Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t")) ?? -1
+                handovers.withLock { $0.append("\(db.isInsideTransaction ? "in" : "out") \(rows)") }
+            })
+        try await insertWhileTheWriterIsHeld(0..<16, queue: queue, pool: pool)
+        // The hand-over follows the answers: wait for the writer to be free.
+        try await pool.write { _ in }
+        #expect(handovers.withLock { $0 } == ["out 8", "out 16"])
     }
 }

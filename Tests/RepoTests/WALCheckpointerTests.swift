@@ -44,4 +44,53 @@ struct WALCheckpointerTests {
         #expect(frames > 1000 && copied == frames)
         #expect(try await pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 3)
     }
+
+    /// Under a steady stream of commits the last commit's frames are never
+    /// copied when the next begins, so the log only starts over through a
+    /// checkpoint on the writer between two transactions, asked for once
+    /// the log passes the restart threshold.
+    @Test func theWriterRestartsTheLogOnceItPassesTheThreshold() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("db.sqlite").path
+        let pool = try ServiceDatabase.open(path: path, migrations: [], writerCheckpointPages: WALCheckpointer.writerPages)
+        let checkpointer = try WALCheckpointer(path: path, restartPages: 400)
+        let megabyte = Data(count: 1 << 20)
+        func insert() throws {
+            try pool.writeWithoutTransaction { try $0.execute(sql: "INSERT INTO t VALUES (?)", arguments: [megabyte]) }
+        }
+        try pool.write { try $0.execute(sql: "CREATE TABLE t (b BLOB)") }
+        try insert()
+
+        // A reader on this snapshot keeps the checkpoint from copying what
+        // follows, as the writer's next commits would in a stream.
+        var readerConfig = Configuration()
+        readerConfig.allowsUnsafeTransactions = true
+        let reader = try DatabaseQueue(path: path, configuration: readerConfig)
+        try reader.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t")
+        }
+        try insert()
+        #expect(try pool.writeWithoutTransaction { checkpointer.restartLogIfDue(writer: $0) } == false, "not due yet")
+        let (frames, copied) = try checkpointer.checkpoint()
+        #expect(frames > 400 && copied < frames)
+        try reader.writeWithoutTransaction { try $0.execute(sql: "COMMIT") }
+
+        // Not restarted: the next commit goes to the end of the log.
+        let logPath = path + "-wal"
+        let grown = try fileSize(logPath)
+        try insert()
+        #expect(try fileSize(logPath) > grown + (1 << 19))
+
+        #expect(try pool.writeWithoutTransaction { checkpointer.restartLogIfDue(writer: $0) } == true)
+        #expect(try pool.writeWithoutTransaction { checkpointer.restartLogIfDue(writer: $0) } == false, "done once")
+        let full = try fileSize(logPath)
+        try insert()
+        #expect(try fileSize(logPath) == full, "the commit went to the log's beginning")
+        let (framesAfter, _) = try checkpointer.checkpoint()
+        #expect(framesAfter < frames)
+        #expect(try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 4)
+    }
 }
