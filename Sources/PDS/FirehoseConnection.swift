@@ -26,6 +26,10 @@ final class FirehoseConnection: Sendable {
         var buffered: [FirehoseBatch] = []
         var bufferedCount = 0
         var overflowed = false
+        /// Live messages handed over and not yet given to the socket; a
+        /// write task is scheduled on the event loop while this is not empty.
+        var unsent: [ByteBuffer] = []
+        var unsentCount = 0
         var end: End?
         var waiter: CheckedContinuation<End, Never>?
     }
@@ -43,12 +47,14 @@ final class FirehoseConnection: Sendable {
 
     /// Adds the raw writer to `channel`'s pipeline (next to the socket).
     static func open(channel: any Channel, bufferSize: Int) async throws -> FirehoseConnection {
-        let writer = try await channel.eventLoop.submit {
-            let handler = RawMessageWriter()
-            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
-            return NIOLoopBound(handler, eventLoop: channel.eventLoop)
-        }.get()
-        return FirehoseConnection(writer: writer, bufferSize: bufferSize)
+        try await channel.eventLoop.submit { try attach(to: channel, bufferSize: bufferSize) }.get()
+    }
+
+    /// ``open(channel:bufferSize:)`` on the channel's event loop.
+    static func attach(to channel: any Channel, bufferSize: Int) throws -> FirehoseConnection {
+        let handler = RawMessageWriter()
+        try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+        return FirehoseConnection(writer: NIOLoopBound(handler, eventLoop: channel.eventLoop), bufferSize: bufferSize)
     }
 
     /// Sends backlog messages and waits until the socket took them (the
@@ -143,19 +149,36 @@ final class FirehoseConnection: Sendable {
     }
 
     /// Hands the batch's messages after `lastSeq` to the socket, in order
-    /// (called under the state lock, so batches keep their order).
+    /// (called under the state lock, so batches keep their order). While an
+    /// earlier hand-over waits for the event loop, the messages join it: a
+    /// busy loop writes each consumer once for everything that piled up,
+    /// instead of once per batch.
     private func send(_ batch: FirehoseBatch, state: inout State) {
         let (bytes, count) = batch.after(state.lastSeq)
         guard count > 0 else { return }
         state.lastSeq = batch.lastSeq
         inFlight.add(count, ordering: .relaxed)
-        writer.eventLoop.execute { [self] in
-            guard let written = writer.value.writeAndFlush(bytes) else {
-                inFlight.subtract(count, ordering: .relaxed)
-                return
+        state.unsent.append(bytes)
+        state.unsentCount += count
+        guard state.unsent.count == 1 else { return }
+        writer.eventLoop.execute { [self] in writeUnsent() }
+    }
+
+    /// On the event loop: gives the socket what was handed over.
+    private func writeUnsent() {
+        let (messages, count) = state.withLock { state in
+            defer {
+                state.unsent = []
+                state.unsentCount = 0
             }
-            written.whenComplete { _ in self.inFlight.subtract(count, ordering: .relaxed) }
+            return (state.unsent, state.unsentCount)
         }
+        guard !messages.isEmpty else { return }
+        guard let written = writer.value.write(messages) else {
+            inFlight.subtract(count, ordering: .relaxed)
+            return
+        }
+        written.whenComplete { _ in self.inFlight.subtract(count, ordering: .relaxed) }
     }
 }
 
@@ -177,9 +200,17 @@ final class RawMessageWriter: ChannelOutboundHandler {
 
     /// Writes and flushes `bytes`; nil once the channel is gone.
     func writeAndFlush(_ bytes: ByteBuffer) -> EventLoopFuture<Void>? {
-        guard let context else { return nil }
+        write([bytes])
+    }
+
+    /// Writes `buffers` and flushes them together (one system call for all
+    /// of them while the socket takes them); nil once the channel is gone.
+    /// - Returns: the write of the last buffer, done when all are.
+    func write(_ buffers: [ByteBuffer]) -> EventLoopFuture<Void>? {
+        guard let context, let last = buffers.last else { return nil }
+        for buffer in buffers.dropLast() { context.write(wrapOutboundOut(buffer), promise: nil) }
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(bytes), promise: promise)
+        context.writeAndFlush(wrapOutboundOut(last), promise: promise)
         return promise.futureResult
     }
 }

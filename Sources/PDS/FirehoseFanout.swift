@@ -7,11 +7,14 @@ import Synchronization
 ///
 /// The hub hands it each batch of new events; it encodes each event once as
 /// a complete WebSocket message (see ``WebSocketMessage``), gathers what
-/// arrives within ``flushInterval`` of the previous delivery, and gives
-/// every consumer the same bytes in one write. Under load a consumer thus
-/// costs one write per interval instead of one per event (with 1,000
-/// consumers, per-event writes cost the server ~18 µs of CPU per delivered
-/// frame); when the log is quiet an event goes out at once.
+/// arrives within ``flushInterval`` of the previous delivery, and hands
+/// every consumer the same bytes. A consumer whose event loop has not yet
+/// written what it was handed before gets the new bytes joined to it (see
+/// ``FirehoseConnection``), so the number of socket writes follows what the
+/// event loops can do: few events per write when the machine is idle, many
+/// when it is busy, never one write per event per consumer (with 1,000
+/// consumers that cost the server ~18 µs of CPU per delivered frame). When
+/// the log is quiet an event goes out at once.
 public final class FirehoseFanout: SequencerSink {
     /// The longest a live event waits to be batched with later ones.
     public let flushInterval: Duration
@@ -29,7 +32,7 @@ public final class FirehoseFanout: SequencerSink {
     /// Held for a whole flush: two flushes never interleave their batches.
     private let flushing = Mutex(())
 
-    public init(flushInterval: Duration = .milliseconds(25)) {
+    public init(flushInterval: Duration = .milliseconds(5)) {
         self.flushInterval = flushInterval
     }
 

@@ -58,8 +58,10 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// disconnected with `ConsumerTooSlow`.
     public var subscriberBufferSize: Int = 1_000
     /// The longest a live firehose event waits to be sent together with
-    /// later ones (one write per consumer per batch), in milliseconds.
-    public var firehoseFlushMilliseconds: Int = 25
+    /// later ones, in milliseconds (at most one batch per interval; a
+    /// consumer's socket is written once for every batch that piled up
+    /// while its event loop was busy).
+    public var firehoseFlushMilliseconds: Int = 5
     /// Memory, in MiB, for answers of `com.atproto.repo.getRecord` kept to
     /// serve repeated reads without the database (0: no cache).
     public var recordCacheMegabytes: Int = 64

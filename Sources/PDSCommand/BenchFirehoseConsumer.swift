@@ -63,8 +63,8 @@ final class BenchFirehoseConsumer: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        buffer.writeBuffer(&incoming)
         if !upgraded {
+            buffer.writeBuffer(&incoming)
             guard let end = buffer.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) else { return }
             let headLength = end.upperBound - buffer.readerIndex
             let head = buffer.readString(length: headLength) ?? ""
@@ -74,58 +74,91 @@ final class BenchFirehoseConsumer: ChannelInboundHandler {
             }
             upgraded = true
             stats.connected.store(true, ordering: .relaxed)
+            incoming = buffer
+            buffer = ByteBuffer()
         }
-        readFrames(context: context)
-        buffer.discardReadBytes()
+        // Frames are read where they arrived; only a frame split across two
+        // reads is copied (a copy of every byte would cost the machine as
+        // much as the server's fan-out).
+        if buffer.readableBytes > 0 {
+            guard completePendingFrame(from: &incoming) else { return }
+            readFrames(context: context, from: &buffer)
+            buffer.clear()
+        }
+        readFrames(context: context, from: &incoming)
+        if incoming.readableBytes > 0 { buffer.writeBuffer(&incoming) }
     }
 
-    /// Consumes every whole frame in the buffer.
-    private func readFrames(context: ChannelHandlerContext) {
-        while buffer.readableBytes >= 2 {
-            let start = buffer.readerIndex
-            let first = buffer.getInteger(at: start, as: UInt8.self)!
-            let second = buffer.getInteger(at: start + 1, as: UInt8.self)!
-            var headerLength = 2
-            var length = Int(second & 0x7f)
-            if length == 126 {
-                guard let extended = buffer.getInteger(at: start + 2, as: UInt16.self) else { return }
-                length = Int(extended)
-                headerLength = 4
-            } else if length == 127 {
-                guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self) else { return }
-                length = Int(extended)
-                headerLength = 10
+    /// Moves bytes of `incoming` into `buffer` until it holds the whole
+    /// frame begun there. - Returns: false when `incoming` ran out first.
+    private func completePendingFrame(from incoming: inout ByteBuffer) -> Bool {
+        while true {
+            if let total = Self.frameLength(buffer) {
+                let missing = total - buffer.readableBytes
+                guard var part = incoming.readSlice(length: missing) else {
+                    buffer.writeBuffer(&incoming)
+                    return false
+                }
+                buffer.writeBuffer(&part)
+                return true
             }
-            guard buffer.readableBytes >= headerLength + length else { return }
+            // The frame's header itself is split: take one more byte.
+            guard var byte = incoming.readSlice(length: 1) else { return false }
+            buffer.writeBuffer(&byte)
+        }
+    }
+
+    /// The length of the frame at the start of `bytes` (header included),
+    /// or nil while its header is incomplete.
+    private static func frameLength(_ bytes: ByteBuffer) -> Int? {
+        let start = bytes.readerIndex
+        guard let second = bytes.getInteger(at: start + 1, as: UInt8.self) else { return nil }
+        switch second & 0x7f {
+        case 126: return bytes.getInteger(at: start + 2, as: UInt16.self).map { 4 + Int($0) }
+        case 127: return bytes.getInteger(at: start + 2, as: UInt64.self).map { 10 + Int($0) }
+        case let length: return 2 + Int(length)
+        }
+    }
+
+    /// Consumes every whole frame at the start of `bytes`.
+    private func readFrames(context: ChannelHandlerContext, from bytes: inout ByteBuffer) {
+        while let total = Self.frameLength(bytes), bytes.readableBytes >= total {
+            let start = bytes.readerIndex
+            let first = bytes.getInteger(at: start, as: UInt8.self)!
+            let length = Int(bytes.getInteger(at: start + 1, as: UInt8.self)! & 0x7f)
+            let headerLength = length == 126 ? 4 : length == 127 ? 10 : 2
             let payloadStart = start + headerLength
+            let payloadLength = total - headerLength
             switch first & 0x0f {
             case 0x2:
                 // A frame header that is a one-entry map is `{op: -1}`: an error.
-                if length > 0 && buffer.getInteger(at: payloadStart, as: UInt8.self) == 0xa1 {
+                if payloadLength > 0 && bytes.getInteger(at: payloadStart, as: UInt8.self) == 0xa1 {
                     stats.cutOff.store(true, ordering: .relaxed)
                 } else {
                     stats.received.add(1, ordering: .relaxed)
-                    if timed { noteArrival(payloadStart: payloadStart, length: length) }
+                    if timed { noteArrival(bytes.getBytes(at: payloadStart, length: payloadLength)) }
                 }
             case 0x9:
                 // Ping: answer with a masked pong carrying the same payload.
                 var pong = ByteBuffer()
                 pong.writeInteger(UInt8(0x8a))
-                pong.writeInteger(UInt8(0x80 | UInt8(min(length, 125))))
+                pong.writeInteger(UInt8(0x80 | UInt8(min(payloadLength, 125))))
                 pong.writeInteger(UInt32(0))  // mask key 0: the payload is unchanged
-                if let payload = buffer.getSlice(at: payloadStart, length: min(length, 125)) { pong.writeImmutableBuffer(payload) }
+                if let payload = bytes.getSlice(at: payloadStart, length: min(payloadLength, 125)) {
+                    pong.writeImmutableBuffer(payload)
+                }
                 context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
             case 0x8:
                 context.close(promise: nil)
             default:
                 break
             }
-            buffer.moveReaderIndex(forwardBy: headerLength + length)
+            bytes.moveReaderIndex(forwardBy: total)
         }
     }
 
-    private func noteArrival(payloadStart: Int, length: Int) {
-        guard let bytes = buffer.getBytes(at: payloadStart, length: length),
+    private func noteArrival(_ bytes: [UInt8]?) {
+        guard let bytes,
             let (header, body) = try? Frames.decode(bytes), header["t"] == "#commit",
             let repo = body["repo"]?.stringValue, let rev = body["rev"]?.stringValue
         else { return }

@@ -19,9 +19,11 @@ struct BenchWriter: Sendable {
     struct Acknowledgements: Sendable {
         let start: ContinuousClock.Instant
         let times: [String: ContinuousClock.Instant]
+        /// How long the writing took: the scheduled span (writes / rate), or
+        /// until the last write was sent when that was later, because the
+        /// writers fell more than one interval of the rate behind.
+        let seconds: Double
         var count: Int { times.count }
-        /// From the first write to the last acknowledgement.
-        var seconds: Double { times.values.max().map { Bench.seconds($0 - start) } ?? 0 }
     }
 
     func createAccounts(_ count: Int) async throws -> [Account] {
@@ -39,27 +41,37 @@ struct BenchWriter: Sendable {
         return accounts
     }
 
-    /// Writes `rate` posts a second for `seconds`, each account in turn
-    /// (one writer per account, each at its share of the rate).
+    /// Writes `rate` posts a second for `seconds`, the accounts in turn.
+    /// Each writer sends one request at a time at its share of the rate, and
+    /// there is one per 10 writes a second (at least one per account): the
+    /// rate holds while a write takes up to 100 ms, as it would with the
+    /// many independent clients of a real server, instead of dropping
+    /// whenever the machine is busy.
     func write(rate: Int, seconds: Double, accounts: [Account], port: Int) async throws -> Acknowledgements {
+        let writers = max(accounts.count, (rate + 9) / 10)
         // One lean keep-alive connection per writer (see BenchHTTPConnection).
         var connections: [BenchHTTPConnection] = []
-        for _ in accounts { connections.append(try await BenchHTTPConnection.connect(host: "127.0.0.1", port: port)) }
+        for _ in 0..<writers { connections.append(try await BenchHTTPConnection.connect(host: "127.0.0.1", port: port)) }
         defer { for connection in connections { connection.close() } }
         let pool = connections
         let start = ContinuousClock.now
         let total = Int(Double(rate) * seconds)
-        let times = try await withThrowingTaskGroup(of: [String: ContinuousClock.Instant].self) { group in
-            for (w, account) in accounts.enumerated() {
+        let (times, lastSent) = try await withThrowingTaskGroup(
+            of: ([String: ContinuousClock.Instant], ContinuousClock.Instant).self
+        ) { group in
+            for w in 0..<writers {
+                let account = accounts[w % accounts.count]
                 group.addTask {
                     var mine: [String: ContinuousClock.Instant] = [:]
+                    var lastSent = start
                     // Writer w sends writes w, w + n, w + 2n, ... at their scheduled time.
-                    for n in stride(from: w, to: total, by: accounts.count) {
+                    for n in stride(from: w, to: total, by: writers) {
                         try await Task.sleep(until: start + .microseconds(Int64(Double(n) * 1_000_000 / Double(rate))))
                         let body: DataValue = [
                             "repo": .string(account.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n, withImage: false),
                         ]
                         let connection = pool[w]
+                        lastSent = .now
                         let (status, bytes) = try await connection.send(
                             connection.request("POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: account.token))
                         let reply = try ATProtoJSON.decode(bytes.readableBytesView, mode: .lenient)
@@ -68,14 +80,18 @@ struct BenchWriter: Sendable {
                         }
                         mine[account.did + " " + rev] = .now
                     }
-                    return mine
+                    return (mine, lastSent)
                 }
             }
             var all: [String: ContinuousClock.Instant] = [:]
-            for try await part in group { all.merge(part) { a, _ in a } }
-            return all
+            var lastSent = start
+            for try await (part, sent) in group {
+                all.merge(part) { a, _ in a }
+                lastSent = max(lastSent, sent)
+            }
+            return (all, lastSent)
         }
-        return Acknowledgements(start: start, times: times)
+        return Acknowledgements(start: start, times: times, seconds: max(Double(total) / Double(rate), Bench.seconds(lastSent - start)))
     }
 
     func send(_ url: String, body: DataValue, token: String? = nil) async throws -> DataValue {
