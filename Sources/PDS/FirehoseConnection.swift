@@ -60,8 +60,9 @@ final class FirehoseConnection: Sendable {
     /// Sends backlog messages and waits until the socket took them (the
     /// backpressure of a replay).
     func replay(_ messages: [ByteBuffer]) async throws {
-        var bytes = ByteBuffer()
-        for message in messages { bytes.writeImmutableBuffer(message) }
+        var joined = ByteBuffer()
+        for message in messages { joined.writeImmutableBuffer(message) }
+        let bytes = joined
         let writer = writer
         let future = writer.eventLoop.flatSubmit {
             writer.value.writeAndFlush(bytes) ?? writer.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)

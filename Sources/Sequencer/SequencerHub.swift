@@ -20,8 +20,9 @@ public actor SequencerHub {
     private var subscribers: [Int: Subscription] = [:]
     private var sinks: [any SequencerSink]
     private var nextID = 0
-    private var pumping = false
-    private var pending = false
+    /// Set by ``notify()`` until the pump it started runs: notifications
+    /// meanwhile start no further task.
+    private let pumpRequested = Atomic<Bool>(false)
     /// Events read from the log at a time.
     public static let batchSize = 100
 
@@ -34,6 +35,7 @@ public actor SequencerHub {
 
     /// New events were committed: deliver them. Returns at once.
     public nonisolated func notify() {
+        guard !pumpRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Task { await self.pump() }
     }
 
@@ -63,18 +65,16 @@ public actor SequencerHub {
 
     public var subscriberCount: Int { subscribers.count }
 
-    private func pump() async {
-        if pumping {
-            pending = true
-            return
-        }
-        pumping = true
-        defer { pumping = false }
+    /// Delivers every event after ``broadcastSeq``. It never suspends, so
+    /// pumps run one after the other; a notification that arrives during
+    /// one starts the next (the flag is cleared before the read).
+    private func pump() {
+        pumpRequested.store(false, ordering: .releasing)
         while true {
-            pending = false
             let after = broadcastSeq
-            guard let events = try? await reader.read({ db in try Sequencer.events(after: after, limit: Self.batchSize, db: db) })
-            else { return }
+            // A short read from the page cache, on this thread: no hop to the
+            // reader's queue and back for each batch.
+            guard let events = try? Self.events(after: after, from: reader) else { return }
             if !events.isEmpty {
                 for sink in sinks { sink.deliver(events) }
             }
@@ -84,8 +84,13 @@ public actor SequencerHub {
                 }
             }
             if let last = events.last { broadcastSeq = last.seq }
-            if events.count < Self.batchSize && !pending { return }
+            if events.count < Self.batchSize { return }
         }
+    }
+
+    /// Up to ``batchSize`` events after `seq`, read synchronously.
+    private static func events(after seq: Int64, from reader: any DatabaseReader) throws -> [SequencedEvent] {
+        try reader.read { db in try Sequencer.events(after: seq, limit: batchSize, db: db) }
     }
 
     /// One subscriber's bounded buffer of events.
