@@ -93,8 +93,8 @@ final class BenchFirehoseConsumer: ChannelInboundHandler {
     /// frame begun there. - Returns: false when `incoming` ran out first.
     private func completePendingFrame(from incoming: inout ByteBuffer) -> Bool {
         while true {
-            if let total = Self.frameLength(buffer) {
-                let missing = total - buffer.readableBytes
+            if let size = Self.frameSize(buffer) {
+                let missing = size.header + size.payload - buffer.readableBytes
                 guard var part = incoming.readSlice(length: missing) else {
                     buffer.writeBuffer(&incoming)
                     return false
@@ -108,27 +108,24 @@ final class BenchFirehoseConsumer: ChannelInboundHandler {
         }
     }
 
-    /// The length of the frame at the start of `bytes` (header included),
+    /// The header and payload lengths of the frame at the start of `bytes`,
     /// or nil while its header is incomplete.
-    private static func frameLength(_ bytes: ByteBuffer) -> Int? {
+    private static func frameSize(_ bytes: ByteBuffer) -> (header: Int, payload: Int)? {
         let start = bytes.readerIndex
         guard let second = bytes.getInteger(at: start + 1, as: UInt8.self) else { return nil }
         switch second & 0x7f {
-        case 126: return bytes.getInteger(at: start + 2, as: UInt16.self).map { 4 + Int($0) }
-        case 127: return bytes.getInteger(at: start + 2, as: UInt64.self).map { 10 + Int($0) }
-        case let length: return 2 + Int(length)
+        case 126: return bytes.getInteger(at: start + 2, as: UInt16.self).map { (4, Int($0)) }
+        case 127: return bytes.getInteger(at: start + 2, as: UInt64.self).map { (10, Int($0)) }
+        case let length: return (2, Int(length))
         }
     }
 
     /// Consumes every whole frame at the start of `bytes`.
     private func readFrames(context: ChannelHandlerContext, from bytes: inout ByteBuffer) {
-        while let total = Self.frameLength(bytes), bytes.readableBytes >= total {
+        while let (headerLength, payloadLength) = Self.frameSize(bytes), bytes.readableBytes >= headerLength + payloadLength {
             let start = bytes.readerIndex
             let first = bytes.getInteger(at: start, as: UInt8.self)!
-            let length = Int(bytes.getInteger(at: start + 1, as: UInt8.self)! & 0x7f)
-            let headerLength = length == 126 ? 4 : length == 127 ? 10 : 2
             let payloadStart = start + headerLength
-            let payloadLength = total - headerLength
             switch first & 0x0f {
             case 0x2:
                 // A frame header that is a one-entry map is `{op: -1}`: an error.
@@ -153,7 +150,7 @@ final class BenchFirehoseConsumer: ChannelInboundHandler {
             default:
                 break
             }
-            bytes.moveReaderIndex(forwardBy: total)
+            bytes.moveReaderIndex(forwardBy: headerLength + payloadLength)
         }
     }
 
