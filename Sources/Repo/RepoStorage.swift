@@ -48,6 +48,10 @@ public final class RepoStorage: Sendable {
             did: did, commitCID: head.cid, store: DatabaseBlockStore(did: did, db: db, nodeCache: nodeCache))
     }
 
+    /// The most blocks one statement inserts or removes (a commit has ~10;
+    /// each batch size is a statement of its own in the connection's cache).
+    static let maxBlocksPerStatement = 32
+
     /// Writes a commit: new blocks, removed blocks, the record index and the
     /// new root, all or nothing.
     public func apply(_ result: CommitResult) throws {
@@ -61,10 +65,18 @@ public final class RepoStorage: Sendable {
         let current = try currentCommit(did: did, db: db)
         guard current?.cid == result.prevCommit else { throw RepoError.concurrentWrite(did) }
         let now = ATDatetime.format(Date())
-        let insert = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO blockstore (did, cid, rev, size, content) VALUES (?, ?, ?, ?, ?)")
-        for (cid, bytes) in result.newBlocks {
-            try insert.execute(arguments: [did, Data(cid.bytes), result.rev, bytes.count, Data(bytes)])
+        // Blocks are inserted and removed a statement per batch, not per
+        // block: each statement costs its own binding and bookkeeping.
+        for batch in Array(result.newBlocks).chunked(maxBlocksPerStatement) {
+            // ?1 is the DID and ?2 the rev; each block has three values of its own.
+            let rows = (0..<batch.count).map { "(?1, ?\(3 + 3 * $0), ?2, ?\(4 + 3 * $0), ?\(5 + 3 * $0))" }
+                .joined(separator: ", ")
+            var arguments: StatementArguments = [did, result.rev]
+            for (cid, bytes) in batch {
+                arguments += [Data(cid.bytes), bytes.count, Data(bytes)]
+            }
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO blockstore (did, cid, rev, size, content) VALUES \(rows)")
+                .execute(arguments: arguments)
         }
         let upsertRecord = try db.cachedStatement(
             sql: """
@@ -81,14 +93,17 @@ public final class RepoStorage: Sendable {
                 try deleteRecord.execute(arguments: [did, parts[0], parts[1]])
             }
         }
-        let remove = try db.cachedStatement(
-            sql: """
-                DELETE FROM blockstore WHERE did = ? AND cid = ?
-                AND NOT EXISTS (SELECT 1 FROM record WHERE did = ? AND cid = ?)
-                """)
-        for cid in result.removedBlocks {
-            let key = Data(cid.bytes)
-            try remove.execute(arguments: [did, key, did, key])
+        // A removed record block stays while another record has the same CID.
+        for batch in Array(result.removedBlocks).chunked(maxBlocksPerStatement) {
+            let keys = (0..<batch.count).map { "?\($0 + 2)" }.joined(separator: ", ")
+            var arguments: StatementArguments = [did]
+            for cid in batch { arguments += [Data(cid.bytes)] }
+            try db.cachedStatement(
+                sql: """
+                    DELETE FROM blockstore WHERE did = ?1 AND cid IN (\(keys))
+                    AND NOT EXISTS (SELECT 1 FROM record r WHERE r.did = ?1 AND r.cid = blockstore.cid)
+                    """
+            ).execute(arguments: arguments)
         }
         try db.cachedStatement(
             sql: """
@@ -175,5 +190,12 @@ public final class RepoStorage: Sendable {
             }
             try writer.finish()
         }
+    }
+}
+
+extension Array {
+    /// The elements in consecutive slices of at most `size`.
+    fileprivate func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
