@@ -41,6 +41,44 @@ struct RepoStorageTests {
         #expect(try repo.tree().count() == 200)
     }
 
+    /// Two records with the same content share one block: deleting one
+    /// keeps it for the other, deleting both removes it.
+    @Test func aBlockTwoRecordsShareStaysUntilBothAreGone() throws {
+        let (storage, dir) = try RepoTestSupport.storage()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try RepoTestSupport.populated(storage, key: key, count: 40, batch: 40)
+        let generator = TIDGenerator()
+        var repo = try storage.repository(did: did)!
+        var rev = try TID(repo.commit.rev)
+        func commit(_ writes: [RepoWrite]) throws {
+            rev = try generator.next(after: rev)
+            try storage.apply(try repo.apply(writes, key: key, rev: rev))
+            repo = try storage.repository(did: did)!
+        }
+        let twin = RepoTestSupport.post(1_000)
+        let cid = CID.compute(DAGCBOR.encode(twin))
+        func stored() throws -> Bool {
+            try storage.pool.read {
+                try Bool.fetchOne($0, sql: "SELECT COUNT(*) > 0 FROM blockstore WHERE did = ? AND cid = ?", arguments: [did, Data(cid.bytes)])!
+            }
+        }
+        try commit([
+            .create(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa2", record: twin),
+            .create(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa3", record: twin),
+        ])
+        #expect(try stored())
+
+        try commit([.delete(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa2")])
+        #expect(try stored(), "the other record still uses it")
+        #expect(try repo.record(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa3")?.cid == cid)
+
+        try commit([.delete(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa3")])
+        #expect(try !stored())
+        var live = 1
+        try repo.tree().forEachNode { _, _ in live += 1 }
+        #expect(try blockCount(storage) == live + 40, "the commit, the nodes and the 40 posts")
+    }
+
     @Test func newDatabasesHaveSmallPagesAndOldOnesKeepTheirs() throws {
         let (storage, dir) = try RepoTestSupport.storage()
         defer { try? FileManager.default.removeItem(at: dir) }
