@@ -15,8 +15,9 @@ import Synchronization
 /// the database file: the pages commits keep changing (the ends of the
 /// tables and indexes that grow, each repository's recent index leaves)
 /// are copied once per pass, so passes every 250 ms rather than every
-/// 50 ms copy fewer pages per commit (createRecord +7%, 10 runs each side
-/// by side; a pass every second was slower).
+/// 50 ms copy fewer pages per commit (createRecord +7% in 20 s runs, 10
+/// each side by side, about +2% in 8 and 30 s runs; a pass every second
+/// was slower).
 ///
 /// The log goes back to its beginning only when a write transaction starts
 /// with every frame already copied, which under a steady stream of commits
