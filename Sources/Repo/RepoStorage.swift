@@ -52,6 +52,23 @@ public final class RepoStorage: Sendable {
     /// each batch size is a statement of its own in the connection's cache).
     static let maxBlocksPerStatement = 32
 
+    /// The statement inserting `n` blocks, at index `n - 1`: ?1 is the DID,
+    /// ?2 the rev, and each block has three values of its own.
+    private static let insertBlocksSQL: [String] = (1...maxBlocksPerStatement).map { n in
+        let rows = (0..<n).map { "(?1, ?\(3 + 3 * $0), ?2, ?\(4 + 3 * $0), ?\(5 + 3 * $0))" }
+        return "INSERT OR IGNORE INTO blockstore (did, cid, rev, size, content) VALUES " + rows.joined(separator: ", ")
+    }
+
+    /// The statement removing `n` blocks of the DID ?1, at index `n - 1`. A
+    /// removed record block stays while another record has the same CID.
+    private static let removeBlocksSQL: [String] = (1...maxBlocksPerStatement).map { n in
+        let keys = (0..<n).map { "?\($0 + 2)" }.joined(separator: ", ")
+        return """
+            DELETE FROM blockstore WHERE did = ?1 AND cid IN (\(keys))
+            AND NOT EXISTS (SELECT 1 FROM record r WHERE r.did = ?1 AND r.cid = blockstore.cid)
+            """
+    }
+
     /// Writes a commit: new blocks, removed blocks, the record index and the
     /// new root, all or nothing.
     public func apply(_ result: CommitResult) throws {
@@ -68,15 +85,11 @@ public final class RepoStorage: Sendable {
         // Blocks are inserted and removed a statement per batch, not per
         // block: each statement costs its own binding and bookkeeping.
         for batch in Array(result.newBlocks).chunked(maxBlocksPerStatement) {
-            // ?1 is the DID and ?2 the rev; each block has three values of its own.
-            let rows = (0..<batch.count).map { "(?1, ?\(3 + 3 * $0), ?2, ?\(4 + 3 * $0), ?\(5 + 3 * $0))" }
-                .joined(separator: ", ")
             var arguments: StatementArguments = [did, result.rev]
             for (cid, bytes) in batch {
                 arguments += [Data(cid.bytes), bytes.count, Data(bytes)]
             }
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO blockstore (did, cid, rev, size, content) VALUES \(rows)")
-                .execute(arguments: arguments)
+            try db.cachedStatement(sql: insertBlocksSQL[batch.count - 1]).execute(arguments: arguments)
         }
         let upsertRecord = try db.cachedStatement(
             sql: """
@@ -93,17 +106,10 @@ public final class RepoStorage: Sendable {
                 try deleteRecord.execute(arguments: [did, parts[0], parts[1]])
             }
         }
-        // A removed record block stays while another record has the same CID.
         for batch in Array(result.removedBlocks).chunked(maxBlocksPerStatement) {
-            let keys = (0..<batch.count).map { "?\($0 + 2)" }.joined(separator: ", ")
             var arguments: StatementArguments = [did]
             for cid in batch { arguments += [Data(cid.bytes)] }
-            try db.cachedStatement(
-                sql: """
-                    DELETE FROM blockstore WHERE did = ?1 AND cid IN (\(keys))
-                    AND NOT EXISTS (SELECT 1 FROM record r WHERE r.did = ?1 AND r.cid = blockstore.cid)
-                    """
-            ).execute(arguments: arguments)
+            try db.cachedStatement(sql: removeBlocksSQL[batch.count - 1]).execute(arguments: arguments)
         }
         try db.cachedStatement(
             sql: """
