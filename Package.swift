@@ -132,10 +132,13 @@ let package = Package(
             // The dashboard API's OpenAPI document, served at /api/openapi.json.
             resources: [.copy("Dashboard/openapi.json")]
         ),
+        // Gathers a transaction's write-ahead-log writes into one system
+        // call (a SQLite VFS over the default one).
+        .target(name: "CWALWriteBuffer", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "Repo",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Migrations",
+                "ATProto", "ATCrypto", "MST", "CAR", "Migrations", "CWALWriteBuffer",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
