@@ -132,13 +132,14 @@ let package = Package(
             // The dashboard API's OpenAPI document, served at /api/openapi.json.
             resources: [.copy("Dashboard/openapi.json")]
         ),
-        // Gathers a transaction's write-ahead-log writes into one system
-        // call (a SQLite VFS over the default one).
-        .target(name: "CWALWriteBuffer", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // How SQLite does its work here: a transaction's write-ahead-log
+        // writes in one system call (a VFS over the default one), and no
+        // page cache scans at commits with nothing to drop.
+        .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "Repo",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Migrations", "CWALWriteBuffer",
+                "ATProto", "ATCrypto", "MST", "CAR", "Migrations", "CSQLiteTuning",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

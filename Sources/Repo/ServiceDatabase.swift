@@ -24,7 +24,7 @@ public enum ServiceDatabase {
     public static func open(
         path: String, migrations: [SchemaMigrations.Migration]? = nil, writerCheckpointPages: Int? = nil
     ) throws -> DatabasePool {
-        try WALWriteBuffer.install()
+        try SQLiteTuning.install()
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in

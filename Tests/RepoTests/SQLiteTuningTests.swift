@@ -27,14 +27,14 @@ struct WALWriteBufferTests {
         let (pool, path, cleanup) = try openDatabase()
         defer { cleanup() }
         let logSize = { try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int }
-        let before = WALWriteBuffer.counts
+        let before = SQLiteTuning.logWriteCounts
         let sizeBefore = try logSize()
         for _ in 0..<50 {
             try pool.write { db in
                 for _ in 0..<10 { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [Self.random(32), Self.random(300)]) }
             }
         }
-        let after = WALWriteBuffer.counts
+        let after = SQLiteTuning.logWriteCounts
         let requested = after.requested - before.requested
         let made = after.made - before.made
         // 50 commits of several pages each, two writes per page. (Other
@@ -116,5 +116,62 @@ struct WALWriteBufferTests {
         #expect(try other.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 2001)
         try pool.write { try $0.execute(sql: "DELETE FROM t WHERE k = ?", arguments: [keys[0]]) }
         #expect(try other.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 2000)
+    }
+}
+
+/// SQLite's page cache is asked to drop the pages past the database's end
+/// at every commit; the filter passes that on only when there can be such
+/// pages.
+@Suite("SQLite page cache truncation filter")
+struct PageCacheTruncationTests {
+    @Test func commitsAfterABalanceDoNotMakeTheCacheScan() throws {
+        #expect(SQLiteTuning.pageCacheFilterInstalled)
+        let (pool, _, cleanup) = try WALWriteBufferTests().openDatabase()
+        defer { cleanup() }
+        // One GRDB access: every statement runs on this closure's thread,
+        // whose counts these are.
+        let (truncations, passed, moves) = try pool.writeWithoutTransaction { db in
+            let before = SQLiteTuning.pageCacheCounts
+            for _ in 0..<100 {
+                try db.inTransaction {
+                    for _ in 0..<20 {
+                        try db.execute(
+                            sql: "INSERT INTO t VALUES (?, ?)", arguments: [WALWriteBufferTests.random(32), WALWriteBufferTests.random(300)])
+                    }
+                    return .commit
+                }
+            }
+            let after = SQLiteTuning.pageCacheCounts
+            return (after.truncations - before.truncations, after.passed - before.passed, after.temporaryMoves - before.temporaryMoves)
+        }
+        #expect(truncations >= 100, "a truncation per commit")
+        #expect(moves > 0, "B-tree balances used the temporary page number (what makes the default cache scan)")
+        #expect(passed == 0, "\(passed) of \(truncations) truncations passed on with nothing to drop")
+    }
+
+    @Test func pagesPastTheEndAreDroppedWhenThereAreSome() throws {
+        let (pool, _, cleanup) = try WALWriteBufferTests().openDatabase()
+        defer { cleanup() }
+        try pool.write { try $0.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [Data("a".utf8), Data(count: 10)]) }
+        let (passed, count) = try pool.writeWithoutTransaction { db in
+            let before = SQLiteTuning.pageCacheCounts
+            // Grows the file by ~1,000 pages in the cache, then rolls back:
+            // those pages are past the end again and must go.
+            try db.inTransaction {
+                try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [Data("big".utf8), WALWriteBufferTests.random(2 << 20)])
+                return .rollback
+            }
+            let passed = SQLiteTuning.pageCacheCounts.passed - before.passed
+            // The same page numbers, given other content.
+            try db.inTransaction {
+                try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [Data("other".utf8), Data(repeating: 7, count: 1 << 20)])
+                return .commit
+            }
+            return (passed, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t")!)
+        }
+        #expect(passed >= 1, "the rollback's truncation was skipped")
+        #expect(count == 2)
+        #expect(try pool.read { try Data.fetchOne($0, sql: "SELECT v FROM t WHERE k = ?", arguments: [Data("other".utf8)]) } == Data(repeating: 7, count: 1 << 20))
+        #expect(try pool.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
     }
 }

@@ -1,5 +1,5 @@
 // A SQLite VFS that gathers a transaction's write-ahead-log writes into one
-// system call. See include/CWALWriteBuffer.h for what it guarantees.
+// system call. See include/CSQLiteTuning.h for what it guarantees.
 //
 // SQLite writes a transaction's frames to the log one after another: for
 // every page, a 24-byte frame header and then the page (two pwrite calls
@@ -14,9 +14,8 @@
 //   SQLite runs before it publishes a new end of log to other connections.
 // A log file and its database file belong to one connection (one pager),
 // so both are used by one thread at a time: no locking is needed here.
-#include "CWALWriteBuffer.h"
+#include "CSQLiteTuning.h"
 
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -310,19 +309,11 @@ static const char *xNextSystemCall(sqlite3_vfs *vfs, const char *name) {
     return wrapped->xNextSystemCall(wrapped, name);
 }
 
-static int installResult = -1;
-
-static void install(void) {
-    int rc = sqlite3_initialize();
-    if (rc != SQLITE_OK) {
-        installResult = rc;
-        return;
-    }
+/// Registers the VFS as the default. Called once, after SQLite is
+/// initialized.
+int pds_wal_write_buffer_register(void) {
     wrapped = sqlite3_vfs_find(NULL);
-    if (wrapped == NULL || wrapped->iVersion < 3) {
-        installResult = SQLITE_ERROR;
-        return;
-    }
+    if (wrapped == NULL || wrapped->iVersion < 3) return SQLITE_ERROR;
     bufferedVFS = (sqlite3_vfs){
         .iVersion = 3,
         .szOsFile = (int)sizeof(BufferedFile) + wrapped->szOsFile,
@@ -345,14 +336,7 @@ static void install(void) {
         .xGetSystemCall = xGetSystemCall,
         .xNextSystemCall = xNextSystemCall,
     };
-    installResult = sqlite3_vfs_register(&bufferedVFS, 1);
-}
-
-static pthread_once_t installOnce = PTHREAD_ONCE_INIT;
-
-int pds_wal_write_buffer_install(void) {
-    pthread_once(&installOnce, install);
-    return installResult;
+    return sqlite3_vfs_register(&bufferedVFS, 1);
 }
 
 void pds_wal_write_buffer_counts(long long *requested, long long *made) {
