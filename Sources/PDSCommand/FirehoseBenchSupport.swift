@@ -19,10 +19,15 @@ struct BenchWriter: Sendable {
     struct Acknowledgements: Sendable {
         let start: ContinuousClock.Instant
         let times: [String: ContinuousClock.Instant]
-        /// How long the writing took: the scheduled span (writes / rate), or
-        /// until the last write was sent when that was later, because the
-        /// writers fell more than one interval of the rate behind.
+        /// How long the writing took: the scheduled span (writes / rate),
+        /// longer by as much as the last write was sent more than one
+        /// writer's interval (writers / rate, 100 ms at 10 writes a second
+        /// per writer) after its slot. A writer has one request in flight,
+        /// so a lag within its interval (a slow answer, a late timer) does
+        /// not lower the rate; one beyond it does.
         let seconds: Double
+        /// The latest any write was sent after its slot, in seconds.
+        let worstLag: Double
         var count: Int { times.count }
     }
 
@@ -56,22 +61,25 @@ struct BenchWriter: Sendable {
         let pool = connections
         let start = ContinuousClock.now
         let total = Int(Double(rate) * seconds)
-        let (times, lastSent) = try await withThrowingTaskGroup(
-            of: ([String: ContinuousClock.Instant], ContinuousClock.Instant).self
+        let (times, lastSent, worstLag) = try await withThrowingTaskGroup(
+            of: ([String: ContinuousClock.Instant], ContinuousClock.Instant, Duration).self
         ) { group in
             for w in 0..<writers {
                 let account = accounts[w % accounts.count]
                 group.addTask {
                     var mine: [String: ContinuousClock.Instant] = [:]
                     var lastSent = start
+                    var worstLag = Duration.zero
                     // Writer w sends writes w, w + n, w + 2n, ... at their scheduled time.
                     for n in stride(from: w, to: total, by: writers) {
-                        try await Task.sleep(until: start + .microseconds(Int64(Double(n) * 1_000_000 / Double(rate))))
+                        let slot = start + .microseconds(Int64(Double(n) * 1_000_000 / Double(rate)))
+                        try await Task.sleep(until: slot)
                         let body: DataValue = [
                             "repo": .string(account.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n, withImage: false),
                         ]
                         let connection = pool[w]
                         lastSent = .now
+                        worstLag = max(worstLag, lastSent - slot)
                         let (status, bytes) = try await connection.send(
                             connection.request("POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: account.token))
                         let reply = try ATProtoJSON.decode(bytes.readableBytesView, mode: .lenient)
@@ -80,18 +88,25 @@ struct BenchWriter: Sendable {
                         }
                         mine[account.did + " " + rev] = .now
                     }
-                    return (mine, lastSent)
+                    return (mine, lastSent, worstLag)
                 }
             }
             var all: [String: ContinuousClock.Instant] = [:]
             var lastSent = start
-            for try await (part, sent) in group {
+            var worstLag = Duration.zero
+            for try await (part, sent, lag) in group {
                 all.merge(part) { a, _ in a }
                 lastSent = max(lastSent, sent)
+                worstLag = max(worstLag, lag)
             }
-            return (all, lastSent)
+            return (all, lastSent, worstLag)
         }
-        return Acknowledgements(start: start, times: times, seconds: max(Double(total) / Double(rate), Bench.seconds(lastSent - start)))
+        let scheduled = Double(total) / Double(rate)
+        let lastSlot = Double(total - 1) / Double(rate)
+        let writerInterval = Double(writers) / Double(rate)
+        let lastLag = Bench.seconds(lastSent - start) - lastSlot
+        return Acknowledgements(
+            start: start, times: times, seconds: scheduled + max(0, lastLag - writerInterval), worstLag: Bench.seconds(worstLag))
     }
 
     func send(_ url: String, body: DataValue, token: String? = nil) async throws -> DataValue {

@@ -97,6 +97,7 @@ struct FirehoseBenchmark: AsyncParsableCommand {
         Bench.report(
             "commits written (\(expected) over \(Bench.format(acks.seconds)) s)", Double(expected) / acks.seconds,
             unit: "commits/s", target: Double(rate))
+        Bench.report("  writers' worst lag behind their schedule", acks.worstLag * 1000, unit: "ms")
         Bench.say(
             "server CPU while writing: \(Bench.format(serverCPU)) s in \(Bench.format(acks.seconds)) s "
                 + "(\(Bench.format(serverCPU * 1e6 / Double(max(1, expected * subscribers)))) µs per delivered frame)")
