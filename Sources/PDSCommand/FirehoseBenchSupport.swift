@@ -26,8 +26,12 @@ struct BenchWriter: Sendable {
         /// so a lag within its interval (a slow answer, a late timer) does
         /// not lower the rate; one beyond it does.
         let seconds: Double
-        /// The latest any write was sent after its slot, in seconds.
-        let worstLag: Double
+        /// The latest any write was sent after its slot, in seconds, and when
+        /// (seconds into the writing).
+        let worstLag: (lag: Double, at: Double)
+        /// The slowest write, from sending to its answer, in seconds, and
+        /// when it was sent (seconds into the writing).
+        let slowestWrite: (took: Double, at: Double)
         var count: Int { times.count }
     }
 
@@ -61,15 +65,16 @@ struct BenchWriter: Sendable {
         let pool = connections
         let start = ContinuousClock.now
         let total = Int(Double(rate) * seconds)
-        let (times, lastSent, worstLag) = try await withThrowingTaskGroup(
-            of: ([String: ContinuousClock.Instant], ContinuousClock.Instant, Duration).self
+        let (times, lastSent, worstLag, slowest) = try await withThrowingTaskGroup(
+            of: ([String: ContinuousClock.Instant], ContinuousClock.Instant, (lag: Duration, at: Duration), (took: Duration, at: Duration)).self
         ) { group in
             for w in 0..<writers {
                 let account = accounts[w % accounts.count]
                 group.addTask {
                     var mine: [String: ContinuousClock.Instant] = [:]
                     var lastSent = start
-                    var worstLag = Duration.zero
+                    var worstLag = (lag: Duration.zero, at: Duration.zero)
+                    var slowest = (took: Duration.zero, at: Duration.zero)
                     // Writer w sends writes w, w + n, w + 2n, ... at their scheduled time.
                     for n in stride(from: w, to: total, by: writers) {
                         let slot = start + .microseconds(Int64(Double(n) * 1_000_000 / Double(rate)))
@@ -79,34 +84,40 @@ struct BenchWriter: Sendable {
                         ]
                         let connection = pool[w]
                         lastSent = .now
-                        worstLag = max(worstLag, lastSent - slot)
+                        if lastSent - slot > worstLag.lag { worstLag = (lastSent - slot, slot - start) }
                         let (status, bytes) = try await connection.send(
                             connection.request("POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: account.token))
                         let reply = try ATProtoJSON.decode(bytes.readableBytesView, mode: .lenient)
                         guard status == 200, let rev = reply["commit"]?["rev"]?.stringValue else {
                             throw ValidationError("createRecord failed: \(status) \(reply)")
                         }
-                        mine[account.did + " " + rev] = .now
+                        let answered = ContinuousClock.now
+                        mine[account.did + " " + rev] = answered
+                        if answered - lastSent > slowest.took { slowest = (answered - lastSent, lastSent - start) }
                     }
-                    return (mine, lastSent, worstLag)
+                    return (mine, lastSent, worstLag, slowest)
                 }
             }
             var all: [String: ContinuousClock.Instant] = [:]
             var lastSent = start
-            var worstLag = Duration.zero
-            for try await (part, sent, lag) in group {
+            var worstLag = (lag: Duration.zero, at: Duration.zero)
+            var slowest = (took: Duration.zero, at: Duration.zero)
+            for try await (part, sent, lag, slow) in group {
                 all.merge(part) { a, _ in a }
                 lastSent = max(lastSent, sent)
-                worstLag = max(worstLag, lag)
+                if lag.lag > worstLag.lag { worstLag = lag }
+                if slow.took > slowest.took { slowest = slow }
             }
-            return (all, lastSent, worstLag)
+            return (all, lastSent, worstLag, slowest)
         }
         let scheduled = Double(total) / Double(rate)
         let lastSlot = Double(total - 1) / Double(rate)
         let writerInterval = Double(writers) / Double(rate)
         let lastLag = Bench.seconds(lastSent - start) - lastSlot
         return Acknowledgements(
-            start: start, times: times, seconds: scheduled + max(0, lastLag - writerInterval), worstLag: Bench.seconds(worstLag))
+            start: start, times: times, seconds: scheduled + max(0, lastLag - writerInterval),
+            worstLag: (Bench.seconds(worstLag.lag), Bench.seconds(worstLag.at)),
+            slowestWrite: (Bench.seconds(slowest.took), Bench.seconds(slowest.at)))
     }
 
     func send(_ url: String, body: DataValue, token: String? = nil) async throws -> DataValue {
