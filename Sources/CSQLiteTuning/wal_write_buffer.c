@@ -17,7 +17,6 @@
 #include "CSQLiteTuning.h"
 
 #include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,8 +50,9 @@ struct BufferedFile {
 
 static sqlite3_vfs *wrapped;
 static sqlite3_vfs bufferedVFS;
-static atomic_llong requestedWrites;
-static atomic_llong madeWrites;
+// Per thread, so that a test can count what its own connection did.
+static _Thread_local long long requestedWrites;
+static _Thread_local long long madeWrites;
 
 static sqlite3_file *realFile(sqlite3_file *file) { return ((BufferedFile *)file)->real; }
 
@@ -62,17 +62,17 @@ static int flush(BufferedFile *file) {
     if (file->bufferUsed == 0) return SQLITE_OK;
     int used = file->bufferUsed;
     file->bufferUsed = 0;
-    atomic_fetch_add_explicit(&madeWrites, 1, memory_order_relaxed);
+    madeWrites++;
     return file->real->pMethods->xWrite(file->real, file->buffer, used, file->bufferOffset);
 }
 
 static int directWrite(BufferedFile *file, const void *data, int amount, sqlite3_int64 offset) {
-    atomic_fetch_add_explicit(&madeWrites, 1, memory_order_relaxed);
+    madeWrites++;
     return file->real->pMethods->xWrite(file->real, data, amount, offset);
 }
 
 static int logWrite(BufferedFile *file, const void *data, int amount, sqlite3_int64 offset) {
-    atomic_fetch_add_explicit(&requestedWrites, 1, memory_order_relaxed);
+    requestedWrites++;
     int endsTransaction = file->commitPageNext;
     file->commitPageNext = 0;
     if (amount == WAL_FRAME_HEADER_SIZE) {
@@ -340,6 +340,6 @@ int pds_wal_write_buffer_register(void) {
 }
 
 void pds_wal_write_buffer_counts(long long *requested, long long *made) {
-    *requested = atomic_load_explicit(&requestedWrites, memory_order_relaxed);
-    *made = atomic_load_explicit(&madeWrites, memory_order_relaxed);
+    *requested = requestedWrites;
+    *made = madeWrites;
 }

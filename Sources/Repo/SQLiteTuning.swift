@@ -37,7 +37,9 @@ public enum SQLiteTuning {
     /// was initialized before this library loaded).
     public static var pageCacheFilterInstalled: Bool { pds_sqlite_page_cache_filter_installed() != 0 }
 
-    /// Writes SQLite asked for on log files since start, and writes made.
+    /// Counts since start on the calling thread (a connection's work within
+    /// one GRDB access runs on one thread): writes SQLite asked for on log
+    /// files, and writes made.
     public static var logWriteCounts: (requested: Int, made: Int) {
         var requested: Int64 = 0
         var made: Int64 = 0

@@ -32,8 +32,8 @@
 /// installed (see pds_sqlite_page_cache_filter_installed).
 int pds_sqlite_tuning_install(void);
 
-/// Counts since start: writes SQLite asked for on log files, and writes
-/// actually made to them.
+/// Counts since start on the calling thread: writes SQLite asked for on
+/// log files, and writes actually made to them.
 void pds_wal_write_buffer_counts(long long *requested, long long *made);
 
 /// Whether the page cache filter is in place.
