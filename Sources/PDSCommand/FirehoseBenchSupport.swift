@@ -26,13 +26,32 @@ struct BenchWriter: Sendable {
         /// so a lag within its interval (a slow answer, a late timer) does
         /// not lower the rate; one beyond it does.
         let seconds: Double
-        /// The latest any write was sent after its slot, in seconds, and when
-        /// (seconds into the writing).
-        let worstLag: (lag: Double, at: Double)
-        /// The slowest write, from sending to its answer, in seconds, and
-        /// when it was sent (seconds into the writing).
-        let slowestWrite: (took: Double, at: Double)
+        /// The latest any write was sent after its slot.
+        let worstLag: Worst
+        /// The slowest write, from sending to its answer.
+        let slowestWrite: Worst
         var count: Int { times.count }
+    }
+
+    /// The longest of some delay seen while writing, and when it began
+    /// (since the start of the writing).
+    struct Worst: Sendable {
+        var duration = Duration.zero
+        var at = Duration.zero
+
+        mutating func note(_ delay: Duration, at moment: Duration) {
+            if delay > duration { (duration, at) = (delay, moment) }
+        }
+
+        mutating func note(_ other: Worst) { note(other.duration, at: other.at) }
+    }
+
+    /// What one writer saw.
+    private struct WriterOutcome: Sendable {
+        var times: [String: ContinuousClock.Instant] = [:]
+        var lastSent: ContinuousClock.Instant
+        var worstLag = Worst()
+        var slowest = Worst()
     }
 
     func createAccounts(_ count: Int) async throws -> [Account] {
@@ -65,16 +84,11 @@ struct BenchWriter: Sendable {
         let pool = connections
         let start = ContinuousClock.now
         let total = Int(Double(rate) * seconds)
-        let (times, lastSent, worstLag, slowest) = try await withThrowingTaskGroup(
-            of: ([String: ContinuousClock.Instant], ContinuousClock.Instant, (lag: Duration, at: Duration), (took: Duration, at: Duration)).self
-        ) { group in
+        let outcome = try await withThrowingTaskGroup(of: WriterOutcome.self) { group in
             for w in 0..<writers {
                 let account = accounts[w % accounts.count]
                 group.addTask {
-                    var mine: [String: ContinuousClock.Instant] = [:]
-                    var lastSent = start
-                    var worstLag = (lag: Duration.zero, at: Duration.zero)
-                    var slowest = (took: Duration.zero, at: Duration.zero)
+                    var mine = WriterOutcome(lastSent: start)
                     // Writer w sends writes w, w + n, w + 2n, ... at their scheduled time.
                     for n in stride(from: w, to: total, by: writers) {
                         let slot = start + .microseconds(Int64(Double(n) * 1_000_000 / Double(rate)))
@@ -83,8 +97,9 @@ struct BenchWriter: Sendable {
                             "repo": .string(account.did), "collection": "app.bsky.feed.post", "record": Bench.samplePost(n, withImage: false),
                         ]
                         let connection = pool[w]
-                        lastSent = .now
-                        if lastSent - slot > worstLag.lag { worstLag = (lastSent - slot, slot - start) }
+                        let sent = ContinuousClock.now
+                        mine.lastSent = sent
+                        mine.worstLag.note(sent - slot, at: slot - start)
                         let (status, bytes) = try await connection.send(
                             connection.request("POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: account.token))
                         let reply = try ATProtoJSON.decode(bytes.readableBytesView, mode: .lenient)
@@ -92,32 +107,28 @@ struct BenchWriter: Sendable {
                             throw ValidationError("createRecord failed: \(status) \(reply)")
                         }
                         let answered = ContinuousClock.now
-                        mine[account.did + " " + rev] = answered
-                        if answered - lastSent > slowest.took { slowest = (answered - lastSent, lastSent - start) }
+                        mine.times[account.did + " " + rev] = answered
+                        mine.slowest.note(answered - sent, at: sent - start)
                     }
-                    return (mine, lastSent, worstLag, slowest)
+                    return mine
                 }
             }
-            var all: [String: ContinuousClock.Instant] = [:]
-            var lastSent = start
-            var worstLag = (lag: Duration.zero, at: Duration.zero)
-            var slowest = (took: Duration.zero, at: Duration.zero)
-            for try await (part, sent, lag, slow) in group {
-                all.merge(part) { a, _ in a }
-                lastSent = max(lastSent, sent)
-                if lag.lag > worstLag.lag { worstLag = lag }
-                if slow.took > slowest.took { slowest = slow }
+            var all = WriterOutcome(lastSent: start)
+            for try await part in group {
+                all.times.merge(part.times) { a, _ in a }
+                all.lastSent = max(all.lastSent, part.lastSent)
+                all.worstLag.note(part.worstLag)
+                all.slowest.note(part.slowest)
             }
-            return (all, lastSent, worstLag, slowest)
+            return all
         }
         let scheduled = Double(total) / Double(rate)
         let lastSlot = Double(total - 1) / Double(rate)
         let writerInterval = Double(writers) / Double(rate)
-        let lastLag = Bench.seconds(lastSent - start) - lastSlot
+        let lastLag = Bench.seconds(outcome.lastSent - start) - lastSlot
         return Acknowledgements(
-            start: start, times: times, seconds: scheduled + max(0, lastLag - writerInterval),
-            worstLag: (Bench.seconds(worstLag.lag), Bench.seconds(worstLag.at)),
-            slowestWrite: (Bench.seconds(slowest.took), Bench.seconds(slowest.at)))
+            start: start, times: outcome.times, seconds: scheduled + max(0, lastLag - writerInterval),
+            worstLag: outcome.worstLag, slowestWrite: outcome.slowest)
     }
 
     func send(_ url: String, body: DataValue, token: String? = nil) async throws -> DataValue {

@@ -98,11 +98,11 @@ struct FirehoseBenchmark: AsyncParsableCommand {
             "commits written (\(expected) over \(Bench.format(acks.seconds)) s)", Double(expected) / acks.seconds,
             unit: "commits/s", target: Double(rate))
         Bench.report(
-            "  writers' worst lag behind their schedule", acks.worstLag.lag * 1000,
-            unit: "ms (\(Bench.format(acks.worstLag.at)) s into the writing)")
+            "  writers' worst lag behind their schedule", Bench.seconds(acks.worstLag.duration) * 1000,
+            unit: "ms (\(Bench.format(Bench.seconds(acks.worstLag.at))) s into the writing)")
         Bench.report(
-            "  the slowest write", acks.slowestWrite.took * 1000,
-            unit: "ms (sent \(Bench.format(acks.slowestWrite.at)) s into the writing)")
+            "  the slowest write", Bench.seconds(acks.slowestWrite.duration) * 1000,
+            unit: "ms (sent \(Bench.format(Bench.seconds(acks.slowestWrite.at))) s into the writing)")
         Bench.say(
             "server CPU while writing: \(Bench.format(serverCPU)) s in \(Bench.format(acks.seconds)) s "
                 + "(\(Bench.format(serverCPU * 1e6 / Double(max(1, expected * subscribers)))) µs per delivered frame)")

@@ -72,7 +72,6 @@ public final class WALCheckpointer: Sendable {
     public init(
         path: String, interval: DispatchTimeInterval = .milliseconds(250), restartPages: Int = WALCheckpointer.restartPages
     ) throws {
-        try SQLiteTuning.install()
         var config = Configuration()
         config.busyMode = .timeout(5)
         connection = try DatabaseQueue(path: path, configuration: config)
