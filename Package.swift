@@ -66,9 +66,11 @@ let package = Package(
             name: "PDS",
             dependencies: [
                 "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium", "CZlib", "Identity",
-                "JetstreamCompression",
+                "JetstreamCompression", "ConnectionGuard",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -96,6 +98,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Timeouts and limits on every HTTP connection, wrapped around
+        // Hummingbird's child channels (both servers use it).
+        .target(
+            name: "ConnectionGuard",
+            dependencies: [
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "CAR", dependencies: ["ATProto"]),
         // The durable event log of repository and account changes and its
         // subscribeRepos frames.
@@ -114,6 +127,7 @@ let package = Package(
             name: "FeedGen",
             dependencies: [
                 "ATProto", "ATCrypto", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "JetstreamCompression",
+                "ConnectionGuard",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -1,4 +1,5 @@
 import ATProto
+import ConnectionGuard
 import Foundation
 import Hummingbird
 import Logging
@@ -33,6 +34,7 @@ public enum FeedGenHTTPServer {
         }
         return Application(
             router: router,
+            server: ConnectionGuard(limits: ConnectionLimits(), logger: generator.logger).http1(),
             configuration: .init(address: .hostname(generator.config.bindAddress, port: generator.config.port), serverName: "atrarium-feedgen"),
             services: [FeedGenBackgroundService(generator: generator, local: nil)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? generator.config.port) },

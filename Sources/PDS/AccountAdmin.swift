@@ -156,7 +156,7 @@ public enum AccountAdmin {
         try db.execute(
             sql: "DELETE FROM email_token WHERE did = ? AND purpose = ?", arguments: [did, EmailTokens.Purpose.resetPassword.rawValue])
         try endAllSessions(did: did, db: db)
-        try db.execute(sql: "DELETE FROM login_attempts WHERE key = ?", arguments: ["account:" + did])
+        try LoginAttemptStore.forgetFailures(did: did, db: db)
     }
 
     /// Ends every session of an account: its refresh tokens go, so its

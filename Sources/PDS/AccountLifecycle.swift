@@ -145,7 +145,7 @@ extension AccountAdmin {
                 for table in ["blockstore", "record", "repo_root", "refresh_token", "app_password", "email_token", "account_pref"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE did = ?", arguments: [did])
                 }
-                try db.execute(sql: "DELETE FROM login_attempts WHERE key = ?", arguments: ["account:" + did])
+                try LoginAttemptStore.forgetAccount(did: did, db: db)
                 // Its blobs become unreferenced and due: the next collector pass
                 // removes the rows, and the files no other account holds.
                 try db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])

@@ -199,28 +199,4 @@ public struct AccountStore: Sendable {
             try String.fetchOne(db, sql: "SELECT session_id FROM refresh_token WHERE id = ?", arguments: [tokenID])
         }
     }
-
-    // MARK: - Failed logins
-
-    /// Failed logins recorded for `key` since `since` (unix seconds).
-    public func failedLogins(key: String, since: Int) async throws -> Int {
-        try await pool.read { db in
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM login_attempts WHERE key = ? AND attempted_at > ?", arguments: [key, since]) ?? 0
-        }
-    }
-
-    public func recordFailedLogin(keys: [String], at time: Int) async throws {
-        try await pool.write { db in
-            for key in keys {
-                try db.execute(sql: "INSERT INTO login_attempts (key, attempted_at) VALUES (?, ?)", arguments: [key, time])
-            }
-            // Old attempts no longer matter.
-            try db.execute(sql: "DELETE FROM login_attempts WHERE attempted_at < ?", arguments: [time - 86_400])
-        }
-    }
-
-    public func clearFailedLogins(key: String) async throws {
-        try await pool.write { db in try db.execute(sql: "DELETE FROM login_attempts WHERE key = ?", arguments: [key]) }
-    }
 }

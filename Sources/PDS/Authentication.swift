@@ -37,20 +37,28 @@ extension XRPCCall {
     }
 
     /// Requires HTTP basic auth as `admin` with the configured password.
+    /// Failures are logged and throttled per client address
+    /// (``AdminAuthGuard``).
     public func requireAdmin() throws(XRPCError) {
         guard let password = services.config.adminPassword else {
             throw XRPCError.forbidden("admin endpoints are disabled: no admin password is configured")
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Basic "),
-            let decoded = Data(base64Encoded: String(header.dropFirst(6))),
-            let text = String(data: decoded, encoding: .utf8)
-        else { throw XRPCError.authRequired("admin authentication required") }
-        let expected = Array("admin:\(password)".utf8)
-        let given = Array(text.utf8)
-        // Compare in constant time.
-        var diff = UInt8(expected.count == given.count ? 0 : 1)
-        for i in 0..<min(expected.count, given.count) { diff |= expected[i] ^ given[i] }
-        guard diff == 0 else { throw XRPCError.authRequired("admin authentication failed") }
+        guard let header = request.headers[.authorization], header.hasPrefix("Basic ") else {
+            throw XRPCError.authRequired("admin authentication required")
+        }
+        let given = Data(base64Encoded: String(header.dropFirst(6))).map { [UInt8]($0) } ?? []
+        let address = clientAddress
+        switch services.adminAuth.check(given: given, password: password, address: address) {
+        case .accepted:
+            return
+        case .rejected(let lockedNow):
+            services.logger.warning(
+                lockedNow ? "admin authentication failed; address locked out" : "admin authentication failed",
+                metadata: ["address": .string(address), "method": .string(method)])
+            throw XRPCError.authRequired("admin authentication failed")
+        case .lockedOut(let wait):
+            throw XRPCError.rateLimited(retryAfter: wait)
+        }
     }
 }
 

@@ -54,6 +54,7 @@ enum IdentityMethods {
     static func updateHandle(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: true)
         let services = call.services
+        try limitIdentityChange(call, did: user.did)
         let raw = try await call.jsonBody().requiredString("handle")
         guard Handle.isValid(raw) else { throw XRPCError(.badRequest, "InvalidHandle", "Not a valid handle: \(raw)") }
         let lowered = raw.lowercased()
@@ -83,6 +84,23 @@ enum IdentityMethods {
         }
         services.logger.info("handle updated", metadata: ["did": .string(user.did), "handle": .string(handle)])
         return .empty
+    }
+
+    /// Each identity method's limits per account, the reference PDS's for
+    /// `updateHandle`: 10 calls in 5 minutes and 50 in a day. Every handle
+    /// change queues a did:plc operation (60 calls in a row used to queue 61),
+    /// so the PLC methods get the same.
+    static let identityLimits: [(window: Int, max: Int)] = [(300, 10), (86_400, 50)]
+
+    /// Counts one call of the current identity method for `did`; refuses
+    /// with 429 past either limit.
+    static func limitIdentityChange(_ call: XRPCCall, did: String) throws(XRPCError) {
+        for limit in identityLimits {
+            let named = RateLimiter.Limit(name: "\(call.method)/\(limit.window)", max: limit.max, window: limit.window)
+            if let wait = call.services.rateLimiter.hit(named, key: did) {
+                throw XRPCError.rateLimited(retryAfter: wait)
+            }
+        }
     }
 
     /// Changes an account's identity in one transaction: `change` updates
@@ -142,6 +160,7 @@ enum IdentityMethods {
 
     static func requestPlcOperationSignature(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        try limitIdentityChange(call, did: user.did)
         guard user.did.hasPrefix("did:plc:") else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
         try await EmailTokens.issue(.plcOperation, did: user.did, email: user.account.email, services: call.services)
         return .empty
@@ -153,6 +172,7 @@ enum IdentityMethods {
     /// submitted.
     static func signPlcOperation(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        try limitIdentityChange(call, did: user.did)
         let services = call.services
         let input = try await call.jsonBody()
         let token = try input.requiredString("token")
@@ -187,6 +207,7 @@ enum IdentityMethods {
     /// signing key, this server as PDS); then announces the identity.
     static func submitPlcOperation(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        try limitIdentityChange(call, did: user.did)
         let services = call.services
         guard case .map(let operation)? = try await call.jsonBody()["operation"] else {
             throw XRPCError.invalidRequest("Input must have the property \"operation\" as an object")

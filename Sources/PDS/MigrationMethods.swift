@@ -1,3 +1,4 @@
+import ATCrypto
 import ATProto
 import CAR
 import Foundation
@@ -18,7 +19,10 @@ enum MigrationMethods {
     /// Streams the CAR to a temporary file (up to `repoImportLimit` bytes),
     /// verifies it as the caller's repository and replaces the caller's
     /// repository with it, rebuilding `blob_usage` in the same transaction.
-    /// A CAR that does not verify is refused with 400 and changes nothing.
+    /// The commit must be signed by the account's key (``acceptedSigningKeys``),
+    /// its rev no more than 5 minutes ahead of the clock and after the stored
+    /// rev (but for a migrating account's empty placeholder). A CAR that
+    /// fails any of this is refused with 400 and changes nothing.
     static func importRepo(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
         let services = call.services
@@ -27,13 +31,16 @@ enum MigrationMethods {
         defer { file.remove() }
         guard file.size > 0 else { throw XRPCError.invalidRequest("Request body is required") }
         let did = user.did
+        let rules = RepoImportRules(
+            signingKeys: await acceptedSigningKeys(user.account, services: services), requireNewerRev: true,
+            emptyRepositoryMayBeReplaced: user.account.status == .deactivated)
         let verification = try await services.writeLock.withLock(did) {
             try await runBlocking {
                 let handle = try FileHandle(forReadingFrom: file.url)
                 defer { try? handle.close() }
                 do {
                     return try services.repos.importCAR(
-                        FileByteSource(handle), expectedDID: did,
+                        FileByteSource(handle), expectedDID: did, rules: rules,
                         alsoInTransaction: RepoImport.afterImport)
                 } catch let error as DatabaseError {
                     throw error
@@ -48,6 +55,20 @@ enum MigrationMethods {
             metadata: ["did": .string(did), "rev": .string(verification.rev),
                        "records": .stringConvertible(verification.recordCount)])
         return .empty
+    }
+
+    /// The keys an imported commit may be signed with: the account's key
+    /// here, and the `#atproto` key its DID document names now (during a
+    /// migration, the old server's, which signed the exported repository).
+    /// A document that cannot be resolved adds nothing.
+    static func acceptedSigningKeys(_ account: Account, services: PDSServices) async -> [PublicKey] {
+        var keys = [account.signingKey.publicKey]
+        if let document = try? await services.identity.dids.resolve(account.did, forceRefresh: true),
+            let published = document.signingKey, published != keys[0]
+        {
+            keys.append(published)
+        }
+        return keys
     }
 
     /// Blobs the caller's records reference that the caller has not

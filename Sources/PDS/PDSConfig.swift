@@ -1,5 +1,7 @@
 import ATCrypto
+import ConnectionGuard
 import Foundation
+import Repo
 
 /// How the server is set up: read from a JSON config file and then from
 /// `PDS_*` environment variables (which win), with defaults that make
@@ -94,6 +96,12 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     /// How long a proxied request may wait for the service's answer before
     /// the client gets 504 `UpstreamTimeout`.
     public var proxyTimeoutSeconds: Int = 30
+    /// What an acknowledged write survives: `normal` (a crash of the
+    /// process) or `full` (also a power failure; each commit group waits for
+    /// a sync of the log). See ``ServiceDatabase/Durability``.
+    public var durability: ServiceDatabase.Durability = .normal
+    /// Timeouts and limits of every HTTP connection (see ``ConnectionConfig``).
+    public var connections = ConnectionConfig()
 
     public init() {}
 
@@ -111,6 +119,54 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     }
 
     /// The DID this service answers as.
+    /// The settings of ``ConnectionGuard`` a self-hoster may need to change.
+    public struct ConnectionConfig: Sendable, Codable, Equatable {
+        public var headerTimeoutSeconds: Double = 10
+        public var idleTimeoutSeconds: Double = 60
+        public var minimumBodyBytesPerSecond: Int = 1024
+        /// The window the body's pace is judged over.
+        public var bodyRateWindowSeconds: Double = 10
+        /// How long a connection whose answer said `Connection: close` waits
+        /// for the client to close it.
+        public var closeLingerSeconds: Double = 2
+        /// Ignored when `trustProxy` is set: then every connection comes
+        /// from the proxy, which limits its own clients.
+        public var maxConnectionsPerAddress: Int = 256
+        /// Unset: the process's open-file limit less 256.
+        public var maxConnections: Int?
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case headerTimeoutSeconds, idleTimeoutSeconds, minimumBodyBytesPerSecond, bodyRateWindowSeconds, closeLingerSeconds
+            case maxConnectionsPerAddress, maxConnections
+        }
+
+        public init(from decoder: any Decoder) throws {
+            self.init()
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            headerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .headerTimeoutSeconds) ?? headerTimeoutSeconds
+            idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? idleTimeoutSeconds
+            minimumBodyBytesPerSecond = try c.decodeIfPresent(Int.self, forKey: .minimumBodyBytesPerSecond) ?? minimumBodyBytesPerSecond
+            bodyRateWindowSeconds = try c.decodeIfPresent(Double.self, forKey: .bodyRateWindowSeconds) ?? bodyRateWindowSeconds
+            closeLingerSeconds = try c.decodeIfPresent(Double.self, forKey: .closeLingerSeconds) ?? closeLingerSeconds
+            maxConnectionsPerAddress = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress) ?? maxConnectionsPerAddress
+            maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections)
+        }
+
+        /// The guard's limits, given whether a trusted proxy is in front.
+        public func limits(trustProxy: Bool) -> ConnectionLimits {
+            var limits = ConnectionLimits()
+            limits.headerTimeout = .nanoseconds(Int64(headerTimeoutSeconds * 1e9))
+            limits.idleTimeout = .nanoseconds(Int64(idleTimeoutSeconds * 1e9))
+            limits.minimumBodyBytesPerSecond = minimumBodyBytesPerSecond
+            limits.bodyRateWindow = .nanoseconds(Int64(bodyRateWindowSeconds * 1e9))
+            limits.closeLinger = .nanoseconds(Int64(closeLingerSeconds * 1e9))
+            limits.maxConnectionsPerAddress = trustProxy ? nil : maxConnectionsPerAddress
+            limits.maxConnections = maxConnections
+            return limits
+        }
+    }
+
     public var resolvedServiceDID: String { serviceDID ?? "did:web:\(hostname)" }
 
     /// The PLC directory's base URL without a trailing slash, or nil when
@@ -194,6 +250,14 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = env["PDS_BSKY_APP_VIEW_URL"] { appViewURL = v }
         if let v = env["PDS_BSKY_APP_VIEW_DID"] { appViewDID = v }
         if let v = try int("PDS_PROXY_TIMEOUT_SECONDS") { proxyTimeoutSeconds = v }
+        if let v = try int("PDS_MAX_CONNECTIONS_PER_ADDRESS") { connections.maxConnectionsPerAddress = v }
+        if let v = try int("PDS_MAX_CONNECTIONS") { connections.maxConnections = v }
+        if let v = try int("PDS_HEADER_TIMEOUT_SECONDS") { connections.headerTimeoutSeconds = Double(v) }
+        if let v = try int("PDS_IDLE_TIMEOUT_SECONDS") { connections.idleTimeoutSeconds = Double(v) }
+        if let v = env["PDS_DURABILITY"] {
+            guard let parsed = ServiceDatabase.Durability(rawValue: v) else { throw ConfigError.invalid("PDS_DURABILITY", v) }
+            durability = parsed
+        }
         // For load tests on loopback only: no per-account or per-IP limits.
         if env["PDS_RATE_LIMITS_OFF"] == "true" {
             rateLimits.writesPerHour = .max / 2
@@ -223,7 +287,7 @@ extension PDSConfig {
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
         case subscriberBufferSize, firehoseFlushMilliseconds, websocketPingInterval, crawlers, crawlInterval
         case plcDirectoryURL, allowPrivateOutbound, outboundAllowList, handleDNSServer, appViewURL, appViewDID
-        case proxyTimeoutSeconds, recordCacheMegabytes
+        case proxyTimeoutSeconds, recordCacheMegabytes, durability, connections
     }
 
     public init(from decoder: any Decoder) throws {
@@ -264,6 +328,8 @@ extension PDSConfig {
         appViewDID = try c.decodeIfPresent(String.self, forKey: .appViewDID) ?? appViewDID
         try read(.proxyTimeoutSeconds, &proxyTimeoutSeconds)
         try read(.recordCacheMegabytes, &recordCacheMegabytes)
+        try read(.durability, &durability)
+        try read(.connections, &connections)
         guard recordCacheMegabytes >= 0 else {
             throw ConfigError.invalid("recordCacheMegabytes", String(recordCacheMegabytes))
         }

@@ -1,7 +1,9 @@
 import ATProto
+import ConnectionGuard
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -100,15 +102,21 @@ public enum PDSServer {
         }
 
         let config = services.config
+        let connectionGuard = services.connectionGuard
+        let webSocketResponder = SubscribeRepos.router(services: services).buildResponder()
+        let webSocketConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(httpDecoderConfiguration: connectionGuard.decoderConfiguration),
+            ws: .init(
+                // Inbound messages are small (Jetstream `options_update`); up to 10,000 DIDs fit.
+                maxFrameSize: 1 << 20,
+                autoPing: .enabled(timePeriod: .seconds(max(1, config.websocketPingInterval)))))
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: SubscribeRepos.router(services: services),
-                configuration: .init(
-                    ws: .init(
-                        // Inbound messages are small (Jetstream `options_update`); up to 10,000 DIDs fit.
-                        maxFrameSize: 1 << 20,
-                        autoPing: .enabled(timePeriod: .seconds(max(1, config.websocketPingInterval)))))),
+            server: HTTPServerBuilder { responder in
+                connectionGuard.wrap(
+                    HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: webSocketConfiguration))
+            },
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
             services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services),
                        RelayCrawlNotifier(services: services), PLCSubmitter(services: services)] + extensions.flatMap(\.backgroundServices),

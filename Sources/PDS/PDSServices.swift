@@ -1,4 +1,5 @@
 import ATProto
+import ConnectionGuard
 import Foundation
 import GRDB
 import LexiconFiles
@@ -39,6 +40,13 @@ public final class PDSServices: Sendable {
     /// Serializes PLC directory submissions per DID.
     public let plcLock = KeyedLock()
     public let rateLimiter = RateLimiter()
+    /// Failed and successful sign-ins, and the rules they are judged by.
+    public let loginAttempts: LoginAttemptStore
+    public let loginThrottle = LoginThrottle()
+    /// The timeouts and limits of every HTTP connection, and their counts.
+    public let connectionGuard: ConnectionGuard
+    /// Admin password checks, throttled per client address.
+    public let adminAuth = AdminAuthGuard()
     /// Tells the relay crawl notifier that repositories changed.
     public let crawlActivity: CrawlActivity
     public let tids = TIDGenerator()
@@ -68,14 +76,16 @@ public final class PDSServices: Sendable {
         self.config = config
         self.passwordStrength = passwordStrength
         self.logger = logger ?? Logger(label: "pds")
-        try FileManager.default.createDirectory(
-            atPath: config.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try DataDirectoryPermissions.secure(config.dataDirectory, logger: self.logger)
+        connectionGuard = ConnectionGuard(limits: config.connections.limits(trustProxy: config.trustProxy), logger: self.logger)
         lexicons = try LexiconCatalog(jsonDocuments: LexiconFiles.all())
         let databasePath = config.dataDirectory + "/pds.sqlite"
-        pool = try ServiceDatabase.open(path: databasePath, writerCheckpointPages: WALCheckpointer.writerPages)
+        pool = try ServiceDatabase.open(
+            path: databasePath, writerCheckpointPages: WALCheckpointer.writerPages, durability: config.durability)
         let checkpointer = try WALCheckpointer(path: databasePath)
         self.checkpointer = checkpointer
         accounts = AccountStore(pool: pool)
+        loginAttempts = LoginAttemptStore(pool: pool)
         repos = RepoStorage(pool: pool)
         firehose = FirehoseFanout(flushInterval: .milliseconds(config.firehoseFlushMilliseconds))
         recordCache = RecordReadCache(capacity: config.recordCacheMegabytes << 20)

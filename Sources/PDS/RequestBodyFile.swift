@@ -38,7 +38,8 @@ struct RequestBodyFile {
     /// `limit` bytes or when more than `limit` bytes arrive; the file is gone
     /// when this throws.
     static func receive(_ call: XRPCCall, limit: Int, into directory: URL) async throws -> RequestBodyFile {
-        if let declared = call.request.headers[.contentLength].flatMap(Int.init), declared > limit {
+        let declared = call.request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > limit {
             throw tooLarge(limit)
         }
         let url = directory.appendingPathComponent("upload-\(UUID().uuidString)", isDirectory: false)
@@ -58,6 +59,11 @@ struct RequestBodyFile {
                     if head.count < headLength { head += bytes.prefix(headLength - head.count) }
                     try writeAll(fd, bytes)
                 }
+            }
+            // A connection closed mid-body ends the stream early, as if the
+            // body were complete: a short body is refused, not stored.
+            if let declared, size != declared {
+                throw XRPCError.invalidRequest("the request body ended after \(size) of its \(declared) bytes")
             }
             guard fsync(fd) == 0 else { throw BlobStoreError.io("cannot write a temporary file", errno) }
             closed = true

@@ -66,45 +66,46 @@ enum ServerMethods {
         return (access, refresh.token)
     }
 
-    /// Failed logins allowed per account, and per client address, in `lockoutWindow`.
-    static let maxFailedLogins = 5
-    static let lockoutWindow = 15 * 60
-
     static func createSession(_ call: XRPCCall) async throws -> XRPCResult {
         let services = call.services
         let input = try await call.jsonBody()
         let identifier = try input.requiredString("identifier")
         let password = try input.requiredString("password")
         let now = Int(Date().timeIntervalSince1970)
+        let address = call.clientAddress
         if let wait = services.rateLimiter.hit(
-            .init(name: "login", max: services.config.rateLimits.loginsPerFiveMinutes, window: 300), key: call.clientAddress)
+            .init(name: "login", max: services.config.rateLimits.loginsPerFiveMinutes, window: 300), key: address)
         {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
-        let ipKey = "ip:" + call.clientAddress
-        if try await services.accounts.failedLogins(key: ipKey, since: now - lockoutWindow) >= maxFailedLogins {
-            throw XRPCError.rateLimited(retryAfter: lockoutWindow)
+        let account = try await services.accounts.account(identifier: identifier)
+        let subject = account?.did ?? LoginAttemptStore.unknownSubject(identifier)
+        let counts = try await services.loginThrottle.counts(subject: subject, address: address, store: services.loginAttempts, now: now)
+        if let wait = services.loginThrottle.wait(counts, now: now) {
+            services.logger.notice(
+                "sign-in refused: too many failures", metadata: ["address": .string(address), "subject": .string(subject)])
+            throw XRPCError.rateLimited(retryAfter: wait)
         }
-        guard let account = try await services.accounts.account(identifier: identifier) else {
-            try await services.accounts.recordFailedLogin(keys: [ipKey], at: now)
+        func refuse() async throws -> Never {
+            try await services.loginAttempts.recordFailure(subject: subject, address: address, at: now)
             throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
         }
-        let accountKey = "account:" + account.did
-        if try await services.accounts.failedLogins(key: accountKey, since: now - lockoutWindow) >= maxFailedLogins {
-            throw XRPCError.rateLimited(retryAfter: lockoutWindow)
+        guard let account, let hash = try await services.accounts.passwordHash(did: account.did) else {
+            // The same Argon2id work as a wrong password, so the time taken
+            // does not tell that no such account exists.
+            PasswordHasher.verifyAgainstNothing(password, strength: services.passwordStrength)
+            try await refuse()
         }
         var scope = AuthScope.access
         var appPasswordName: String? = nil
-        let hash = (try await services.accounts.passwordHash(did: account.did)) ?? ""
         if !PasswordHasher.verify(password, hash: hash) {
             guard let appPassword = try await AppPasswords.match(password, did: account.did, pool: services.pool) else {
-                try await services.accounts.recordFailedLogin(keys: [accountKey, ipKey], at: now)
-                throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
+                try await refuse()
             }
             scope = appPassword.privileged ? .appPassPrivileged : .appPass
             appPasswordName = appPassword.name
         }
-        try await services.accounts.clearFailedLogins(key: accountKey)
+        try await services.loginAttempts.recordSuccess(did: account.did, address: address, at: now)
         let allowTakendown = try input.optionalBool("allowTakendown") ?? false
         if account.status == .takendown && !allowTakendown {
             throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")

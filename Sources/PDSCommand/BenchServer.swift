@@ -24,6 +24,8 @@ final class BenchServer {
         process.arguments = ["serve", "--port", String(port), "--data-dir", dataDirectory.path]
         var environment = ProcessInfo.processInfo.environment
         environment["PDS_RATE_LIMITS_OFF"] = "true"
+        // The bench's clients (1,000 firehose consumers among them) all come from loopback.
+        environment["PDS_MAX_CONNECTIONS_PER_ADDRESS"] = "100000"
         environment["PDS_LOG_LEVEL"] = "warning"
         // Benchmark accounts are not registered with a PLC directory.
         environment["PDS_PLC_DIRECTORY_URL"] = ""

@@ -24,11 +24,16 @@ struct ServerBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds per measurement.") var seconds: Double = 5
     @Option(help: "The server's getRecord cache in MiB (unset: its default; 0: off, every read goes to the database).")
     var recordCacheMb: Int?
+    @Option(help: "The server's durability: normal (survives a process crash) or full (a sync per commit group; survives power loss).")
+    var durability: String?
 
     func run() async throws {
         Bench.header("server (server and load generator share the machine)")
         // The server runs as its own process (`pds serve`), as it does in production.
-        let server = try await BenchServer(environment: recordCacheMb.map { ["PDS_RECORD_CACHE_MB": String($0)] } ?? [:])
+        var environment: [String: String] = [:]
+        if let recordCacheMb { environment["PDS_RECORD_CACHE_MB"] = String(recordCacheMb) }
+        if let durability { environment["PDS_DURABILITY"] = durability }
+        let server = try await BenchServer(environment: environment)
         defer { server.stop() }
         let base = server.base
 

@@ -14,6 +14,7 @@ public enum RepoError: Error, Equatable, CustomStringConvertible {
     case noRoot
     case rootMismatch(expected: CID, computed: CID)
     case revNotIncreasing(previous: String, next: String)
+    case revInFuture(String)
     case concurrentWrite(String)
     case operationMismatch(String)
 
@@ -31,6 +32,7 @@ public enum RepoError: Error, Equatable, CustomStringConvertible {
         case .noRoot: return "the CAR has no root commit"
         case .rootMismatch(let e, let c): return "the MST root should be \(e) but the records give \(c)"
         case .revNotIncreasing(let p, let n): return "commit rev \(n) is not after the previous rev \(p)"
+        case .revInFuture(let rev): return "commit rev \(rev) is a time in the future"
         case .concurrentWrite(let did): return "the repository \(did) changed during the write; try again"
         case .operationMismatch(let why): return "the commit's operations do not match its blocks: \(why)"
         }

@@ -119,14 +119,15 @@ public final class RepoStorage: Sendable {
         ).execute(arguments: [did, Data(result.commitCID.bytes), result.rev, now])
     }
 
-    /// Replaces a repository with the one in a CAR (after verifying it), as
-    /// `importRepo` and `pds repo import` do. `alsoInTransaction` runs last in
-    /// the import's transaction with the repository's DID (for indexes over
-    /// the records, such as the PDS's blob usage), so they change atomically
-    /// with the repository.
+    /// Replaces a repository with the one in a CAR (after verifying it and
+    /// checking it against `rules`), as `importRepo` and `pds repo import`
+    /// do. `alsoInTransaction` runs last in the import's transaction with the
+    /// repository's DID (for indexes over the records, such as the PDS's
+    /// blob usage), so they change atomically with the repository.
     @discardableResult
     public func importCAR<Source: CARByteSource>(
-        _ source: Source, expectedDID: String? = nil, alsoInTransaction: ((Database, _ did: String) throws -> Void)? = nil
+        _ source: Source, expectedDID: String? = nil, rules: RepoImportRules = .none,
+        alsoInTransaction: ((Database, _ did: String) throws -> Void)? = nil
     ) throws -> RepoVerification {
         var reader = try CARReader(source: source)
         guard let root = reader.roots.first, reader.roots.count == 1 else { throw RepoError.noRoot }
@@ -134,6 +135,8 @@ public final class RepoStorage: Sendable {
         let verification = try RepoVerifier.verify(root: root, blocks: blocks, expectedDID: expectedDID)
         let did = verification.did
         let repo = try Repository(did: did, commitCID: root, store: MemoryBlockStore(blocks))
+        try rules.checkSignature(repo.commit)
+        try rules.checkNotInFuture(repo.commit.rev)
         let tree = try repo.tree()
         // Keep only what the repository references: its commit, nodes and records.
         var live: [CID: [UInt8]] = [root: blocks[root]!]
@@ -146,6 +149,13 @@ public final class RepoStorage: Sendable {
         }
         let now = ATDatetime.format(Date())
         try pool.write { db in
+            // Against the stored repository as this transaction sees it, so
+            // a commit that lands meanwhile is not rolled back either.
+            if let current = try RepoStorage.currentCommit(did: did, db: db) {
+                let hasRecords =
+                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM record WHERE did = ?)", arguments: [did]) ?? false
+                try rules.checkReplaces(current: current.rev, storedHasRecords: hasRecords, with: repo.commit.rev)
+            }
             for table in ["blockstore", "record", "repo_root"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE did = ?", arguments: [did])
             }

@@ -6,6 +6,20 @@ import Migrations
 /// migrations applied in order: the service's (`migrations/sql`) unless
 /// others are given (the feed generator's, `migrations/feedgen`).
 public enum ServiceDatabase {
+    /// What an acknowledged write survives.
+    public enum Durability: String, Sendable, Codable {
+        /// `synchronous = NORMAL`: a commit is in the write-ahead log when it
+        /// returns, and the log is synced at checkpoints. Survives a crash
+        /// of the process (the operating system still has the log's pages);
+        /// the last commits before a power failure or a kernel crash can be
+        /// lost (never a corrupted database).
+        case normal
+        /// `synchronous = FULL`: the log is synced (fdatasync) before each
+        /// commit returns, so acknowledged writes also survive a power
+        /// failure. Commits waiting together share one sync.
+        case full
+    }
+
     /// The page cache of the writer connection, in KiB.
     static let writerCacheKibibytes = 32 * 1024
     /// The page size of a new database, in bytes. Blocks are keyed by CID,
@@ -20,15 +34,18 @@ public enum ServiceDatabase {
     /// Opens (creating if needed) the database at `path` and applies
     /// `migrations` (by default the service's own, `migrations/sql`).
     /// `writerCheckpointPages` replaces SQLite's checkpoint threshold (1,000
-    /// log pages) on the writer, for a ``WALCheckpointer`` running beside it.
+    /// log pages) on the writer, for a ``WALCheckpointer`` running beside it;
+    /// `durability` sets what an acknowledged commit survives.
     public static func open(
-        path: String, migrations: [SchemaMigrations.Migration]? = nil, writerCheckpointPages: Int? = nil
+        path: String, migrations: [SchemaMigrations.Migration]? = nil, writerCheckpointPages: Int? = nil,
+        durability: Durability = .normal
     ) throws -> DatabasePool {
         try SQLiteTuning.install()
         var config = Configuration()
         config.busyMode = .timeout(5)
+        let synchronous = durability == .full ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             if !db.configuration.readonly {
                 // Only takes effect while the file is still empty.
                 try db.execute(sql: "PRAGMA page_size = \(pageSize)")

@@ -31,7 +31,7 @@ struct BlobMigrationTests {
         defer { Task { await old.stop(); await new.stop() } }
         let (alice, files, car) = try await Self.populatedRepo(on: old)
 
-        let moved = try await new.createAccount(did: alice.did, name: "alice2")
+        let moved = try await new.createAccount(did: alice.did, name: "alice2", key: try await old.signingKey(alice.did))
         let imported = try await importRepo(new, car, token: moved.accessJwt)
         #expect(imported.status == 200, "\(imported.text)")
         #expect(try await new.rev(alice.did) == (try await old.rev(alice.did)))
@@ -73,7 +73,7 @@ struct BlobMigrationTests {
         let new = try await TestServer.start()
         defer { Task { await old.stop(); await new.stop() } }
         let (alice, _, car) = try await Self.populatedRepo(on: old)
-        let moved = try await new.createAccount(did: alice.did, name: "alice2")
+        let moved = try await new.createAccount(did: alice.did, name: "alice2", key: try await old.signingKey(alice.did))
         try await new.services.pool.write { db in
             try db.execute(sql: "UPDATE account SET status = 'deactivated' WHERE did = ?", arguments: [alice.did])
         }

@@ -108,11 +108,12 @@ extension TestServer {
     }
 
     /// An account with a given DID (as account migration brings one), logged
-    /// in; its repository is empty until `importRepo`.
-    func createAccount(did: String, name: String) async throws -> Session {
+    /// in; its repository is empty until `importRepo`. `key` is the account's
+    /// signing key here: the one its repository was signed with elsewhere,
+    /// since `importRepo` accepts only commits signed by the account.
+    func createAccount(did: String, name: String, key: PrivateKey) async throws -> Session {
         let password = "password-\(UUID().uuidString.prefix(8))"
         let hash = try PasswordHasher.hash(password, strength: .testing)
-        let key = PrivateKey.generate(.secp256k1)
         try await services.pool.write { db in
             try self.services.accounts.insert(
                 did: did, handle: "\(name).test", email: "\(name)@example.com", passwordHash: hash, signingKey: key,

@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import Repo
 import Testing
 
 @testable import PDS
@@ -98,5 +99,19 @@ struct ConfigTests {
         #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_RECORD_CACHE_MB": "-1"]) }
         try Data(#"{"recordCacheMegabytes": -5}"#.utf8).write(to: file)
         #expect(throws: (any Error).self) { try PDSConfig.load(file: file.path, environment: [:]) }
+    }
+
+    @Test func durabilityFullSyncsEveryCommit() async throws {
+        #expect(try PDSConfig.load(file: nil, environment: [:]).durability == .normal)
+        #expect(try PDSConfig.load(file: nil, environment: ["PDS_DURABILITY": "full"]).durability == .full)
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_DURABILITY": "paranoid"]) }
+        // SQLite's `synchronous`: 1 is NORMAL, 2 is FULL (a sync of the log per commit).
+        for (durability, expected) in [(ServiceDatabase.Durability.normal, 1), (.full, 2)] {
+            let server = try await TestServer.start { $0.durability = durability }
+            let writer = try await server.services.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            let reader = try await server.services.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            await server.stop()
+            #expect(writer == expected && reader == expected, "\(durability)")
+        }
     }
 }

@@ -62,21 +62,6 @@ struct SessionTests {
         #expect(try await server.query("com.atproto.server.getSession", token: bob.refreshJwt).status == 401)
     }
 
-    @Test func fiveBadPasswordsLockTheAccount() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        _ = try await server.createAccount("carol", password: "right-password")
-        for _ in 0..<5 {
-            let bad = try await server.procedure(
-                "com.atproto.server.createSession", ["identifier": "carol.test", "password": "wrong"])
-            #expect(bad.status == 401 && bad.error == "AuthenticationRequired")
-        }
-        let locked = try await server.procedure(
-            "com.atproto.server.createSession", ["identifier": "carol.test", "password": "right-password"])
-        #expect(locked.status == 429 && locked.error == "RateLimitExceeded")
-        #expect(locked.headers["retry-after"] != nil)
-    }
-
     @Test func badAccountInputIsRefused() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
