@@ -67,6 +67,9 @@ public struct XRPCMethods: Sendable {
             return try await XRPCMethods.response(for: ServiceProxy.handle(call))
         } catch let error as XRPCError {
             return XRPCMethods.response(for: error)
+        } catch where StorageFull.matches(error) {
+            context.logger.error("disk full: \(nsid) refused", metadata: ["error": "\(error)"])
+            return XRPCMethods.response(for: StorageFull.error)
         } catch {
             context.logger.error("unhandled error in \(nsid): \(error)")
             return XRPCMethods.response(for: XRPCError.internalError())

@@ -60,6 +60,9 @@ public enum ServiceDatabase {
             }
         }
         let pool = try DatabasePool(path: path, configuration: config)
+        // GRDB sets the writer to NORMAL after `prepareDatabase` when it
+        // turns WAL on; the writer is one connection for the pool's life.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         try migrate(pool, migrations: migrations ?? SchemaMigrations.all())
         return pool
     }

@@ -153,6 +153,14 @@ struct RestartSafetyTests {
 /// The writes acknowledged so far, shared by the writer tasks.
 actor Acknowledgements {
     private(set) var all: [AcknowledgedWrite] = []
+    /// The latest acknowledged rev per repository (when writers report it).
+    private(set) var latestRev: [String: String] = [:]
     var count: Int { all.count }
     func add(_ write: AcknowledgedWrite) { all.append(write) }
+
+    /// Records a write and the rev of the commit that acknowledged it.
+    func add(_ write: AcknowledgedWrite, rev: String, did: String) {
+        all.append(write)
+        if rev > latestRev[did, default: ""] { latestRev[did] = rev }
+    }
 }

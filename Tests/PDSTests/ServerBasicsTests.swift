@@ -111,7 +111,7 @@ struct ConfigTests {
             let writer = try await server.services.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
             let reader = try await server.services.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
             await server.stop()
-            #expect(writer == expected && reader == expected, "\(durability)")
+            #expect(writer == expected && reader == expected, "\(durability): writer \(String(describing: writer)), reader \(String(describing: reader))")
         }
     }
 }
