@@ -7,7 +7,7 @@ import NIOCore
 /// answering with a bare HTTP status where the client is still owed one.
 ///
 /// It sees bytes, not requests: ``HTTPRequestGuard``, placed after the HTTP
-/// decoder, tells it where each request's head and end fall and when the
+/// decoder, tells it where each request's head and end fall and when each
 /// answer is done, so that this handler knows which timeout applies.
 final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -23,13 +23,23 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         case waiting(newConnection: Bool)
         /// Bytes of a request's head have come; its end has not.
         case head
-        /// The head has come; the body is being read.
+        /// A head has come; its body is being read (at a minimum pace).
         case body
-        /// The request is read; the answer is being written.
+        /// Every request is read; answers are being written.
         case answering
         /// A WebSocket now: its pings, not this guard, find dead peers.
         case upgraded
+        /// The server has said its last (`Connection: close`, or a refusal):
+        /// whatever the client sends is dropped until the socket closes.
+        case closing
         case closed
+    }
+
+    /// What the connection's one timer does when it fires.
+    private enum Deadline {
+        case head, idle, bodyPace
+        /// The client has had its time to close after the server's last word.
+        case linger
     }
 
     private let limits: ConnectionLimits
@@ -41,12 +51,16 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private(set) var phase = Phase.waiting(newConnection: true)
     private var timer: Scheduled<Void>?
     private var stallTimer: Scheduled<Void>?
-    /// Whether an answer's head has gone out and its end not yet.
+    /// Requests whose head has come and whose answer has not ended
+    /// (more than one when a client pipelines).
+    private var inFlight = 0
+    /// Whether the latest request's body is still being read.
+    private var readingBody = false
+    /// Whether an answer's head has gone out and its end not yet: no bare
+    /// status may be written into it then.
     private var answerStarted = false
-    private var answerEnded = false
-    private var requestEnded = false
     /// Bytes of the request line seen so far while it has no end (the
-    /// URL's length is judged from it).
+    /// URL's length is judged from it); nil once it ended.
     private var requestLineBytes: Int? = 0
 
     // The body's pace, over the current window: bytes received, and time
@@ -71,11 +85,13 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelActive(context: ChannelHandlerContext) {
         if !admitted && phase != .closed { start(context) }
+        // A refused connection is closed already: nothing after it hears of it.
+        guard phase != .closed else { return }
         context.fireChannelActive()
     }
 
     private func start(_ context: ChannelHandlerContext) {
-        address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        address = ClientAddressKey.of(context.channel.remoteAddress?.ipAddress ?? "unknown")
         if let refusal = registry.admit(address) {
             events.note(refusal == .tooMany ? .tooManyConnections : .tooManyFromAddress, address: address)
             phase = .closed
@@ -83,7 +99,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         admitted = true
-        schedule(after: limits.headerTimeout, .headerTimeout)
+        schedule(after: limits.headerTimeout, .head)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -117,7 +133,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             phase = .head
             requestLineBytes = 0
             // A new connection's header deadline runs from its start.
-            if !newConnection { schedule(after: limits.headerTimeout, .headerTimeout) }
+            if !newConnection { schedule(after: limits.headerTimeout, .head) }
             if !checkRequestLine(bytes) { return }
         case .head:
             if !checkRequestLine(bytes) { return }
@@ -125,7 +141,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             windowBytes += bytes.readableBytes
         case .answering, .upgraded:
             break
-        case .closed:
+        case .closing, .closed:
             return
         }
         if let since = waitingSince {
@@ -139,13 +155,15 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// and closed) when it is longer than a URL may be.
     private func checkRequestLine(_ bytes: ByteBuffer) -> Bool {
         guard let seen = requestLineBytes else { return true }
+        let length: Int
         if let newline = bytes.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
             requestLineBytes = nil
-            if seen + (newline - bytes.readerIndex) <= limits.maxURLBytes + Self.requestLineOverhead { return true }
+            length = seen + (newline - bytes.readerIndex)
         } else {
-            requestLineBytes = seen + bytes.readableBytes
-            if requestLineBytes! <= limits.maxURLBytes + Self.requestLineOverhead { return true }
+            length = seen + bytes.readableBytes
+            requestLineBytes = length
         }
+        if length <= limits.maxURLBytes + Self.requestLineOverhead { return true }
         refuse(.urlTooLong, status: "414 URI Too Long")
         return false
     }
@@ -164,19 +182,20 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     // MARK: - What HTTPRequestGuard reports
 
     func requestHeadReceived() {
-        guard phase != .closed, phase != .upgraded else { return }
+        guard isTracking else { return }
+        inFlight += 1
+        readingBody = true
         phase = .body
-        requestEnded = false
-        answerEnded = false
         windowBytes = 0
         windowWaited = .zero
-        schedule(after: limits.bodyRateWindow, .bodyTooSlow)
+        schedule(after: limits.bodyRateWindow, .bodyPace)
     }
 
     func requestEndReceived() {
-        guard phase == .body else { return }
-        requestEnded = true
-        if answerEnded {
+        guard isTracking, readingBody else { return }
+        readingBody = false
+        if inFlight == 0 {
+            // Its answer went out before the body was all read.
             awaitNextRequest()
         } else {
             phase = .answering
@@ -186,63 +205,80 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func answerHeadSent(upgrade: Bool) {
         answerStarted = true
-        if upgrade {
-            phase = .upgraded
-            cancelTimer()
-        }
+        guard upgrade, isTracking else { return }
+        phase = .upgraded
+        cancelTimer()
     }
 
     func answerEndSent() {
         answerStarted = false
-        answerEnded = true
-        // An answer given before the whole body was read: the rest is still
-        // drained, at the body's pace, before the connection waits again.
-        if phase == .answering { awaitNextRequest() }
+        guard isTracking else { return }
+        inFlight = max(0, inFlight - 1)
+        // With a body still arriving (an answer given early) the rest is
+        // drained at the body's pace before the connection waits again.
+        if inFlight == 0 && !readingBody { awaitNextRequest() }
+    }
+
+    /// While requests and answers are what the timers follow.
+    private var isTracking: Bool {
+        switch phase {
+        case .upgraded, .closing, .closed: return false
+        default: return true
+        }
     }
 
     private func awaitNextRequest() {
         phase = .waiting(newConnection: false)
-        schedule(after: limits.idleTimeout, .idleTimeout)
+        schedule(after: limits.idleTimeout, .idle)
     }
 
     /// The HTTP decoder refused the request: answered with `status` unless
     /// an answer is already on its way, then closed.
     func requestRejected(_ event: ConnectionEvent, status: String) {
-        // The decoder also reports the request it was reading when the
-        // connection closed: nothing more to say then.
-        guard phase != .closed else { return }
-        if answerStarted {
-            events.note(event, address: address)
-            close()
-        } else {
-            refuse(event, status: status)
-        }
+        refuse(event, status: status)
     }
 
     // MARK: - Outbound
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        if mode == .output && phase != .closed {
-            // Hummingbird half-closes after `Connection: close` and waits
-            // for the client to close its side; a client that never does
-            // would hold the socket forever.
-            schedule(after: limits.closeLinger, .lingerTimeout)
+        guard mode == .output, phase != .closed else {
+            context.close(mode: mode, promise: promise)
+            return
         }
-        context.close(mode: mode, promise: promise)
+        // Hummingbird half-closes after `Connection: close` and waits for
+        // the client to close its side; a client that never does would hold
+        // the socket forever. The half-close waits for the answer's pending
+        // bytes: the client's time to close starts once they are out, and
+        // until then the write-stall timeout is the bound (armed here too,
+        // since a small pending answer never makes the channel unwritable).
+        phase = .closing
+        cancelTimer()
+        armStallTimer()
+        let closed = context.eventLoop.makePromise(of: Void.self)
+        closed.futureResult.assumeIsolated().whenComplete { [self] result in
+            promise?.completeWith(result)
+            if case .success = result, phase == .closing { schedule(after: limits.closeLinger, .linger) }
+        }
+        context.close(mode: .output, promise: closed)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable && phase != .closing {
             stallTimer?.cancel()
             stallTimer = nil
-        } else if stallTimer == nil {
-            stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: limits.writeStallTimeout) { [self] in
-                stallTimer = nil
-                events.note(.writeStalled, address: address)
-                close()
-            }
+        } else if !context.channel.isWritable {
+            armStallTimer()
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    private func armStallTimer() {
+        guard stallTimer == nil, let context else { return }
+        stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: limits.writeStallTimeout) { [self] in
+            stallTimer = nil
+            events.note(.writeStalled, address: address)
+            close()
+        }
     }
 
     // MARK: - Timer
@@ -252,32 +288,33 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         timer = nil
     }
 
-    private func schedule(after delay: TimeAmount, _ event: ConnectionEvent) {
+    private func schedule(after delay: TimeAmount, _ deadline: Deadline) {
         cancelTimer()
         guard let context else { return }
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             timer = nil
-            fired(event)
+            fired(deadline)
         }
     }
 
-    private func fired(_ event: ConnectionEvent) {
-        switch event {
-        case .headerTimeout:
+    private func fired(_ deadline: Deadline) {
+        switch deadline {
+        case .head:
             refuse(.headerTimeout, status: "408 Request Timeout")
-        case .bodyTooSlow:
+        case .bodyPace:
             checkBodyPace()
-        case .idleTimeout, .lingerTimeout:
-            events.note(event, address: address)
+        case .idle:
+            events.note(.idleTimeout, address: address)
             close()
-        default:
+        case .linger:
+            events.note(.lingerTimeout, address: address)
             close()
         }
     }
 
     /// At the end of each window: bytes received against time spent
-    /// waiting for them. A window the server spent not reading is no
-    /// evidence either way.
+    /// waiting for them. A window the server spent mostly not reading is
+    /// no evidence either way.
     private func checkBodyPace() {
         guard phase == .body else { return }
         var waited = windowWaited
@@ -295,19 +332,23 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         windowBytes = 0
         windowWaited = .zero
-        schedule(after: limits.bodyRateWindow, .bodyTooSlow)
+        schedule(after: limits.bodyRateWindow, .bodyPace)
     }
 
     // MARK: - Closing
 
-    /// Answers `status` with no body, straight to the socket, and closes.
+    /// Answers `status` with no body, straight to the socket, and closes:
+    /// once the answer is out, or after the linger time if it cannot get
+    /// out. With an answer already under way only closes (a bare status in
+    /// its middle would corrupt it).
     private func refuse(_ event: ConnectionEvent, status: String) {
-        guard let context, phase != .closed else { return }
+        guard let context, phase != .closed, phase != .closing else { return }
         events.note(event, address: address)
-        phase = .closed
-        cancelTimer()
+        guard !answerStarted else { return close() }
+        phase = .closing
         let response = "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
         let buffer = context.channel.allocator.buffer(string: response)
+        schedule(after: limits.closeLinger, .linger)
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { [self] _ in
             close()
         }
@@ -317,5 +358,26 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         phase = .closed
         cancelTimer()
         context?.close(mode: .all, promise: nil)
+    }
+}
+
+/// The key a client address is counted under: the address itself for
+/// IPv4, its /64 for IPv6 (one subscriber usually holds a whole /64, so
+/// counting single IPv6 addresses would let one client pass every
+/// per-address limit by rotating through its own).
+public enum ClientAddressKey {
+    public static func of(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var groups = address.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // Expand a `::` to the zero groups it stands for.
+        if let gap = groups.firstIndex(of: ""), address.contains("::") {
+            let present = groups.filter { !$0.isEmpty }.count
+            groups.removeAll { $0.isEmpty }
+            groups.insert(contentsOf: Array(repeating: "0", count: max(0, 8 - present)), at: min(gap, groups.count))
+        }
+        // An IPv4-mapped address (`::ffff:203.0.113.5`) is an IPv4 client.
+        if let last = groups.last, last.contains(".") { return last }
+        let prefix = groups.prefix(4).map { String(Int($0, radix: 16) ?? 0, radix: 16) }
+        return prefix.joined(separator: ":") + "::/64"
     }
 }

@@ -2,35 +2,58 @@ import NIOCore
 import NIOHTTP1
 
 /// Sits right after the HTTP/1 decoder and tells ``ConnectionGuardHandler``
-/// where each request's head and end fall and when its answer is done.
-/// A request the decoder cannot parse is answered here (through the
-/// connection guard, straight to the socket) and the connection closed:
-/// Hummingbird's own answer half-closes the socket and then waits for the
-/// client to close, which a hostile client never does.
+/// where each request's head and end fall and when each answer is done.
+/// A request the decoder cannot parse is answered through the connection
+/// guard (straight to the socket) and the connection closed: Hummingbird's
+/// own answer half-closes the socket and then waits for the client to
+/// close, which a hostile client never does.
 ///
-/// After a WebSocket upgrade (an answer `101`) it passes everything on
-/// untouched: the pipeline carries frames from then on.
+/// A request asking for an upgrade (WebSocket) is followed, once read, by
+/// anything: if the upgrade goes ahead, NIO removes the decoder and hands
+/// the bytes it still held to this handler as they are, not as request
+/// parts. So from the end of such a request everything is passed on
+/// untouched, for good after an answer `101`, and until the answer's head
+/// otherwise.
 final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private enum Mode {
+        /// Inbound and outbound carry HTTP parts, reported to the guard.
+        case tracking
+        /// An upgrade request has been read: inbound may be raw bytes.
+        case upgradeRequested
+        /// Upgraded: frames both ways.
+        case upgraded
+        /// The request could not be parsed: nothing more is read.
+        case rejected
+    }
+
     private let connection: ConnectionGuardHandler
-    private var rejected = false
-    private var upgraded = false
+    private var mode = Mode.tracking
+    private var asksForUpgrade = false
 
     init(connection: ConnectionGuardHandler) {
         self.connection = connection
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if upgraded { return context.fireChannelRead(data) }
-        guard !rejected else { return }
+        switch mode {
+        case .upgradeRequested, .upgraded: return context.fireChannelRead(data)
+        case .rejected: return
+        case .tracking: break
+        }
         switch unwrapInboundIn(data) {
-        case .head: connection.requestHeadReceived()
-        case .body: break
-        case .end: connection.requestEndReceived()
+        case .head(let head):
+            asksForUpgrade = head.headers.contains(name: "upgrade")
+            connection.requestHeadReceived()
+        case .body:
+            break
+        case .end:
+            connection.requestEndReceived()
+            if asksForUpgrade { mode = .upgradeRequested }
         }
         context.fireChannelRead(data)
     }
@@ -41,9 +64,10 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         // One answer per connection: the decoder may report more errors
-        // for the bytes after the first bad one.
-        guard !rejected else { return }
-        rejected = true
+        // for the bytes after the first bad one, or for the request it was
+        // reading when the connection closed.
+        guard mode != .rejected else { return }
+        mode = .rejected
         if parseError == .headerOverflow {
             connection.requestRejected(.headerTooLarge, status: "431 Request Header Fields Too Large")
         } else {
@@ -52,17 +76,18 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if upgraded { return context.write(data, promise: promise) }
+        if mode == .upgraded { return context.write(data, promise: promise) }
         switch unwrapOutboundIn(data) {
         case .head(let head):
-            upgraded = head.status == .switchingProtocols
-            connection.answerHeadSent(upgrade: upgraded)
-            context.write(data, promise: promise)
+            let upgrade = head.status == .switchingProtocols
+            // The upgrade was refused or not attempted: parts again.
+            if mode == .upgradeRequested { mode = upgrade ? .upgraded : .tracking }
+            connection.answerHeadSent(upgrade: upgrade)
         case .body:
-            context.write(data, promise: promise)
+            break
         case .end:
-            context.write(data, promise: promise)
             connection.answerEndSent()
         }
+        context.write(data, promise: promise)
     }
 }

@@ -18,6 +18,9 @@ public struct Account: Sendable {
     public let signingKey: PrivateKey
     public let emailConfirmed: Bool
     public let createdAt: String
+    /// A migrating account whose placeholder repository no import has
+    /// replaced yet.
+    public let awaitingImport: Bool
 
     init(row: Row) throws {
         did = row["did"]
@@ -29,6 +32,7 @@ public struct Account: Sendable {
         signingKey = try SigningKeyCache.key(type: KeyType(rawValue: keyType) ?? .secp256k1, raw: keyBytes)
         emailConfirmed = (row["email_confirmed_at"] as String?) != nil
         createdAt = row["created_at"]
+        awaitingImport = (row["awaiting_import"] as Int?) == 1
     }
 }
 

@@ -28,7 +28,7 @@ public enum DataDirectoryPermissions {
         try FileManager.default.createDirectory(
             atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(directoryMode)])
         var corrected: [String] = []
-        try correct(path, isDirectory: true, corrected: &corrected)
+        try correct(path, isDirectory: true, isDataDirectory: true, corrected: &corrected, logger: logger)
         // A walk of the whole tree, blobs included: ~1 s per million files,
         // once per start. The directory's own 0700 already keeps others out;
         // the files' modes matter when the directory is copied elsewhere.
@@ -39,8 +39,8 @@ public enum DataDirectoryPermissions {
                 // lstat: a symbolic link is left alone (its mode means nothing).
                 guard lstat(full, &info) == 0 else { continue }
                 switch info.st_mode & S_IFMT {
-                case S_IFDIR: try correct(full, isDirectory: true, corrected: &corrected)
-                case S_IFREG: try correct(full, isDirectory: false, corrected: &corrected)
+                case S_IFDIR: try correct(full, isDirectory: true, corrected: &corrected, logger: logger)
+                case S_IFREG: try correct(full, isDirectory: false, corrected: &corrected, logger: logger)
                 default: continue
                 }
             }
@@ -56,12 +56,22 @@ public enum DataDirectoryPermissions {
         return corrected
     }
 
-    private static func correct(_ path: String, isDirectory: Bool, corrected: inout [String]) throws {
+    private static func correct(
+        _ path: String, isDirectory: Bool, isDataDirectory: Bool = false, corrected: inout [String], logger: Logger
+    ) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw PermissionError.unreadable(path, errno) }
         let wanted = isDirectory ? directoryMode : fileMode
         guard info.st_mode & 0o777 != wanted else { return }
-        guard chmod(path, wanted) == 0 else { throw PermissionError.cannotChange(path, errno) }
+        guard chmod(path, wanted) == 0 else {
+            // Not ours to change (a volume's mount point, a file another
+            // user made): say so, but start; the directory's own mode is
+            // what keeps others out, and only a failure on it stops the start.
+            let error = PermissionError.cannotChange(path, errno)
+            if isDataDirectory { throw error }
+            logger.warning("data directory: \(error)")
+            return
+        }
         corrected.append(path)
     }
 

@@ -21,7 +21,8 @@ enum MigrationMethods {
     /// repository with it, rebuilding `blob_usage` in the same transaction.
     /// The commit must be signed by the account's key (``acceptedSigningKeys``),
     /// its rev no more than 5 minutes ahead of the clock and after the stored
-    /// rev (but for a migrating account's empty placeholder). A CAR that
+    /// rev (but for a migrating account's placeholder, before its first
+    /// import). A CAR that
     /// fails any of this is refused with 400 and changes nothing.
     static func importRepo(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
@@ -33,7 +34,7 @@ enum MigrationMethods {
         let did = user.did
         let rules = RepoImportRules(
             signingKeys: await acceptedSigningKeys(user.account, services: services), requireNewerRev: true,
-            emptyRepositoryMayBeReplaced: user.account.status == .deactivated)
+            emptyRepositoryMayBeReplaced: user.account.awaitingImport)
         let verification = try await services.writeLock.withLock(did) {
             try await runBlocking {
                 let handle = try FileHandle(forReadingFrom: file.url)
@@ -112,6 +113,7 @@ public enum RepoImport {
     /// new repository on the firehose with a `#sync` (consumers cannot follow
     /// a replaced repository commit by commit).
     public static func afterImport(_ db: Database, did: String) throws {
+        try db.execute(sql: "UPDATE account SET awaiting_import = 0 WHERE did = ?", arguments: [did])
         try BlobTracking.rebuild(db, did: did)
         if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) {
             try Sequencer.append(sync, db: db)

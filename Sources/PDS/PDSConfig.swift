@@ -153,6 +153,21 @@ public struct PDSConfig: Sendable, Codable, Equatable {
             maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections)
         }
 
+        /// Throws for a value that would refuse or cut off every connection
+        /// (or spin a timer).
+        public func validate() throws {
+            let positive: [(String, Double)] = [
+                ("connections.headerTimeoutSeconds", headerTimeoutSeconds), ("connections.idleTimeoutSeconds", idleTimeoutSeconds),
+                ("connections.bodyRateWindowSeconds", bodyRateWindowSeconds), ("connections.closeLingerSeconds", closeLingerSeconds),
+                ("connections.maxConnectionsPerAddress", Double(maxConnectionsPerAddress)),
+                ("connections.maxConnections", Double(maxConnections ?? 1)),
+            ]
+            for (name, value) in positive where !(value > 0) { throw ConfigError.invalid(name, String(value)) }
+            guard minimumBodyBytesPerSecond >= 0 else {
+                throw ConfigError.invalid("connections.minimumBodyBytesPerSecond", String(minimumBodyBytesPerSecond))
+            }
+        }
+
         /// The guard's limits, given whether a trusted proxy is in front.
         public func limits(trustProxy: Bool) -> ConnectionLimits {
             var limits = ConnectionLimits()
@@ -254,6 +269,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_MAX_CONNECTIONS") { connections.maxConnections = v }
         if let v = try int("PDS_HEADER_TIMEOUT_SECONDS") { connections.headerTimeoutSeconds = Double(v) }
         if let v = try int("PDS_IDLE_TIMEOUT_SECONDS") { connections.idleTimeoutSeconds = Double(v) }
+        try connections.validate()
         if let v = env["PDS_DURABILITY"] {
             guard let parsed = ServiceDatabase.Durability(rawValue: v) else { throw ConfigError.invalid("PDS_DURABILITY", v) }
             durability = parsed
@@ -333,6 +349,7 @@ extension PDSConfig {
         guard recordCacheMegabytes >= 0 else {
             throw ConfigError.invalid("recordCacheMegabytes", String(recordCacheMegabytes))
         }
+        try connections.validate()
     }
 }
 

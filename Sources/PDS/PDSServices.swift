@@ -43,6 +43,8 @@ public final class PDSServices: Sendable {
     /// Failed and successful sign-ins, and the rules they are judged by.
     public let loginAttempts: LoginAttemptStore
     public let loginThrottle = LoginThrottle()
+    /// Serializes sign-in attempts per subject (see `createSession`).
+    let loginLock = KeyedLock()
     /// The timeouts and limits of every HTTP connection, and their counts.
     public let connectionGuard: ConnectionGuard
     /// Admin password checks, throttled per client address.

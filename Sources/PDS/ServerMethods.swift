@@ -80,6 +80,22 @@ enum ServerMethods {
         }
         let account = try await services.accounts.account(identifier: identifier)
         let subject = account?.did ?? LoginAttemptStore.unknownSubject(identifier)
+        // One attempt per subject at a time, from check to record: attempts
+        // sent together would otherwise all pass the same counts (30 at
+        // once against a pair limit of 5). Refused attempts do no Argon2id,
+        // so a queue of them drains at once.
+        let body = try await services.loginLock.withLock(subject) {
+            try await attemptSession(
+                services, input: input, account: account, subject: subject, password: password, address: address, now: now)
+        }
+        return .json(.map(body))
+    }
+
+    /// The rest of `createSession`, with `subject`'s sign-in lock held:
+    /// the session's description and tokens.
+    private static func attemptSession(
+        _ services: PDSServices, input: DataMap, account: Account?, subject: String, password: String, address: String, now: Int
+    ) async throws -> DataMap {
         let counts = try await services.loginThrottle.counts(subject: subject, address: address, store: services.loginAttempts, now: now)
         if let wait = services.loginThrottle.wait(counts, now: now) {
             services.logger.notice(
@@ -117,7 +133,7 @@ enum ServerMethods {
         var body = await sessionDescription(account, services: services)
         body["accessJwt"] = .string(session.access)
         body["refreshJwt"] = .string(session.refresh)
-        return .json(.map(body))
+        return body
     }
 
     /// What `createSession`, `getSession` and `refreshSession` say of the
@@ -166,6 +182,10 @@ enum ServerMethods {
             guard let account = try await services.accounts.account(did: did), account.status != .deleted else {
                 throw XRPCError.invalidToken("the account no longer exists")
             }
+            // The owner's app refreshing from a new network makes that
+            // address known too, so a guessing attack elsewhere does not
+            // slow the owner's next sign-in from it.
+            try await services.loginAttempts.recordSuccess(did: did, address: call.clientAddress, at: Int(Date().timeIntervalSince1970))
             if account.status == .takendown { throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down") }
             var scope = AuthScope.access
             if let appPasswordName {

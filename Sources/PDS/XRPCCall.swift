@@ -1,4 +1,5 @@
 import ATProto
+import ConnectionGuard
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -90,7 +91,8 @@ public final class XRPCCall {
         }
     }
 
-    /// The client's address, for per-IP limits. `X-Forwarded-For` counts
+    /// The client's address, for per-IP limits, as ``ClientAddressKey``
+    /// counts it (an IPv6 client by its /64). `X-Forwarded-For` counts
     /// only when the server is configured to sit behind a reverse proxy
     /// (`trustProxy`); otherwise any client could pick its own address and
     /// escape the limits. The proxy's own entry is the last one.
@@ -106,9 +108,9 @@ extension PDSRequestContext {
         if config.trustProxy,
             let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").last
         {
-            return forwarded.trimmingCharacters(in: .whitespaces)
+            return ClientAddressKey.of(forwarded.trimmingCharacters(in: .whitespaces))
         }
-        return remoteAddress ?? "unknown"
+        return ClientAddressKey.of(remoteAddress ?? "unknown")
     }
 }
 

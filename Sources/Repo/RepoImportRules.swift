@@ -17,8 +17,9 @@ public struct RepoImportRules: Sendable {
     /// Whether the rev must be after the stored repository's rev.
     public var requireNewerRev: Bool
     /// Whether an empty stored repository (no records) may be replaced by
-    /// one with any rev: the placeholder a migrating account gets until its
-    /// import, whose rev is newer than anything it imports.
+    /// one with any rev: set only for the placeholder a migrating account
+    /// gets until its first import, whose rev is newer than anything it
+    /// imports (an account that deleted its records keeps the rule).
     public var emptyRepositoryMayBeReplaced: Bool
     /// How far the rev's time may be ahead of the clock, in seconds.
     public var maxClockSkew: Int?

@@ -182,4 +182,62 @@ struct ConnectionGuardTests {
         while !opcodes.contains(2) { opcodes.append(try socket.readFrame().opcode) }
         #expect(opcodes.contains(2))
     }
+    @Test func bytesAfterAnUpgradeRequestInTheSamePacketDoNotCrashTheServer() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.stop() } }
+        let connection = try RawHTTPConnection(port: server.port)
+        // NIO hands the bytes after the request to the guard raw when it
+        // removes the decoder for the upgrade; they must pass untouched.
+        connection.send(
+            "GET /xrpc/com.atproto.sync.subscribeRepos HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nXYZ")
+        _ = await connection.readUntilClosed(timeout: 3)
+        #expect(try await server.query("com.atproto.server.describeServer").status == 200)
+        // A broken upgrade request (no key) is closed at once, as NIO's
+        // upgrader does, not held.
+        let broken = try RawHTTPConnection(port: server.port)
+        broken.send("GET /xrpc/_health HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nXYZ")
+        let answer = await broken.readUntilClosed(timeout: 5)
+        #expect(answer.closed && answer.seconds < 3, "\(answer)")
+        #expect(try await server.query("com.atproto.server.describeServer").status == 200)
+    }
+
+    @Test func aRequestAfterConnectionCloseDoesNotKeepTheSocket() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.stop() } }
+        let connection = try RawHTTPConnection(port: server.port)
+        connection.send("GET /xrpc/_health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(await connection.readResponse().map(status) == 200)
+        // Nobody will answer this one; the socket must still go.
+        connection.send(Self.health)
+        let reply = await connection.readUntilClosed(timeout: 6)
+        #expect(reply.closed, "\(reply)")
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderWithNothingInjected() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.stop() } }
+        let connection = try RawHTTPConnection(port: server.port)
+        connection.send(Self.health + Self.health + Self.health)
+        let reply = await connection.readUntilClosed(timeout: 6)
+        #expect(reply.closed)
+        #expect(reply.text.components(separatedBy: "HTTP/1.1 200").count == 4, "\(reply.text)")
+        #expect(!reply.text.contains("408"))
+    }
+
+    @Test func anIPv6ClientIsCountedByItsSlash64() {
+        #expect(ClientAddressKey.of("203.0.113.9") == "203.0.113.9")
+        #expect(ClientAddressKey.of("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64")
+        #expect(ClientAddressKey.of("2001:db8:1:2:bbbb:cccc:dddd:eeee") == "2001:db8:1:2::/64")
+        #expect(ClientAddressKey.of("2001:db8::7") == "2001:db8:0:0::/64")
+        #expect(ClientAddressKey.of("::ffff:198.51.100.4") == "198.51.100.4")
+    }
+
+    @Test func settingsThatWouldRefuseEveryConnectionAreRejected() {
+        for (name, value) in [("PDS_HEADER_TIMEOUT_SECONDS", "0"), ("PDS_IDLE_TIMEOUT_SECONDS", "-1"),
+                              ("PDS_MAX_CONNECTIONS_PER_ADDRESS", "0"), ("PDS_MAX_CONNECTIONS", "0")] {
+            #expect(throws: (any Error).self, "\(name)=\(value)") { try PDSConfig.load(file: nil, environment: [name: value]) }
+        }
+    }
 }
+

@@ -102,4 +102,18 @@ struct LoginThrottleTests {
         // …while the owner's address signs in at once.
         #expect(try await login(server, "gus.test", "gus-password", from: "198.51.100.1").status == 200)
     }
+    @Test func attemptsSentTogetherGetNoMoreTriesThanOneAtATime() async throws {
+        let server = try await Self.server()
+        defer { Task { await server.stop() } }
+        _ = try await server.createAccount("hal", password: "hals-password")
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<20 {
+                group.addTask { try await login(server, "hal.test", "guess-\(i)", from: "203.0.113.44").status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 401 }.count == server.services.loginThrottle.pairFailures, "\(statuses.sorted())")
+        #expect(statuses.filter { $0 == 429 }.count == 20 - server.services.loginThrottle.pairFailures)
+    }
 }
+
