@@ -84,18 +84,37 @@ enum ServerMethods {
         // sent together would otherwise all pass the same counts (30 at
         // once against a pair limit of 5). Refused attempts do no Argon2id,
         // so a queue of them drains at once.
-        let body = try await services.loginLock.withLock(subject) {
-            try await attemptSession(
-                services, input: input, account: account, subject: subject, password: password, address: address, now: now)
+        let verified = try await services.loginLock.withLock(subject) {
+            try await checkPassword(
+                services, account: account, subject: subject, password: password, address: address, now: now)
         }
+        let allowTakendown = try input.optionalBool("allowTakendown") ?? false
+        if verified.account.status == .takendown && !allowTakendown {
+            throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
+        }
+        guard verified.account.status != .deleted else {
+            throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
+        }
+        let session = try await startSession(
+            verified.account, scope: verified.scope, appPasswordName: verified.appPasswordName, services: services)
+        var body = await sessionDescription(verified.account, services: services)
+        body["accessJwt"] = .string(session.access)
+        body["refreshJwt"] = .string(session.refresh)
         return .json(.map(body))
     }
 
-    /// The rest of `createSession`, with `subject`'s sign-in lock held:
-    /// the session's description and tokens.
-    private static func attemptSession(
-        _ services: PDSServices, input: DataMap, account: Account?, subject: String, password: String, address: String, now: Int
-    ) async throws -> DataMap {
+    /// A password that signed in: to the account, or one of its app passwords.
+    private struct VerifiedPassword: Sendable {
+        let account: Account
+        let scope: AuthScope
+        let appPasswordName: String?
+    }
+
+    /// The throttled part of `createSession`, with `subject`'s sign-in lock
+    /// held: the limits, the password check and its record.
+    private static func checkPassword(
+        _ services: PDSServices, account: Account?, subject: String, password: String, address: String, now: Int
+    ) async throws -> VerifiedPassword {
         let counts = try await services.loginThrottle.counts(subject: subject, address: address, store: services.loginAttempts, now: now)
         if let wait = services.loginThrottle.wait(counts, now: now) {
             services.logger.notice(
@@ -122,18 +141,7 @@ enum ServerMethods {
             appPasswordName = appPassword.name
         }
         try await services.loginAttempts.recordSuccess(did: account.did, address: address, at: now)
-        let allowTakendown = try input.optionalBool("allowTakendown") ?? false
-        if account.status == .takendown && !allowTakendown {
-            throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
-        }
-        guard account.status != .deleted else {
-            throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
-        }
-        let session = try await startSession(account, scope: scope, appPasswordName: appPasswordName, services: services)
-        var body = await sessionDescription(account, services: services)
-        body["accessJwt"] = .string(session.access)
-        body["refreshJwt"] = .string(session.refresh)
-        return body
+        return VerifiedPassword(account: account, scope: scope, appPasswordName: appPasswordName)
     }
 
     /// What `createSession`, `getSession` and `refreshSession` say of the
