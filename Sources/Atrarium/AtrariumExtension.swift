@@ -59,8 +59,23 @@ public enum AtrariumExtension {
                         return error.message
                     }
                 }
-            ])
+            ],
+            metrics: { await Self.metrics(of: generator) })
         return (plugin, generator)
+    }
+
+    /// The feed generator's figures for `/metrics`: its durable queue, its
+    /// dead letters, and its lag (how long the oldest waiting event has
+    /// waited; 0 when none waits).
+    static func metrics(of generator: FeedGenerator) async -> [MetricSample] {
+        guard let counts = try? await generator.queue.counts() else { return [] }
+        let oldest = (try? await generator.queue.oldestEnqueuedAt()) ?? nil
+        let lag = oldest.map { max(0, Date().timeIntervalSince1970 - Double($0) / 1000) } ?? 0
+        return [
+            MetricSample(name: "feedgen_queue_depth", help: "Events waiting in the feed generator's queue", value: Double(counts.queued)),
+            MetricSample(name: "feedgen_dead_letters", help: "Events the feed generator gave up on", value: Double(counts.deadLetters)),
+            MetricSample(name: "feedgen_lag_seconds", help: "Age of the oldest event waiting in the queue", value: lag),
+        ]
     }
 
     /// Runs `body`, turning a feed generator error into its XRPC error.

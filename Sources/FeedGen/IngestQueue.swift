@@ -113,6 +113,11 @@ public struct IngestQueue: Sendable {
         }
     }
 
+    /// When the oldest waiting event was queued (unix ms), or nil when none waits.
+    public func oldestEnqueuedAt() async throws -> Int64? {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT MIN(enqueued_at) FROM ingest_queue") }
+    }
+
     /// The dead letters' errors, newest last.
     public func deadLetterErrors() async throws -> [String] {
         try await pool.read { db in try String.fetchAll(db, sql: "SELECT error FROM dead_letter ORDER BY id") }

@@ -40,21 +40,28 @@ extension XRPCCall {
     /// Failures are logged and throttled per client address
     /// (``AdminAuthGuard``).
     public func requireAdmin() throws(XRPCError) {
-        guard let password = services.config.adminPassword else {
+        try services.requireAdmin(authorization: request.headers[.authorization], address: clientAddress, what: method)
+    }
+}
+
+extension PDSServices {
+    /// The check of ``XRPCCall/requireAdmin()``, for routes outside
+    /// `/xrpc/` too (`/metrics`): `what` names the route in the log.
+    public func requireAdmin(authorization header: String?, address: String, what: String) throws(XRPCError) {
+        guard let password = config.adminPassword else {
             throw XRPCError.forbidden("admin endpoints are disabled: no admin password is configured")
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Basic ") else {
+        guard let header, header.hasPrefix("Basic ") else {
             throw XRPCError.authRequired("admin authentication required")
         }
         let given = Data(base64Encoded: String(header.dropFirst(6))).map { [UInt8]($0) } ?? []
-        let address = clientAddress
-        switch services.adminAuth.check(given: given, password: password, address: address) {
+        switch adminAuth.check(given: given, password: password, address: address) {
         case .accepted:
             return
         case .rejected(let lockedNow):
-            services.logger.warning(
+            logger.warning(
                 lockedNow ? "admin authentication failed; address locked out" : "admin authentication failed",
-                metadata: ["address": .string(address), "method": .string(method)])
+                metadata: ["address": .string(address), "method": .string(what)])
             throw XRPCError.authRequired("admin authentication failed")
         case .lockedOut(let wait):
             throw XRPCError.rateLimited(retryAfter: wait)

@@ -85,6 +85,14 @@ public enum BlobTracking {
     /// Rebuilds every usage row of `did` from its records (after an import),
     /// in the caller's transaction. Malformed blob references in imported
     /// records are skipped, as they are not blobs.
+    /// Bytes of the blobs stored, each once however many accounts hold it.
+    static func storedBytes(_ pool: DatabasePool) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM blob_ref GROUP BY cid)") ?? 0
+        }
+    }
+
     public static func rebuild(_ db: Database, did: String) throws {
         try db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
         let insert = try db.cachedStatement(

@@ -44,16 +44,22 @@ final class CommitQueue<Output: Sendable>: Sendable {
     /// group's commits are answered (see
     /// ``WALCheckpointer/restartLogIfDue(writer:)``).
     private let betweenGroups: @Sendable (Database) -> Void
+    /// Told each group's size (`/metrics`).
+    private let onGroup: @Sendable (Int) -> Void
 
     init(
         pool: DatabasePool, maxGroupSize: Int = 32, onStored: @escaping @Sendable () -> Void,
-        betweenGroups: @escaping @Sendable (Database) -> Void = { _ in }
+        betweenGroups: @escaping @Sendable (Database) -> Void = { _ in }, onGroup: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.pool = pool
         self.maxGroupSize = maxGroupSize
         self.onStored = onStored
         self.betweenGroups = betweenGroups
+        self.onGroup = onGroup
     }
+
+    /// Commits waiting for the writer.
+    var depth: Int { state.withLock { $0.pending.count } }
 
     /// Builds and stores one commit; returns once its transaction has
     /// committed, or throws the error that refused it.
@@ -81,6 +87,7 @@ final class CommitQueue<Output: Sendable>: Sendable {
                 return taken
             }
             if group.isEmpty { return }
+            onGroup(group.count)
             store(group, db: db)
             betweenGroups(db)
         }

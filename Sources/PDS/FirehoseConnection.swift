@@ -40,21 +40,25 @@ final class FirehoseConnection: Sendable {
     /// Events handed to the socket and not yet written to the kernel.
     private let inFlight = Atomic<Int>(0)
 
-    private init(writer: NIOLoopBound<RawMessageWriter>, bufferSize: Int) {
+    /// Where the bytes handed to the socket are counted (`/metrics`).
+    private let sent: ByteCounter?
+
+    private init(writer: NIOLoopBound<RawMessageWriter>, bufferSize: Int, sent: ByteCounter?) {
         self.writer = writer
         self.bufferSize = bufferSize
+        self.sent = sent
     }
 
     /// Adds the raw writer to `channel`'s pipeline (next to the socket).
-    static func open(channel: any Channel, bufferSize: Int) async throws -> FirehoseConnection {
-        try await channel.eventLoop.submit { try attach(to: channel, bufferSize: bufferSize) }.get()
+    static func open(channel: any Channel, bufferSize: Int, sent: ByteCounter? = nil) async throws -> FirehoseConnection {
+        try await channel.eventLoop.submit { try attach(to: channel, bufferSize: bufferSize, sent: sent) }.get()
     }
 
-    /// ``open(channel:bufferSize:)`` on the channel's event loop.
-    static func attach(to channel: any Channel, bufferSize: Int) throws -> FirehoseConnection {
+    /// ``open(channel:bufferSize:sent:)`` on the channel's event loop.
+    static func attach(to channel: any Channel, bufferSize: Int, sent: ByteCounter? = nil) throws -> FirehoseConnection {
         let handler = RawMessageWriter()
         try channel.pipeline.syncOperations.addHandler(handler, position: .first)
-        return FirehoseConnection(writer: NIOLoopBound(handler, eventLoop: channel.eventLoop), bufferSize: bufferSize)
+        return FirehoseConnection(writer: NIOLoopBound(handler, eventLoop: channel.eventLoop), bufferSize: bufferSize, sent: sent)
     }
 
     /// Sends backlog messages and waits until the socket took them (the
@@ -63,6 +67,7 @@ final class FirehoseConnection: Sendable {
         var joined = ByteBuffer()
         for message in messages { joined.writeImmutableBuffer(message) }
         let bytes = joined
+        sent?.add(bytes.readableBytes)
         let writer = writer
         let future = writer.eventLoop.flatSubmit {
             writer.value.writeAndFlush(bytes) ?? writer.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
@@ -175,6 +180,7 @@ final class FirehoseConnection: Sendable {
             return (state.unsent, state.unsentCount)
         }
         guard !messages.isEmpty else { return }
+        sent?.add(messages.reduce(0) { $0 + $1.readableBytes })
         guard let written = writer.value.write(messages) else {
             inFlight.subtract(count, ordering: .relaxed)
             return

@@ -21,14 +21,18 @@ public struct PDSExtension: Sendable {
     /// Rules for records of the extension's collections that their Lexicon
     /// cannot express, by collection (see ``RecordChecks``).
     public var recordChecks: [String: RecordChecks.Check]
+    /// Figures for `/metrics`, read at each scrape.
+    public var metrics: @Sendable () async -> [MetricSample]
 
     public init(
         methods: @escaping @Sendable (inout XRPCMethods) -> Void = { _ in },
         routes: @escaping @Sendable (Router<PDSRequestContext>) -> Void = { _ in },
         backgroundServices: [any Service] = [],
         didDocumentServices: [DataValue] = [],
-        recordChecks: [String: RecordChecks.Check] = [:]
+        recordChecks: [String: RecordChecks.Check] = [:],
+        metrics: @escaping @Sendable () async -> [MetricSample] = { [] }
     ) {
+        self.metrics = metrics
         self.methods = methods
         self.routes = routes
         self.backgroundServices = backgroundServices

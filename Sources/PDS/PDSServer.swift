@@ -39,7 +39,7 @@ public enum PDSServer {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: PDSRequestContext.self)
-        router.middlewares.add(RequestLogMiddleware())
+        router.middlewares.add(RequestLogMiddleware(metrics: services.metrics))
         router.middlewares.add(ResponseCompressionMiddleware())
         router.middlewares.add(
             CORSMiddleware(
@@ -51,6 +51,8 @@ public enum PDSServer {
                 maxAge: .seconds(86_400)))
 
         let table = methods(extensions: extensions)
+        services.metrics.knowMethods(table.names)
+        MetricsEndpoint.register(on: router, services: services, extensions: extensions)
         for plugin in extensions {
             for (collection, check) in plugin.recordChecks { services.recordChecks.add(collection, check) }
         }
@@ -134,11 +136,13 @@ public enum PDSInfo {
 /// the logger carries the request id.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = PDSRequestContext
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
+        metrics.recordRequest(path: request.uri.path[...], status: response.status.code, elapsed: elapsed)
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         context.logger.info(
             "request",

@@ -47,6 +47,10 @@ public final class PDSServices: Sendable {
     let loginLock = KeyedLock()
     /// The timeouts and limits of every HTTP connection, and their counts.
     public let connectionGuard: ConnectionGuard
+    /// The figures of `/metrics`.
+    public let metrics: ServerMetrics
+    /// Bytes handed to `subscribeRepos` consumers' sockets.
+    let firehoseBytesSent = ByteCounter()
     /// Admin password checks, throttled per client address.
     public let adminAuth = AdminAuthGuard()
     /// Tells the relay crawl notifier that repositories changed.
@@ -78,6 +82,8 @@ public final class PDSServices: Sendable {
         self.config = config
         self.passwordStrength = passwordStrength
         self.logger = logger ?? Logger(label: "pds")
+        let metrics = ServerMetrics()
+        self.metrics = metrics
         try DataDirectoryPermissions.secure(config.dataDirectory, logger: self.logger)
         connectionGuard = ConnectionGuard(limits: config.connections.limits(trustProxy: config.trustProxy), logger: self.logger)
         lexicons = try LexiconCatalog(jsonDocuments: LexiconFiles.all())
@@ -106,7 +112,8 @@ public final class PDSServices: Sendable {
                 sequencer.notify()
                 crawlActivity.noteWrite()
             },
-            betweenGroups: { db in checkpointer.restartLogIfDue(writer: db) })
+            betweenGroups: { db in checkpointer.restartLogIfDue(writer: db) },
+            onGroup: { size in metrics.recordCommitGroup(size: size) })
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
         identity = IdentityServices(config: config)

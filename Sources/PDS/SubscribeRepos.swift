@@ -49,7 +49,8 @@ enum SubscribeRepos {
     /// (`InvalidRequest`, `FutureCursor`, `ConsumerTooSlow`); the consumer
     /// closing the connection cancels it.
     static func stream(cursor raw: String?, channel: any Channel, fanout: FirehoseFanout, services: PDSServices) async throws {
-        let connection = try await FirehoseConnection.open(channel: channel, bufferSize: services.config.subscriberBufferSize)
+        let connection = try await FirehoseConnection.open(
+            channel: channel, bufferSize: services.config.subscriberBufferSize, sent: services.firehoseBytesSent)
         var after: Int64?
         if let raw {
             guard let cursor = Int64(raw), cursor >= 0 else {

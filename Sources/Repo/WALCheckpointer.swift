@@ -65,6 +65,9 @@ public final class WALCheckpointer: Sendable {
     private let queue = DispatchQueue(label: "wal-checkpointer")
     private let scheduled = Mutex(false)
     private let restart = Mutex(RestartState())
+    /// Checkpoint passes made so far (`/metrics`).
+    private let passes = Atomic<Int>(0)
+    public var passCount: Int { passes.load(ordering: .relaxed) }
 
     /// A checkpointer for the database at `path` (in WAL mode, opened by
     /// ``ServiceDatabase/open(path:migrations:writerCheckpointPages:)``
@@ -98,6 +101,7 @@ public final class WALCheckpointer: Sendable {
     /// - Returns: the frames in the log and how many of them are copied.
     @discardableResult
     public func checkpoint() throws -> (walFrameCount: Int, checkpointedFrameCount: Int) {
+        passes.add(1, ordering: .relaxed)
         var result = try connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
         if result.walFrameCount >= restartPages {
             // Catch up with the frames written meanwhile, twice, so that
