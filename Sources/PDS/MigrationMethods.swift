@@ -22,8 +22,8 @@ enum MigrationMethods {
     /// The commit must be signed by the account's key (``acceptedSigningKeys``),
     /// its rev no more than 5 minutes ahead of the clock and after the stored
     /// rev (but for a migrating account's placeholder, before its first
-    /// import). A CAR that
-    /// fails any of this is refused with 400 and changes nothing.
+    /// import). A CAR that fails any of this is refused with 400 and changes
+    /// nothing.
     static func importRepo(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
         let services = call.services
