@@ -41,21 +41,21 @@ final class FirehoseConnection: Sendable {
     private let inFlight = Atomic<Int>(0)
 
     /// Where the bytes handed to the socket are counted (`/metrics`).
-    private let sent: ByteCounter?
+    private let sent: SharedCounter?
 
-    private init(writer: NIOLoopBound<RawMessageWriter>, bufferSize: Int, sent: ByteCounter?) {
+    private init(writer: NIOLoopBound<RawMessageWriter>, bufferSize: Int, sent: SharedCounter?) {
         self.writer = writer
         self.bufferSize = bufferSize
         self.sent = sent
     }
 
     /// Adds the raw writer to `channel`'s pipeline (next to the socket).
-    static func open(channel: any Channel, bufferSize: Int, sent: ByteCounter? = nil) async throws -> FirehoseConnection {
+    static func open(channel: any Channel, bufferSize: Int, sent: SharedCounter? = nil) async throws -> FirehoseConnection {
         try await channel.eventLoop.submit { try attach(to: channel, bufferSize: bufferSize, sent: sent) }.get()
     }
 
     /// ``open(channel:bufferSize:sent:)`` on the channel's event loop.
-    static func attach(to channel: any Channel, bufferSize: Int, sent: ByteCounter? = nil) throws -> FirehoseConnection {
+    static func attach(to channel: any Channel, bufferSize: Int, sent: SharedCounter? = nil) throws -> FirehoseConnection {
         let handler = RawMessageWriter()
         try channel.pipeline.syncOperations.addHandler(handler, position: .first)
         return FirehoseConnection(writer: NIOLoopBound(handler, eventLoop: channel.eventLoop), bufferSize: bufferSize, sent: sent)

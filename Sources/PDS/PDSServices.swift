@@ -50,7 +50,9 @@ public final class PDSServices: Sendable {
     /// The figures of `/metrics`.
     public let metrics: ServerMetrics
     /// Bytes handed to `subscribeRepos` consumers' sockets.
-    let firehoseBytesSent = ByteCounter()
+    let firehoseBytesSent = SharedCounter()
+    /// Argon2id verifications `createSession` has made (stand-ins included).
+    let passwordVerifications = SharedCounter()
     /// Admin password checks, throttled per client address.
     public let adminAuth = AdminAuthGuard()
     /// Tells the relay crawl notifier that repositories changed.

@@ -128,12 +128,12 @@ enum ServerMethods {
         guard let account, let hash = try await services.accounts.passwordHash(did: account.did) else {
             // The same Argon2id work as a wrong password, so the time taken
             // does not tell that no such account exists.
-            PasswordHasher.verifyAgainstNothing(password, strength: services.passwordStrength)
+            PasswordHasher.verifyAgainstNothing(password, strength: services.passwordStrength, counting: services.passwordVerifications)
             try await refuse()
         }
         var scope = AuthScope.access
         var appPasswordName: String? = nil
-        if !PasswordHasher.verify(password, hash: hash) {
+        if !PasswordHasher.verify(password, hash: hash, counting: services.passwordVerifications) {
             guard let appPassword = try await AppPasswords.match(password, did: account.did, pool: services.pool) else {
                 try await refuse()
             }

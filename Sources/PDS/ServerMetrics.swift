@@ -106,8 +106,8 @@ public final class ServerMetrics: Sendable {
     }
 }
 
-/// A count of bytes, shared by whoever adds to it.
-public final class ByteCounter: Sendable {
+/// A count (of bytes, of checks) shared by whoever adds to it.
+public final class SharedCounter: Sendable {
     private let total = Atomic<Int>(0)
     public init() {}
     public func add(_ count: Int) { total.add(count, ordering: .relaxed) }

@@ -25,7 +25,6 @@ final class TestServer: XRPCTestClient, @unchecked Sendable {
     /// Starts a server; `configure` adjusts the test configuration and
     /// `extensions` plugs extra parts (such as the feed generator) in.
     static func start(
-        passwordStrength: PasswordHasher.Strength = .testing,
         _ configure: (inout PDSConfig) -> Void = { _ in },
         extensions: (PDSServices) throws -> [PDSExtension] = { _ in [] }
     ) async throws -> TestServer {
@@ -47,7 +46,7 @@ final class TestServer: XRPCTestClient, @unchecked Sendable {
             configure(&config)
             var logger = Logger(label: "pds-test")
             logger.logLevel = .warning
-            let services = try PDSServices(config: config, passwordStrength: passwordStrength, logger: logger)
+            let services = try PDSServices(config: config, passwordStrength: .testing, logger: logger)
             let (ports, continuation) = AsyncStream<Int>.makeStream()
             let app = PDSServer.application(services: services, extensions: try extensions(services)) { port in
                 continuation.yield(port)
