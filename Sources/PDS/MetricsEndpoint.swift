@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 
 /// `GET /metrics`: ``ServerMetrics`` in Prometheus's text format, behind
