@@ -84,8 +84,8 @@ extension AccountAdmin {
                     // Its document is served here: active at once, announced as a new account is.
                     try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, db: db)
                 } else {
-                    try db.execute(
-                        sql: "UPDATE account SET deactivated_at = ?, awaiting_import = 1 WHERE did = ?", arguments: [AccountStore.now(), did])
+                    try db.execute(sql: "UPDATE account SET deactivated_at = ? WHERE did = ?", arguments: [AccountStore.now(), did])
+                    try AccountStore.setAwaitingImport(true, did: did, db: db)
                     try db.execute(sql: recomputeStatus, arguments: [did])
                     try sequenceStatus(did: did, db: db)
                 }

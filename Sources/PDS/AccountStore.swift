@@ -80,6 +80,12 @@ public struct AccountStore: Sendable {
             ])
     }
 
+    /// Marks whether the account's repository is a migration's placeholder
+    /// that its first import may replace, inside the caller's transaction.
+    static func setAwaitingImport(_ awaiting: Bool, did: String, db: Database) throws {
+        try db.execute(sql: "UPDATE account SET awaiting_import = ? WHERE did = ?", arguments: [awaiting ? 1 : 0, did])
+    }
+
     /// The account with this DID.
     public func account(did: String) async throws -> Account? {
         try await pool.read { db in try AccountStore.account(did: did, db: db) }

@@ -113,7 +113,7 @@ public enum RepoImport {
     /// new repository on the firehose with a `#sync` (consumers cannot follow
     /// a replaced repository commit by commit).
     public static func afterImport(_ db: Database, did: String) throws {
-        try db.execute(sql: "UPDATE account SET awaiting_import = 0 WHERE did = ?", arguments: [did])
+        try AccountStore.setAwaitingImport(false, did: did, db: db)
         try BlobTracking.rebuild(db, did: did)
         if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) {
             try Sequencer.append(sync, db: db)
