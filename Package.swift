@@ -196,3 +196,14 @@ let package = Package(
         .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
     ]
 )
+
+// The libFuzzer targets (Fuzz/, built and run by scripts/fuzz): declared only
+// when PDS_FUZZ is set, since the driver links libFuzzer's loop in place of a
+// main and every module is built with -sanitize=fuzzer,address for it.
+if Context.environment["PDS_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "pds-fuzz",
+            dependencies: ["ATProto", "ATCrypto", "CAR", "Repo", "LexiconFiles", "FeedGen", "JetstreamCompression", "PDS", "Atrarium", "Sequencer"],
+            path: "Fuzz/PDSFuzz"))
+}

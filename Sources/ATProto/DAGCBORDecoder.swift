@@ -107,6 +107,18 @@ struct DAGCBORReader {
     }
 
     /// Checks a declared length of bytes against what is left.
+    /// Reads a head's argument as a length and checks it against the bytes
+    /// left after the head. One mutating step on purpose: written as
+    /// `checkLength(try readArgument(…))`, Swift copies `self` for the outer
+    /// call before the argument moves `position`, so the check saw the bytes
+    /// left before the head and let a length run up to 8 bytes past the
+    /// input (found by the DAG-CBOR fuzz target; see the regression test).
+    @inline(__always)
+    mutating func readLength(_ info: UInt8, start: Int) throws(DAGCBORError) -> Int {
+        let length = try readArgument(info, start: start)
+        return try checkLength(length, start: start)
+    }
+
     @inline(__always)
     func checkLength(_ length: UInt64, start: Int) throws(DAGCBORError) -> Int {
         guard length <= UInt64(remaining) else {
@@ -197,7 +209,7 @@ struct DAGCBORReader {
             let initial = base[position]
             position += 1
             guard initial >> 5 == 3 else { throw .mapKeyNotString(offset: keyStart) }
-            let keyCount = try checkLength(try readArgument(initial & 0x1f, start: keyStart), start: keyStart)
+            let keyCount = try readLength(initial & 0x1f, start: keyStart)
             if previousKeyCount >= 0 {
                 // Canonical order: shorter first, then bytewise; equal is a duplicate.
                 var order = keyCount - previousKeyCount
@@ -226,7 +238,7 @@ struct DAGCBORReader {
         let initial = base[position]
         position += 1
         guard initial >> 5 == 2 else { throw .linkNotByteString(offset: start) }
-        let count = try checkLength(try readArgument(initial & 0x1f, start: start), start: start)
+        let count = try readLength(initial & 0x1f, start: start)
         let payload = UnsafeBufferPointer(start: base + position, count: count)
         position += count
         guard count > 0, payload[0] == 0x00 else { throw .linkMissingPrefix(offset: start) }

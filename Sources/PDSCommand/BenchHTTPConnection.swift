@@ -41,9 +41,14 @@ final class BenchHTTPConnection: Sendable {
 
     /// The bytes of a request (JSON body when given).
     func request(_ method: String, _ path: String, json body: [UInt8]? = nil, token: String? = nil) -> ByteBuffer {
+        request(method, path, body: body, contentType: "application/json", token: token)
+    }
+
+    /// The bytes of a request with a body of any type (a blob upload).
+    func request(_ method: String, _ path: String, body: [UInt8]?, contentType: String, token: String? = nil) -> ByteBuffer {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
-        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        if let body { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         var buffer = ByteBuffer(string: head)
         if let body { buffer.writeBytes(body) }

@@ -256,6 +256,25 @@ struct DAGCBORTests {
         }
     }
 
+    /// A map key's or a link's length is checked against the bytes left
+    /// after its head, not before it: the fuzz target found a key whose
+    /// one-byte length ran one byte past the input (an ASan heap overflow).
+    /// Each input here is a slice whose next byte in memory would complete
+    /// it, so a decoder that reads past the end accepts the link or reports
+    /// a later offset.
+    @Test func keyAndLinkLengthsCountOnlyTheBytesAfterTheHead() throws {
+        let key = [0xa1, 0x78, 0x18] + [UInt8](repeating: 0x61, count: 24) + [0xf6]
+        #expect(throws: DAGCBORError.lengthExceedsInput(offset: 1, declared: 24, available: 23)) {
+            try DAGCBOR.decode(key[0..<26])
+        }
+        let cid = try CID(string: "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a")
+        let link: [UInt8] = [0x81, 0xd8, 0x2a, 0x58, 0x25, 0x00] + cid.bytes
+        #expect(throws: DAGCBORError.lengthExceedsInput(offset: 3, declared: 37, available: 36)) {
+            try DAGCBOR.decodePrefix(link[0..<(link.count - 1)])
+        }
+        #expect(try DAGCBOR.decode(link) == .array([.link(cid)]))
+    }
+
     @Test func rejectsLengthsLargerThanTheInput() throws {
         #expect(throws: DAGCBORError.lengthExceedsInput(offset: 0, declared: 2, available: 1)) {
             try DAGCBOR.decode([0x62, 0x61])
