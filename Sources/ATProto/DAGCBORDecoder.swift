@@ -106,7 +106,6 @@ struct DAGCBORReader {
         }
     }
 
-    /// Checks a declared length of bytes against what is left.
     /// Reads a head's argument as a length and checks it against the bytes
     /// left after the head. One mutating step on purpose: written as
     /// `checkLength(try readArgument(…))`, Swift copies `self` for the outer
@@ -119,6 +118,7 @@ struct DAGCBORReader {
         return try checkLength(length, start: start)
     }
 
+    /// Checks a declared length of bytes against what is left.
     @inline(__always)
     func checkLength(_ length: UInt64, start: Int) throws(DAGCBORError) -> Int {
         guard length <= UInt64(remaining) else {
