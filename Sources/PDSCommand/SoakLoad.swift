@@ -75,9 +75,7 @@ final class SoakLoad: Sendable {
             let request = connection.request(
                 "POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: account.token)
             let reply = try await self.call(connection, request, kind: .write) { status, body in status == 200 && body.contains("\"uri\"") }
-            if let uri = try? ATProtoJSON.decode(reply.readableBytesView, mode: .lenient)["uri"]?.stringValue,
-                let rkey = uri.split(separator: "/").last.map(String.init)
-            {
+            if let rkey = Self.recordKey(of: reply) {
                 mine.append(rkey)
                 self.remember("\(account.did)/\(rkey)")
             }
@@ -133,9 +131,7 @@ final class SoakLoad: Sendable {
             let post = connection.request(
                 "POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: account.token)
             let created = try await self.call(connection, post, kind: .write) { status, _ in status == 200 }
-            if let uri = try? ATProtoJSON.decode(created.readableBytesView, mode: .lenient)["uri"]?.stringValue,
-                let rkey = uri.split(separator: "/").last.map(String.init)
-            {
+            if let rkey = Self.recordKey(of: created) {
                 posts.append((account, rkey))
             }
             guard posts.count > 100 else { return }
@@ -185,6 +181,12 @@ final class SoakLoad: Sendable {
             }
         }
         return body
+    }
+
+    /// The record key of the `uri` in a createRecord answer.
+    static func recordKey(of reply: ByteBuffer) -> String? {
+        guard let uri = try? ATProtoJSON.decode(reply.readableBytesView, mode: .lenient)["uri"]?.stringValue else { return nil }
+        return uri.split(separator: "/").last.map(String.init)
     }
 
     private func remember(_ key: String) {
