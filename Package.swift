@@ -66,7 +66,8 @@ let package = Package(
         .target(
             name: "PDS",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "CSodium", "CZlib", "Identity",
+                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "ServiceStorage", "Migrations", "LexiconFiles", "CSodium",
+                "CZlib", "Identity",
                 "JetstreamCompression", "ConnectionGuard",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -88,6 +89,7 @@ let package = Package(
                 "Repo",
                 "PDS",
                 "Sequencer",
+                "ServiceStorage",
                 "FeedGen",
                 "Atrarium",
                 "JetstreamCompression",
@@ -128,8 +130,8 @@ let package = Package(
         .target(
             name: "FeedGen",
             dependencies: [
-                "ATProto", "ATCrypto", "CAR", "Repo", "Sequencer", "Migrations", "LexiconFiles", "JetstreamCompression",
-                "ConnectionGuard",
+                "ATProto", "ATCrypto", "CAR", "Sequencer", "ServiceStorage", "Migrations", "LexiconFiles",
+                "JetstreamCompression", "ConnectionGuard",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -152,10 +154,19 @@ let package = Package(
         // writes in one system call (a VFS over the default one), and no
         // page cache scans at commits with nothing to drop.
         .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
+        // Opening the SQLite databases of this project: migrations, tuning,
+        // durability and the write-ahead-log checkpointer (every store sits
+        // on it; it knows no table).
+        .target(
+            name: "ServiceStorage",
+            dependencies: ["Migrations", "CSQLiteTuning", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The repository's own tables (blocks, commits, record index) and
+        // the repository built on them.
         .target(
             name: "Repo",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Migrations", "CSQLiteTuning",
+                "ATProto", "ATCrypto", "MST", "CAR",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -169,7 +180,8 @@ let package = Package(
         .testTarget(
             name: "PDSTests",
             dependencies: [
-                "PDS", "Repo", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "TestSupport", "CZlib", "FeedGen",
+                "PDS", "Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "TestSupport", "CZlib",
+                "FeedGen",
                 "JetstreamCompression",
                 "Atrarium",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -182,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "FeedGenTests",
             dependencies: [
-                "FeedGen", "ATProto", "ATCrypto", "Sequencer", "JetstreamCompression",
+                "FeedGen", "ATProto", "ATCrypto", "Sequencer", "ServiceStorage", "JetstreamCompression",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -193,7 +205,8 @@ let package = Package(
             dependencies: ["Identity", "ATCrypto", "ATProto", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "JetstreamCompressionTests", dependencies: ["JetstreamCompression", "CZstd"]),
-        .testTarget(name: "RepoTests", dependencies: ["Repo", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
+        .testTarget(name: "RepoTests", dependencies: ["Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
+        .testTarget(name: "ServiceStorageTests", dependencies: ["ServiceStorage", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
 
@@ -204,6 +217,6 @@ if Context.environment["PDS_FUZZ"] != nil {
     package.targets.append(
         .executableTarget(
             name: "pds-fuzz",
-            dependencies: ["ATProto", "ATCrypto", "CAR", "Repo", "LexiconFiles", "FeedGen", "JetstreamCompression", "PDS", "Atrarium", "Sequencer"],
+            dependencies: ["ATProto", "ATCrypto", "CAR", "Repo", "ServiceStorage", "LexiconFiles", "FeedGen", "JetstreamCompression", "PDS", "Atrarium", "Sequencer"],
             path: "Fuzz/PDSFuzz"))
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Migrations
-import Repo
+import ServiceStorage
 
 /// The feed generator's own SQLite database (`<dataDirectory>/feedgen.sqlite`,
 /// WAL mode), separate from the PDS's so index writes never wait for the

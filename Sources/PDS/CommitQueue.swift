@@ -1,4 +1,5 @@
 import GRDB
+import ServiceStorage
 import Synchronization
 
 /// Commits to hosted repositories, stored one after another on the

@@ -2,6 +2,7 @@ import ATCrypto
 import ConnectionGuard
 import Foundation
 import Repo
+import ServiceStorage
 
 /// How the server is set up: read from a JSON config file and then from
 /// `PDS_*` environment variables (which win), with defaults that make

@@ -7,6 +7,7 @@ import Logging
 import MST
 import Repo
 import Sequencer
+import ServiceStorage
 
 /// Everything handlers share: configuration, the database and the stores
 /// over it, the service keys, and the concurrency guards.

@@ -10,6 +10,7 @@ import Logging
 import PDS
 import Repo
 import Sequencer
+import ServiceStorage
 
 /// `pds feedgen …`: the Atrarium feed generator on its own.
 struct FeedGenCommand: AsyncParsableCommand {

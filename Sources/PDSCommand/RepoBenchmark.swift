@@ -5,6 +5,7 @@ import CAR
 import Foundation
 import MST
 import Repo
+import ServiceStorage
 
 /// MST build, CAR export and verification, and per-commit cost on a large repo.
 struct RepoBenchmark: ParsableCommand {

@@ -5,6 +5,7 @@ import CAR
 import Foundation
 import PDS
 import Repo
+import ServiceStorage
 
 /// `pds repo …`: check, inspect, import and export repositories as CAR files.
 struct RepoCommand: ParsableCommand {

@@ -64,13 +64,6 @@ public struct SequencerEvent: Sendable, Equatable {
             ])
     }
 
-    /// The `#sync` event of the repository `did` as stored now (after an
-    /// import replaced it), or nil when there is none.
-    public static func syncOfStoredRepository(did: String, db: GRDB.Database, time: Date = Date()) throws -> SequencerEvent? {
-        guard let repo = try RepoStorage.repository(did: did, db: db) else { return nil }
-        return .sync(did: did, commitCID: repo.commitCID, commitBytes: repo.commit.bytes, rev: repo.commit.rev, time: time)
-    }
-
     /// An `#identity` event: the account's handle or DID document changed.
     public static func identity(did: String, handle: String?, time: Date = Date()) -> SequencerEvent {
         var body: DataMap = ["did": .string(did), "time": .string(ATDatetime.format(time))]

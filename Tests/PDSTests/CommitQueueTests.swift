@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Repo
+import ServiceStorage
 import Synchronization
 import Testing
 

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Repo
 import Sequencer
+import ServiceStorage
 import Synchronization
 import Testing
 

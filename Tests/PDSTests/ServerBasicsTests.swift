@@ -1,6 +1,7 @@
 import ATProto
 import Foundation
 import Repo
+import ServiceStorage
 import Testing
 
 @testable import PDS

@@ -7,6 +7,7 @@ import MST
 import Testing
 
 @testable import Repo
+@testable import ServiceStorage
 
 @Suite("SQLite repository storage")
 struct RepoStorageTests {

@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import ServiceStorage
 import TestSupport
 import Repo
 

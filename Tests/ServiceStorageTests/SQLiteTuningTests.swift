@@ -3,7 +3,7 @@ import GRDB
 import Synchronization
 import Testing
 
-@testable import Repo
+@testable import ServiceStorage
 
 /// The write-ahead log's writes are gathered per transaction, and nothing
 /// another connection or the file system sees changes: every commit is in

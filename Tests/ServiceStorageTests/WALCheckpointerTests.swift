@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import Repo
+@testable import ServiceStorage
 
 /// Checkpoints beside the writer: the writer keeps its log to a higher
 /// threshold and the checkpointer copies the log into the file on its own
