@@ -22,6 +22,9 @@ public final class FeedGenerator: Sendable {
     public let processor: QueueProcessor
     public let buffer: IngestBuffer
     public let skeletons: FeedSkeletonQuery
+    /// The community index's reads for other targets (the dashboard API,
+    /// the benchmark), so they need not know its tables.
+    public let index: CommunityIndexStore
     /// Verifies service tokens; nil when no key resolver is configured
     /// (tokens are then not checked).
     public let auth: ServiceAuthVerifier?
@@ -49,6 +52,7 @@ public final class FeedGenerator: Sendable {
         self.processor = processor
         buffer = IngestBuffer(queue: queue, logger: logger) { processor.notify() }
         skeletons = FeedSkeletonQuery(reader: pool)
+        index = CommunityIndexStore(pool: pool)
         auth = keyResolver.map { ServiceAuthVerifier(resolver: $0, audience: did) }
     }
 

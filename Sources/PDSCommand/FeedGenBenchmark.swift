@@ -2,7 +2,6 @@ import ATProto
 import ArgumentParser
 import FeedGen
 import Foundation
-import GRDB
 import JetstreamCompression
 import Logging
 
@@ -104,7 +103,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
             let uri = "at://\(Self.member(n % 10))/app.bsky.feed.post/\(rkey)"
             let sent = clock.now
             await ingest.handle(message)
-            while try await generator.pool.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM community_post WHERE uri = ?", arguments: [uri]) }) != true {
+            while try await !generator.index.isPostIndexed(uri) {
                 try await Task.sleep(for: .microseconds(200))
             }
             latencies.append(Bench.seconds(clock.now - sent) * 1000)
@@ -148,23 +147,17 @@ struct FeedGenBenchmark: AsyncParsableCommand {
     /// Writes communities and posts straight into the index tables.
     static func load(generator: FeedGenerator, owner: String, communities: Int, posts: Int) async throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        try await generator.pool.write { db in
-            let community = try db.makeStatement(
-                sql: """
-                    INSERT INTO community (id, config_uri, config_cid, owner_did, name, stage, access_type, created_at, indexed_at)
-                    VALUES (?, ?, ?, ?, 'Bench', 'theme', 'open', '2026-11-23T10:00:00.000Z', ?)
-                    """)
-            for c in 0..<communities {
-                let id = String(format: "%08x", 0xfe00_0000 + c)
-                try community.execute(arguments: [id, "at://\(owner)/net.atrarium.community.config/f\(id)", cid("f\(id)"), owner, now])
-            }
-            let post = try db.makeStatement(
-                sql: "INSERT INTO community_post (community, uri, cid, author_did, created_at, indexed_at) VALUES (?, ?, ?, ?, ?, ?)")
-            for p in 0..<posts {
-                let id = String(format: "%08x", 0xfe00_0000 + p % communities)
-                let author = member(p % 10)
-                try post.execute(arguments: [id, "at://\(author)/app.bsky.feed.post/s\(p)", cid("s\(p)"), author, now - Int64(posts - p) * 500, now])
-            }
+        let seeds = (0..<communities).map { c in
+            let id = String(format: "%08x", 0xfe00_0000 + c)
+            return CommunitySeed(
+                id: id, configURI: "at://\(owner)/net.atrarium.community.config/f\(id)", configCID: cid("f\(id)"), owner: owner, name: "Bench",
+                stage: "theme", accessType: "open", createdAt: "2026-11-23T10:00:00.000Z")
+        }
+        try await generator.index.bulkInsert(communities: seeds, indexedAt: now, postCount: posts) { p in
+            let author = member(p % 10)
+            return PostSeed(
+                community: String(format: "%08x", 0xfe00_0000 + p % communities), uri: "at://\(author)/app.bsky.feed.post/s\(p)",
+                cid: cid("s\(p)"), author: author, createdAt: now - Int64(posts - p) * 500)
         }
     }
 

@@ -1,7 +1,6 @@
 import ATProto
 import FeedGen
 import Foundation
-import GRDB
 import PDS
 
 /// `POST/GET /api/communities`, `GET/PUT /api/communities/:id`.
@@ -47,10 +46,8 @@ extension DashboardAPI {
             case .committed(let committed): result = committed
             }
             let uri = result.written[0].uri, cid = result.written[0].cid ?? ""
-            let indexed = try await awaitIndex { db in
-                try String.fetchOne(db, sql: "SELECT config_uri FROM community WHERE id = ?", arguments: [id]) != nil
-            }
-            let holder = try await index.community(id: id)
+            let indexed = try await awaitIndex { index in try await index.communityExists(id: id) }
+            let holder = try await communityView(id: id)
             if indexed, let holder, holder.configURI != uri {
                 // Another config claimed the hashtag first: take ours back and draw again.
                 _ = try await writer.apply(
@@ -82,7 +79,12 @@ extension DashboardAPI {
             member = raw == "me" ? caller.did : raw
             guard let member, member.hasPrefix("did:") else { throw DashboardError.badRequest("member must be 'me' or a DID") }
         }
-        let found = try await index.communities(member: member, limit: limit)
+        let found: [(CommunityView, String?)]
+        if let member {
+            found = try await index.communities(involving: member, limit: limit).map { (CommunityView($0.community), $0.role ?? "pending") }
+        } else {
+            found = try await index.communities(limit: limit).map { (CommunityView($0), nil) }
+        }
         return DashboardAnswer(["communities": .array(found.map { $0.0.json(role: $0.1) })])
     }
 
@@ -91,7 +93,7 @@ extension DashboardAPI {
         let caller = try call.user
         let community = try await existingCommunity(call.parameter("id"))
         let role = try await index.role(of: caller.did, in: community.id)
-        let pending = role == nil ? try await index.hasClaim(caller.did, configURI: community.configURI) : false
+        let pending = role == nil ? try await index.hasActiveClaim(caller.did, configURI: community.configURI) : false
         return DashboardAnswer(["community": community.json(role: role ?? (pending ? "pending" : nil))])
     }
 
@@ -154,10 +156,8 @@ extension DashboardAPI {
         case .client(let answer): return answer
         case .committed(let result):
             let id = community.id, cid = result.written[0].cid ?? ""
-            let indexed = try await awaitIndex { db in
-                try String.fetchOne(db, sql: "SELECT config_cid FROM community WHERE id = ?", arguments: [id]) == cid
-            }
-            let view = try await index.community(id: id)
+            let indexed = try await awaitIndex { index in try await index.configCID(id: id) == cid }
+            let view = try await communityView(id: id)
             var body = answer(
                 indexed && view != nil
                     ? view! : CommunityView(id: id, uri: community.configURI, cid: cid, owner: community.owner, config: config, memberCount: community.memberCount))

@@ -27,7 +27,8 @@ public struct DashboardAPI: Sendable {
     let generator: FeedGenerator
     let config: DashboardConfig
     let auth: DashboardAuth
-    let index: DashboardIndex
+    /// The feed generator's community index.
+    let index: CommunityIndexStore
     let writer: LocalRepoWriter
     /// Draws a candidate community id (8 lowercase hex digits).
     let drawID: @Sendable () -> String
@@ -45,7 +46,7 @@ public struct DashboardAPI: Sendable {
         self.generator = generator
         self.config = config
         auth = DashboardAuth(services: services, keyResolver: keyResolver)
-        index = DashboardIndex(pool: generator.pool)
+        index = generator.index
         writer = LocalRepoWriter(services: services)
     }
 

@@ -2,7 +2,6 @@ import ATProto
 import FeedGen
 import HTTPTypes
 import PDS
-import GRDB
 
 /// How a dashboard write went: committed to a repository on this PDS, or
 /// handed back to a caller whose repository is elsewhere.
@@ -62,7 +61,7 @@ extension DashboardAPI {
 
     /// The community `id` of the index, or 404.
     func existingCommunity(_ id: String) async throws -> CommunityView {
-        guard CommunityHashtag.isValidID(id), let community = try await index.community(id: id) else {
+        guard CommunityHashtag.isValidID(id), let community = try await communityView(id: id) else {
             throw DashboardError.notFound("CommunityNotFound", "No community \(id)")
         }
         return community
@@ -81,8 +80,20 @@ extension DashboardAPI {
         guard caller.did == community.owner else { throw DashboardError.forbidden("only the owner of community \(community.id) may do this") }
     }
 
-    /// Waits (at most `indexWaitMilliseconds`) for the index to show a write.
-    func awaitIndex(_ condition: @escaping @Sendable (GRDB.Database) throws -> Bool) async throws -> Bool {
-        try await index.wait(milliseconds: config.indexWaitMilliseconds, until: condition)
+    /// The community `id` as the index holds it, or nil.
+    func communityView(id: String) async throws -> CommunityView? {
+        try await index.community(id: id).map(CommunityView.init)
+    }
+
+    /// Waits (at most `indexWaitMilliseconds`) for the index to show a
+    /// write: polls `condition` until it holds or the time is up.
+    /// - Returns: whether it held.
+    func awaitIndex(_ condition: (CommunityIndexStore) async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(config.indexWaitMilliseconds)
+        while true {
+            if try await condition(index) { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }

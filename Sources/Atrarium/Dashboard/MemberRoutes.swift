@@ -1,7 +1,6 @@
 import ATProto
 import FeedGen
 import Foundation
-import GRDB
 import PDS
 
 /// `/api/communities/:id/members[/:did]`: join, list, approve or change a
@@ -20,7 +19,7 @@ extension DashboardAPI {
         if let role = try await index.role(of: caller.did, in: community.id) {
             return DashboardAnswer(["did": .string(caller.did), "role": .string(role), "status": "active", "created": false])
         }
-        if try await index.hasClaim(caller.did, configURI: community.configURI) {
+        if try await index.hasActiveClaim(caller.did, configURI: community.configURI) {
             return DashboardAnswer(["did": .string(caller.did), "role": "member", "status": "pending", "created": false])
         }
         let open = community.accessType == "open"
@@ -32,10 +31,9 @@ extension DashboardAPI {
         case .client(let answer): return answer
         case .committed(let result):
             let uri = result.written[0].uri, id = community.id, did = caller.did
-            let indexed = try await awaitIndex { db in
-                let claimed = try Bool.fetchOne(db, sql: "SELECT 1 FROM membership_claim WHERE uri = ?", arguments: [uri]) ?? false
-                let member = try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM community_member WHERE community = ? AND did = ?", arguments: [id, did]) ?? false
+            let indexed = try await awaitIndex { index in
+                let claimed = try await index.claimExists(uri: uri)
+                let member = try await index.role(of: did, in: id) != nil
                 return claimed && (member || !open)
             }
             let role = try await index.role(of: caller.did, in: community.id)
@@ -54,7 +52,7 @@ extension DashboardAPI {
         let caller = try call.user
         let community = try await existingCommunity(call.parameter("id"))
         let privileged = caller.did == community.owner || community.moderators.contains(caller.did)
-        let members = try await index.members(of: community, includePending: privileged)
+        let members = MemberView.list(try await index.members(of: community.id, configURI: community.configURI, includePending: privileged))
         return DashboardAnswer(["community": .string(community.id), "members": .array(members.map(\.json))])
     }
 
@@ -79,7 +77,7 @@ extension DashboardAPI {
         if role != nil { try requireOwner(caller, of: community) }
         guard target != community.owner else { throw DashboardError.badRequest("the owner's membership cannot be changed") }
         var current = try await index.role(of: target, in: community.id)
-        let claimed = try await index.hasClaim(target, configURI: community.configURI)
+        let claimed = try await index.hasActiveClaim(target, configURI: community.configURI)
         guard current != nil || claimed else {
             throw DashboardError.notFound("MembershipNotFound", "\(target) has not asked to join community \(community.id)")
         }
@@ -93,9 +91,7 @@ extension DashboardAPI {
             case .client(let answer): last = answer
             case .committed:
                 let id = community.id
-                _ = try await awaitIndex { db in
-                    try Bool.fetchOne(db, sql: "SELECT 1 FROM community_member WHERE community = ? AND did = ?", arguments: [id, target]) ?? false
-                }
+                _ = try await awaitIndex { index in try await index.role(of: target, in: id) != nil }
             }
             current = try await index.role(of: target, in: community.id)
         }
@@ -110,9 +106,7 @@ extension DashboardAPI {
             let answer = try await saveConfig(caller, community: community, record: .map(map)) { _ in [:] }
             if answer.status == .accepted { last = answer }
             let id = community.id
-            _ = try await awaitIndex { db in
-                try String.fetchOne(db, sql: "SELECT role FROM community_member WHERE community = ? AND did = ?", arguments: [id, target]) == role
-            }
+            _ = try await awaitIndex { index in try await index.role(of: target, in: id) == role }
             current = try await index.role(of: target, in: community.id)
         }
         if let last { return last }
@@ -134,19 +128,15 @@ extension DashboardAPI {
         let configURI = community.configURI
         if target == caller.did {
             guard target != community.owner else { throw DashboardError.conflict("OwnerCannotLeave", "the owner cannot leave its community") }
-            let claims = try await index.pool.read { db in
-                try String.fetchAll(
-                    db, sql: "SELECT uri FROM membership_claim WHERE community_uri = ? AND member_did = ? ORDER BY uri", arguments: [configURI, target])
-            }
+            let claims = try await index.claimURIs(of: target, configURI: configURI)
             guard !claims.isEmpty else { throw DashboardError.notFound("MembershipNotFound", "you are not a member of \(community.id)") }
             let deletes = claims.compactMap(Self.parts(ofURI:)).map { LocalRepoWriter.Operation.delete(collection: $0.collection, rkey: $0.rkey) }
             switch try await write(caller, deletes) {
             case .client(let answer): return answer
             case .committed:
                 let id = community.id
-                _ = try await awaitIndex { db in
-                    try Bool.fetchOne(db, sql: "SELECT 1 FROM community_member WHERE community = ? AND did = ?", arguments: [id, target]) == nil
-                        || community.moderators.contains(target)
+                _ = try await awaitIndex { index in
+                    try await index.role(of: target, in: id) == nil || community.moderators.contains(target)
                 }
                 return DashboardAnswer(["did": .string(target), "left": true, "deleted": .array(claims.map(DataValue.string))])
             }
@@ -162,12 +152,7 @@ extension DashboardAPI {
             let answer = try await saveConfig(caller, community: community, record: .map(map)) { _ in [:] }
             if answer.status == .accepted { return answer }
         }
-        let callerDID = caller.did
-        let approvals = try await index.pool.read { db in
-            try String.fetchAll(
-                db, sql: "SELECT uri FROM membership_approval WHERE community_uri = ? AND member_did = ? AND approver_did = ?",
-                arguments: [configURI, target, callerDID])
-        }
+        let approvals = try await index.approvalURIs(of: target, by: caller.did, configURI: configURI)
         var operations = approvals.compactMap(Self.parts(ofURI:)).map { LocalRepoWriter.Operation.delete(collection: $0.collection, rkey: $0.rkey) }
         operations.append(.create(collection: AtrariumRecords.moderationAction, rkey: nil, record: Self.moderationRecord(
             action: "block_user", community: configURI, post: nil, user: target, reason: "removed from the community")))
@@ -175,9 +160,7 @@ extension DashboardAPI {
         case .client(let answer): return answer
         case .committed(let result):
             let id = community.id
-            let indexed = try await awaitIndex { db in
-                try Bool.fetchOne(db, sql: "SELECT 1 FROM community_blocked_user WHERE community = ? AND did = ?", arguments: [id, target]) ?? false
-            }
+            let indexed = try await awaitIndex { index in try await index.isBlocked(target, in: id) }
             return DashboardAnswer([
                 "did": .string(target), "removed": true, "blocked": true, "revokedApprovals": .array(approvals.map(DataValue.string)),
                 "action": .string(result.written.last?.uri ?? ""), "indexed": .bool(indexed),

@@ -1,7 +1,6 @@
 import ATProto
 import FeedGen
 import Foundation
-import GRDB
 import PDS
 
 /// `POST/GET /api/moderation/actions`: hide or unhide a post, block or
@@ -60,15 +59,13 @@ extension DashboardAPI {
         case .client(let answer): return answer
         case .committed(let result):
             let id = community.id, blocklist = community.blocklist, target = post?.uri ?? user ?? ""
-            let indexed = try await awaitIndex { db in
+            let indexed = try await awaitIndex { index in
                 switch action {
                 case "hide_post", "unhide_post":
-                    let hidden = try Bool.fetchOne(
-                        db, sql: "SELECT 1 FROM community_hidden_post WHERE community = ? AND uri = ?", arguments: [id, target]) ?? false
+                    let hidden = try await index.isHidden(post: target, in: id)
                     return hidden == (action == "hide_post")
                 default:
-                    let blocked = try Bool.fetchOne(
-                        db, sql: "SELECT 1 FROM community_blocked_user WHERE community = ? AND did = ?", arguments: [id, target]) ?? false
+                    let blocked = try await index.isBlocked(target, in: id)
                     return blocked == (action == "block_user") || blocklist.contains(target)
                 }
             }
@@ -90,8 +87,22 @@ extension DashboardAPI {
         let community = try await existingCommunity(id)
         try await requireModerator(caller, of: community)
         let limit = try call.intQuery("limit", default: 100, range: 1...500)
-        let actions = try await index.moderationActions(
-            configURI: community.configURI, authorities: Set(community.moderators + [community.owner]), limit: limit)
-        return DashboardAnswer(["community": .string(community.id), "actions": .array(actions)])
+        let authorities = Set(community.moderators + [community.owner])
+        let actions = try await index.moderationActions(configURI: community.configURI, limit: limit)
+        return DashboardAnswer([
+            "community": .string(community.id), "actions": .array(actions.map { Self.json($0, authorities: authorities) }),
+        ])
+    }
+
+    /// One recorded action as the API lists it: `effective` when its author
+    /// is in `authorities`.
+    static func json(_ action: IndexedModerationAction, authorities: Set<String>) -> DataValue {
+        var map: DataMap = [
+            "uri": .string(action.uri), "author": .string(action.author), "action": .string(action.action),
+            "createdAt": .string(action.createdAt), "effective": .bool(authorities.contains(action.author)),
+        ]
+        if let uri = action.targetURI { map["post"] = .string(uri) }
+        if let did = action.targetDID { map["user"] = .string(did) }
+        return .map(map)
     }
 }

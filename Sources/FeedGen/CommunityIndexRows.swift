@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+
+/// A community as the index holds it: its config's fields and how many
+/// active members it has.
+public struct IndexedCommunity: Sendable, Equatable {
+    /// The 8 hex digits of its hashtag.
+    public let id: String
+    /// The `at://` URI of its config record.
+    public let configURI: String
+    public let configCID: String
+    /// The config's author.
+    public let owner: String
+    public let name: String
+    public let description: String?
+    public let stage: String
+    public let accessType: String
+    public let parentURI: String?
+    public let feedMix: FeedMix
+    public let moderators: [String]
+    public let blocklist: [String]
+    /// The config's `createdAt`, as written.
+    public let createdAt: String
+    /// Active members, owner and moderators included.
+    public let memberCount: Int
+
+    /// A row of `community` with its `member_count`.
+    init(row: Row) {
+        id = row["id"]
+        configURI = row["config_uri"]
+        configCID = row["config_cid"]
+        owner = row["owner_did"]
+        name = row["name"]
+        description = row["description"]
+        stage = row["stage"]
+        accessType = row["access_type"]
+        parentURI = row["parent_uri"]
+        feedMix = FeedMix(own: row["mix_own"], parent: row["mix_parent"], global: row["mix_global"])
+        moderators = Community.didList(row["moderators"])
+        blocklist = Community.didList(row["blocklist"])
+        createdAt = row["created_at"]
+        memberCount = row["member_count"]
+    }
+}
+
+/// An active member of a community, with the role the rules give it.
+public struct IndexedMember: Sendable, Equatable {
+    public let did: String
+    /// owner, moderator or member.
+    public let role: String
+    /// Whether the feed excludes its posts (blocked in the community).
+    public let isBlocked: Bool
+}
+
+/// A community's members: the active ones, and the accounts whose claims
+/// do not count yet.
+public struct CommunityMembers: Sendable, Equatable {
+    public let active: [IndexedMember]
+    /// DIDs with an active claim that are not active members.
+    public let pending: [String]
+}
+
+/// One `net.atrarium.moderation.action` record as the index holds it.
+public struct IndexedModerationAction: Sendable, Equatable {
+    public let uri: String
+    /// Its author's DID.
+    public let author: String
+    /// The record's `action` (hide_post, unhide_post, block_user, unblock_user).
+    public let action: String
+    /// The post acted on, for hide_post and unhide_post.
+    public let targetURI: String?
+    /// The account acted on, for block_user and unblock_user.
+    public let targetDID: String?
+    /// The record's `createdAt`, as written.
+    public let createdAt: String
+}

@@ -1,0 +1,80 @@
+import GRDB
+
+/// A community written straight into the index, without a config record
+/// (``CommunityIndexStore/bulkInsert(communities:indexedAt:postCount:post:)``).
+public struct CommunitySeed: Sendable {
+    public var id: String
+    public var configURI: String
+    public var configCID: String
+    public var owner: String
+    public var name: String
+    public var stage: String
+    public var accessType: String
+    /// The config's `createdAt` (an atproto datetime).
+    public var createdAt: String
+
+    /// A community with the default feed mix, no description, parent,
+    /// moderators or blocklist.
+    public init(
+        id: String, configURI: String, configCID: String, owner: String, name: String, stage: String, accessType: String, createdAt: String
+    ) {
+        self.id = id
+        self.configURI = configURI
+        self.configCID = configCID
+        self.owner = owner
+        self.name = name
+        self.stage = stage
+        self.accessType = accessType
+        self.createdAt = createdAt
+    }
+}
+
+/// A post written straight into a community's feed
+/// (``CommunityIndexStore/bulkInsert(communities:indexedAt:postCount:post:)``).
+public struct PostSeed: Sendable {
+    /// The community's id.
+    public var community: String
+    public var uri: String
+    public var cid: String
+    public var author: String
+    /// Unix milliseconds.
+    public var createdAt: Int64
+
+    /// A post `uri` (version `cid`) by `author` in community `community`.
+    public init(community: String, uri: String, cid: String, author: String, createdAt: Int64) {
+        self.community = community
+        self.uri = uri
+        self.cid = cid
+        self.author = author
+        self.createdAt = createdAt
+    }
+}
+
+extension CommunityIndexStore {
+    /// Writes communities and posts straight into the index tables, in one
+    /// transaction, bypassing the ingest and the community rules (for
+    /// `pds bench feedgen`'s skeleton query at scale). The posts are made
+    /// one at a time by `post(0..<postCount)`, so a million of them are
+    /// never held at once. `indexedAt` is unix milliseconds.
+    public func bulkInsert(
+        communities: [CommunitySeed], indexedAt: Int64, postCount: Int, post: @escaping @Sendable (Int) -> PostSeed
+    ) async throws {
+        try await pool.write { db in
+            let community = try db.makeStatement(
+                sql: """
+                    INSERT INTO community (id, config_uri, config_cid, owner_did, name, stage, access_type, created_at, indexed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for c in communities {
+                try community.execute(
+                    arguments: [c.id, c.configURI, c.configCID, c.owner, c.name, c.stage, c.accessType, c.createdAt, indexedAt])
+            }
+            let statement = try db.makeStatement(
+                sql: "INSERT INTO community_post (community, uri, cid, author_did, created_at, indexed_at) VALUES (?, ?, ?, ?, ?, ?)")
+            for n in 0..<postCount {
+                let p = post(n)
+                try statement.execute(arguments: [p.community, p.uri, p.cid, p.author, p.createdAt, indexedAt])
+            }
+        }
+    }
+}
