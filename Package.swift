@@ -93,7 +93,6 @@ let package = Package(
                 "FeedGen",
                 "Atrarium",
                 "JetstreamCompression",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -118,7 +117,9 @@ let package = Package(
         // subscribeRepos frames.
         .target(
             name: "Sequencer",
-            dependencies: ["ATProto", "Repo", "CAR", "JetstreamCompression", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ATProto", "Repo", "CAR", "ServiceStorage", "JetstreamCompression", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .target(name: "MST", dependencies: ["ATProto"]),
         // The Lexicon JSON documents, embedded as resources.
@@ -143,7 +144,6 @@ let package = Package(
             name: "Atrarium",
             dependencies: [
                 "FeedGen", "PDS", "ATProto", "ATCrypto", "Sequencer", "Identity",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -166,7 +166,7 @@ let package = Package(
         .target(
             name: "Repo",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR",
+                "ATProto", "ATCrypto", "MST", "CAR", "ServiceStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

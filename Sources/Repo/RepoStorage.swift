@@ -3,6 +3,7 @@ import CAR
 import Foundation
 import GRDB
 import MST
+import ServiceStorage
 
 /// Hosted repositories in SQLite: their blocks, current commits and record
 /// index. Each commit is written in one transaction, and only if the
@@ -127,7 +128,7 @@ public final class RepoStorage: Sendable {
     @discardableResult
     public func importCAR<Source: CARByteSource>(
         _ source: Source, expectedDID: String? = nil, rules: RepoImportRules = .none,
-        alsoInTransaction: ((Database, _ did: String) throws -> Void)? = nil
+        alsoInTransaction: ((WriteTransaction, _ did: String) throws -> Void)? = nil
     ) throws -> RepoVerification {
         var reader = try CARReader(source: source)
         guard let root = reader.roots.first, reader.roots.count == 1 else { throw RepoError.noRoot }
@@ -173,7 +174,7 @@ public final class RepoStorage: Sendable {
             try db.execute(
                 sql: "INSERT INTO repo_root (did, cid, rev, indexed_at) VALUES (?, ?, ?, ?)",
                 arguments: [did, Data(root.bytes), repo.commit.rev, now])
-            try alsoInTransaction?(db, did)
+            try alsoInTransaction?(WriteTransaction(db), did)
         }
         return verification
     }

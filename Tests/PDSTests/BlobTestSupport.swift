@@ -114,10 +114,10 @@ extension TestServer {
     func createAccount(did: String, name: String, key: PrivateKey) async throws -> Session {
         let password = "password-\(UUID().uuidString.prefix(8))"
         let hash = try PasswordHasher.hash(password, strength: .testing)
-        try await services.pool.write { db in
-            try self.services.accounts.insert(
+        try await services.storage.write { tx in
+            try AccountStore.insert(
                 did: did, handle: "\(name).test", email: "\(name)@example.com", passwordHash: hash, signingKey: key,
-                plcGenesis: nil, db: db)
+                plcGenesis: nil, in: tx)
         }
         let reply = try await procedure(
             "com.atproto.server.createSession", ["identifier": .string(did), "password": .string(password)])

@@ -1,9 +1,9 @@
 import ATCrypto
 import ATProto
 import Foundation
-import GRDB
 import Repo
 import Sequencer
+import ServiceStorage
 
 /// Account operations shared by the XRPC handlers and the `pds account`
 /// command line, so both change the database in exactly the same way:
@@ -61,18 +61,18 @@ public enum AccountAdmin {
         let passwordHash = try PasswordHasher.hash(password, strength: services.passwordStrength)
         let firstCommit = try Repository.create(did: did, key: signingKey, rev: services.tids.next())
         do {
-            try await services.pool.write { db in
-                if let inviteCode { try InviteCodes.use(inviteCode, by: did, db: db) }
-                try services.accounts.insert(
+            try await services.storage.write { tx in
+                if let inviteCode { try InviteCodes.use(inviteCode, by: did, in: tx) }
+                try AccountStore.insert(
                     did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
-                    plcGenesis: DAGCBOR.encode(genesis.operation), db: db)
+                    plcGenesis: DAGCBOR.encode(genesis.operation), in: tx)
                 try PLCOperationLog.append(
-                    genesis.operation, did: did, directoryConfigured: services.plcDirectory != nil, db: db)
-                try RepoStorage.apply(firstCommit, db: db)
-                try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, db: db)
+                    genesis.operation, did: did, directoryConfigured: services.plcDirectory != nil, in: tx)
+                try RepoStorage.apply(firstCommit, in: tx)
+                try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
             }
             services.sequencer.notify()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch where StoreFailure.isConstraintViolation(error) {
             throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
         }
         services.logger.info("account created", metadata: ["did": .string(did), "handle": .string(handle)])
@@ -86,11 +86,11 @@ public enum AccountAdmin {
     /// Announces a new, active account as the reference PDS does: its
     /// identity, its account status, and its repository's first commit (a
     /// `#sync`). Call inside the transaction that creates it.
-    static func sequenceNewAccount(did: String, handle: String, firstCommit: CommitResult, db: Database) throws {
-        try Sequencer.append(.identity(did: did, handle: handle), db: db)
-        try Sequencer.append(.account(did: did, active: true, status: nil), db: db)
+    static func sequenceNewAccount(did: String, handle: String, firstCommit: CommitResult, in tx: WriteTransaction) throws {
+        try Sequencer.append(.identity(did: did, handle: handle), in: tx)
+        try Sequencer.append(.account(did: did, active: true, status: nil), in: tx)
         try Sequencer.append(
-            .sync(did: did, commitCID: firstCommit.commitCID, commitBytes: firstCommit.commit.bytes, rev: firstCommit.rev), db: db)
+            .sync(did: did, commitCID: firstCommit.commitCID, commitBytes: firstCommit.commit.bytes, rev: firstCommit.rev), in: tx)
     }
 
     /// Checks a new password's length (1 to 256 characters).
@@ -121,16 +121,7 @@ public enum AccountAdmin {
 
     /// Every account that is not deleted, oldest first.
     public static func list(services: PDSServices) async throws -> [Summary] {
-        try await services.pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT did, handle, email, status, created_at FROM account WHERE status != 'deleted' ORDER BY created_at, did"
-            ).map {
-                Summary(
-                    did: $0["did"], handle: $0["handle"], email: $0["email"],
-                    status: AccountStatus(rawValue: $0["status"]) ?? .active, createdAt: $0["created_at"])
-            }
-        }
+        try await services.storage.read { tx in try AccountStore.summaries(in: tx) }
     }
 
     // MARK: - Passwords
@@ -141,28 +132,21 @@ public enum AccountAdmin {
     public static func setPassword(did: String, password: String, services: PDSServices) async throws {
         try checkPassword(password)
         let hash = try PasswordHasher.hash(password, strength: services.passwordStrength)
-        try await services.pool.write { db in
-            guard try AccountStore.account(did: did, db: db).map({ $0.status != .deleted }) == true else {
+        try await services.storage.write { tx in
+            guard try AccountStore.account(did: did, in: tx).map({ $0.status != .deleted }) == true else {
                 throw XRPCError.invalidRequest("Account not found: \(did)")
             }
-            try storePasswordHash(hash, did: did, db: db)
+            try storePasswordHash(hash, did: did, in: tx)
         }
         services.logger.info("password changed; sessions ended", metadata: ["did": .string(did)])
     }
 
     /// The database part of `setPassword`, inside a caller's transaction.
-    static func storePasswordHash(_ hash: String, did: String, db: Database) throws {
-        try db.execute(sql: "UPDATE account SET password_hash = ? WHERE did = ?", arguments: [hash, did])
-        try db.execute(
-            sql: "DELETE FROM email_token WHERE did = ? AND purpose = ?", arguments: [did, EmailTokens.Purpose.resetPassword.rawValue])
-        try endAllSessions(did: did, db: db)
-        try LoginAttemptStore.forgetFailures(did: did, db: db)
-    }
-
-    /// Ends every session of an account: its refresh tokens go, so its
-    /// access tokens stop working at once.
-    static func endAllSessions(did: String, db: Database) throws {
-        try db.execute(sql: "DELETE FROM refresh_token WHERE did = ?", arguments: [did])
+    static func storePasswordHash(_ hash: String, did: String, in tx: WriteTransaction) throws {
+        try AccountStore.setPasswordHash(hash, did: did, in: tx)
+        try EmailTokens.forget(.resetPassword, did: did, in: tx)
+        try SessionStore.endAll(did: did, in: tx)
+        try LoginAttemptStore.forgetFailures(did: did, in: tx)
     }
 
     /// A random password of 24 base32 characters (120 bits), for the

@@ -1,8 +1,9 @@
 import ATCrypto
 import ATProto
 import Foundation
-import GRDB
+import Repo
 import Sequencer
+import ServiceStorage
 
 /// Status changes of an account: deactivation by its owner, takedown by an
 /// admin, and deletion.
@@ -19,23 +20,14 @@ import Sequencer
 extension AccountAdmin {
     /// Appends the `#account` event of the account's current status (inside
     /// the transaction that changed it).
-    static func sequenceStatus(did: String, db: Database) throws {
-        guard let status = try String.fetchOne(db, sql: "SELECT status FROM account WHERE did = ?", arguments: [did]) else { return }
-        try Sequencer.append(.account(did: did, active: status == "active", status: status), db: db)
+    static func sequenceStatus(did: String, in tx: WriteTransaction) throws {
+        guard let status = try AccountStore.status(did: did, in: tx) else { return }
+        try Sequencer.append(.account(did: did, active: status == .active, status: status.rawValue), in: tx)
     }
 
-    /// SQL that recomputes `status` from `takedown_ref` and `deactivated_at`.
-    static let recomputeStatus = """
-        UPDATE account SET status = CASE
-            WHEN takedown_ref IS NOT NULL THEN 'takendown'
-            WHEN deactivated_at IS NOT NULL THEN 'deactivated'
-            ELSE 'active' END
-        WHERE did = ? AND status != 'deleted'
-        """
-
     /// The account with `did` unless deleted, inside a transaction.
-    static func existing(did: String, db: Database) throws -> Account {
-        guard let account = try AccountStore.account(did: did, db: db), account.status != .deleted else {
+    static func existing(did: String, in tx: some StoreReading) throws -> Account {
+        guard let account = try AccountStore.account(did: did, in: tx), account.status != .deleted else {
             throw XRPCError.notFound("AccountNotFound", "Account not found: \(did)")
         }
         return account
@@ -49,13 +41,10 @@ extension AccountAdmin {
     /// - Parameter deleteAfter: the owner's hint of when the account may be
     ///   deleted (a datetime), stored as given.
     public static func deactivate(did: String, deleteAfter: String?, services: PDSServices) async throws {
-        try await services.pool.write { db in
-            _ = try existing(did: did, db: db)
-            try db.execute(
-                sql: "UPDATE account SET deactivated_at = COALESCE(deactivated_at, ?), delete_after = ? WHERE did = ?",
-                arguments: [AccountStore.now(), deleteAfter, did])
-            try db.execute(sql: recomputeStatus, arguments: [did])
-            try sequenceStatus(did: did, db: db)
+        try await services.storage.write { tx in
+            _ = try existing(did: did, in: tx)
+            try AccountStore.setDeactivated(did: did, deleteAfter: deleteAfter, in: tx)
+            try sequenceStatus(did: did, in: tx)
         }
         services.sequencer.notify()
         services.logger.info("account deactivated", metadata: ["did": .string(did)])
@@ -63,15 +52,14 @@ extension AccountAdmin {
 
     /// Reactivates a deactivated account (an active one stays active).
     public static func activate(did: String, services: PDSServices) async throws {
-        try await services.pool.write { db in
-            let account = try existing(did: did, db: db)
-            try db.execute(sql: "UPDATE account SET deactivated_at = NULL, delete_after = NULL WHERE did = ?", arguments: [did])
-            try db.execute(sql: recomputeStatus, arguments: [did])
+        try await services.storage.write { tx in
+            let account = try existing(did: did, in: tx)
+            try AccountStore.clearDeactivation(did: did, in: tx)
             // As the reference PDS: the identity, the status, and (now that
             // sync serves the repository again) a #sync of its commit.
-            try Sequencer.append(.identity(did: did, handle: account.handle), db: db)
-            try sequenceStatus(did: did, db: db)
-            if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) { try Sequencer.append(sync, db: db) }
+            try Sequencer.append(.identity(did: did, handle: account.handle), in: tx)
+            try sequenceStatus(did: did, in: tx)
+            if let sync = try SequencerEvent.syncOfStoredRepository(did: did, in: tx) { try Sequencer.append(sync, in: tx) }
         }
         services.sequencer.notify()
         services.logger.info("account activated", metadata: ["did": .string(did)])
@@ -92,14 +80,12 @@ extension AccountAdmin {
     ///   time, as in the reference PDS.
     @discardableResult
     public static func setTakedown(did: String, applied: Bool, ref: String?, services: PDSServices) async throws -> AdminStatus {
-        let status = try await services.pool.write { db in
-            _ = try existing(did: did, db: db)
-            let value: String? = applied ? (ref ?? AccountStore.now()) : nil
-            try db.execute(sql: "UPDATE account SET takedown_ref = ? WHERE did = ?", arguments: [value, did])
-            try db.execute(sql: recomputeStatus, arguments: [did])
-            try sequenceStatus(did: did, db: db)
-            if applied { try endAllSessions(did: did, db: db) }
-            return try adminStatus(did: did, db: db)
+        let status = try await services.storage.write { tx in
+            _ = try existing(did: did, in: tx)
+            try AccountStore.setTakedownRef(applied ? (ref ?? AccountStore.now()) : nil, did: did, in: tx)
+            try sequenceStatus(did: did, in: tx)
+            if applied { try SessionStore.endAll(did: did, in: tx) }
+            return try adminStatus(did: did, in: tx)
         }
         services.sequencer.notify()
         services.logger.notice(
@@ -111,18 +97,16 @@ extension AccountAdmin {
     /// The takedown and deactivation state of an account, or nil when there
     /// is no such account (or it is deleted).
     public static func adminStatus(did: String, services: PDSServices) async throws -> AdminStatus? {
-        try await services.pool.read { db in try? adminStatus(did: did, db: db) }
+        try await services.storage.read { tx in try AccountStore.adminStatus(did: did, in: tx) }
     }
 
-    static func adminStatus(did: String, db: Database) throws -> AdminStatus {
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT status, takedown_ref, deactivated_at FROM account WHERE did = ? AND status != 'deleted'",
-                arguments: [did])
-        else { throw XRPCError.notFound("AccountNotFound", "Account not found: \(did)") }
-        return AdminStatus(
-            did: did, takedownRef: row["takedown_ref"], deactivatedAt: row["deactivated_at"],
-            status: AccountStatus(rawValue: row["status"]) ?? .active)
+    /// The takedown and deactivation state of an account that is not
+    /// deleted, inside a transaction.
+    static func adminStatus(did: String, in tx: some StoreReading) throws -> AdminStatus {
+        guard let status = try AccountStore.adminStatus(did: did, in: tx) else {
+            throw XRPCError.notFound("AccountNotFound", "Account not found: \(did)")
+        }
+        return status
     }
 
     // MARK: - Deletion
@@ -136,28 +120,23 @@ extension AccountAdmin {
     ///   transaction (to spend the email token atomically); throwing there
     ///   changes nothing.
     public static func delete(
-        did: String, services: PDSServices, inTransaction check: @escaping @Sendable (Database) throws -> Void = { _ in }
+        did: String, services: PDSServices, inTransaction check: @escaping @Sendable (WriteTransaction) throws -> Void = { _ in }
     ) async throws {
         try await services.writeLock.withLock(did) {
-            try await services.pool.write { db in
-                let account = try existing(did: did, db: db)
-                try check(db)
-                for table in ["blockstore", "record", "repo_root", "refresh_token", "app_password", "email_token", "account_pref"] {
-                    try db.execute(sql: "DELETE FROM \(table) WHERE did = ?", arguments: [did])
-                }
-                try LoginAttemptStore.forgetAccount(did: did, db: db)
+            try await services.storage.write { tx in
+                let account = try existing(did: did, in: tx)
+                try check(tx)
+                try RepoStorage.delete(did: did, in: tx)
+                try SessionStore.endAll(did: did, in: tx)
+                try AppPasswords.deleteAll(did: did, in: tx)
+                try EmailTokens.deleteAll(did: did, in: tx)
+                try PreferenceStore.delete(did: did, in: tx)
+                try LoginAttemptStore.forgetAccount(did: did, in: tx)
                 // Its blobs become unreferenced and due: the next collector pass
                 // removes the rows, and the files no other account holds.
-                try db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
-                try db.execute(sql: "UPDATE blob_ref SET created_at = 0 WHERE did = ?", arguments: [did])
-                let throwaway = PrivateKey.generate(account.signingKey.type)
-                try db.execute(
-                    sql: """
-                        UPDATE account SET status = 'deleted', handle = did, email = NULL, password_hash = '',
-                        signing_key = ?, takedown_ref = NULL, delete_after = NULL WHERE did = ?
-                        """,
-                    arguments: [Data(throwaway.rawRepresentation), did])
-                try Sequencer.append(.account(did: did, active: false, status: "deleted"), db: db)
+                try BlobTracking.releaseAll(did: did, in: tx)
+                try AccountStore.markDeleted(did: did, throwaway: PrivateKey.generate(account.signingKey.type), in: tx)
+                try Sequencer.append(.account(did: did, active: false, status: "deleted"), in: tx)
             }
         }
         services.sequencer.notify()

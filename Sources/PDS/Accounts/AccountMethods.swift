@@ -1,6 +1,6 @@
 import ATProto
 import Foundation
-import GRDB
+import ServiceStorage
 
 /// `com.atproto.server.*` methods of an account's lifecycle: its status,
 /// deactivation and reactivation, deletion, and password reset.
@@ -88,8 +88,8 @@ enum AccountMethods {
             throw XRPCError(.unauthorized, "AuthRequired", "Invalid did or password")
         }
         let now = Int(Date().timeIntervalSince1970)
-        try await AccountAdmin.delete(did: did, services: services) { db in
-            _ = try EmailTokens.spend(.deleteAccount, token: token, did: did, db: db, now: now)
+        try await AccountAdmin.delete(did: did, services: services) { tx in
+            _ = try EmailTokens.spend(.deleteAccount, token: token, did: did, in: tx, now: now)
         }
         return .empty
     }
@@ -117,13 +117,13 @@ enum AccountMethods {
         let password = try input.requiredString("password")
         let now = Int(Date().timeIntervalSince1970)
         // Check the token before the costly hash, and again when spending it.
-        let did = try await services.pool.read { db in try EmailTokens.check(.resetPassword, token: token, db: db, now: now) }
+        let did = try await services.storage.read { tx in try EmailTokens.check(.resetPassword, token: token, in: tx, now: now) }
         try AccountAdmin.checkPassword(password)
         let hash = try PasswordHasher.hash(password, strength: services.passwordStrength)
-        try await services.pool.write { db in
-            _ = try EmailTokens.spend(.resetPassword, token: token, did: did, db: db, now: now)
-            _ = try AccountAdmin.existing(did: did, db: db)
-            try AccountAdmin.storePasswordHash(hash, did: did, db: db)
+        try await services.storage.write { tx in
+            _ = try EmailTokens.spend(.resetPassword, token: token, did: did, in: tx, now: now)
+            _ = try AccountAdmin.existing(did: did, in: tx)
+            try AccountAdmin.storePasswordHash(hash, did: did, in: tx)
         }
         services.logger.info("password reset; sessions ended", metadata: ["did": .string(did)])
         return .empty

@@ -1,10 +1,10 @@
 import ATCrypto
 import ATProto
 import Foundation
-import GRDB
 import Identity
 import Repo
 import Sequencer
+import ServiceStorage
 
 /// Account migration into this server: `createAccount` with an existing
 /// `did`, authorized by a service token the account's current PDS issued
@@ -75,23 +75,22 @@ extension AccountAdmin {
         // account keeps it).
         let firstCommit = try Repository.create(did: did, key: signingKey, rev: services.tids.next())
         do {
-            try await services.pool.write { db in
-                if let inviteCode { try InviteCodes.use(inviteCode, by: did, db: db) }
-                try services.accounts.insert(
-                    did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey, plcGenesis: nil, db: db)
-                try RepoStorage.apply(firstCommit, db: db)
+            try await services.storage.write { tx in
+                if let inviteCode { try InviteCodes.use(inviteCode, by: did, in: tx) }
+                try AccountStore.insert(
+                    did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey, plcGenesis: nil, in: tx)
+                try RepoStorage.apply(firstCommit, in: tx)
                 if hosted {
                     // Its document is served here: active at once, announced as a new account is.
-                    try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, db: db)
+                    try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
                 } else {
-                    try db.execute(sql: "UPDATE account SET deactivated_at = ? WHERE did = ?", arguments: [AccountStore.now(), did])
-                    try AccountStore.setAwaitingImport(true, did: did, db: db)
-                    try db.execute(sql: recomputeStatus, arguments: [did])
-                    try sequenceStatus(did: did, db: db)
+                    try AccountStore.setDeactivatedForMigration(did: did, in: tx)
+                    try AccountStore.setAwaitingImport(true, did: did, in: tx)
+                    try sequenceStatus(did: did, in: tx)
                 }
             }
             services.sequencer.notify()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch where StoreFailure.isConstraintViolation(error) {
             throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
         }
         services.logger.info(

@@ -2,7 +2,8 @@ import ATCrypto
 import ATProto
 import Crypto
 import Foundation
-import GRDB
+import Repo
+import ServiceStorage
 
 /// What `com.atproto.server.checkAccountStatus` reports: whether the account
 /// is active, whether its identity points here, and how much of its
@@ -35,21 +36,19 @@ struct AccountStatusReport: Sendable {
         // The DID document as the network sees it, when it can be resolved.
         let resolved = try? await services.identity.dids.resolve(did, forceRefresh: true)
         let documentPointsHere = resolved.map { $0.pdsEndpoint == endpoint && $0.signingKey == account.signingKey.publicKey }
-        return try await services.pool.read { db in
-            guard let root = try Row.fetchOne(db, sql: "SELECT cid, rev FROM repo_root WHERE did = ?", arguments: [did]) else {
+        return try await services.storage.read { tx in
+            guard let root = try RepoStorage.currentCommit(did: did, in: tx) else {
                 throw XRPCError.invalidRequest("No repository root for \(did)")
             }
-            let cid: Data = root["cid"]
-            let blocks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blockstore WHERE did = ?", arguments: [did]) ?? 0
-            let records = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE did = ?", arguments: [did]) ?? 0
-            let genesis = try Data.fetchOne(db, sql: "SELECT plc_genesis FROM account WHERE did = ?", arguments: [did])
-            let blobs = try blobCounts(did: did, db: db)
+            let counts = try RepoStorage.counts(did: did, in: tx)
+            let genesis = try AccountStore.plcGenesis(did: did, in: tx)
+            let blobs = try BlobTracking.counts(did: did, in: tx)
             return AccountStatusReport(
                 activated: account.status == .active,
                 validDid: documentPointsHere
-                    ?? genesis.map { didPointsHere([UInt8]($0), account: account, endpoint: endpoint) } ?? false,
-                repoCommit: try CID(bytes: [UInt8](cid)).string, repoRev: root["rev"], repoBlocks: blocks,
-                indexedRecords: records, privateStateValues: try preferenceCount(did: did, db: db),
+                    ?? genesis.map { didPointsHere($0, account: account, endpoint: endpoint) } ?? false,
+                repoCommit: root.cid.string, repoRev: root.rev, repoBlocks: counts.blocks,
+                indexedRecords: counts.records, privateStateValues: try PreferenceStore.count(did: did, in: tx),
                 expectedBlobs: blobs.expected, importedBlobs: blobs.imported)
         }
     }
@@ -68,28 +67,4 @@ struct AccountStatusReport: Sendable {
             && operation["services"]?["atproto_pds"]?["endpoint"]?.stringValue == endpoint
     }
 
-    /// The number of stored preferences (the account's private state).
-    static func preferenceCount(did: String, db: Database) throws -> Int {
-        guard let json = try String.fetchOne(db, sql: "SELECT prefs_json FROM account_pref WHERE did = ?", arguments: [did]),
-            let value = try? JSONSerialization.jsonObject(with: Data(json.utf8))
-        else { return 0 }
-        if let array = value as? [Any] { return array.count }
-        if let object = value as? [String: Any], let array = object["preferences"] as? [Any] { return array.count }
-        return 0
-    }
-
-    /// Blobs the records reference (`expected`) and, of those, the ones
-    /// stored (`imported`).
-    static func blobCounts(did: String, db: Database) throws -> (expected: Int, imported: Int) {
-        let expected = try Int.fetchOne(
-            db, sql: "SELECT COUNT(DISTINCT blob_cid) FROM blob_usage WHERE did = ?", arguments: [did]) ?? 0
-        let imported = try Int.fetchOne(
-            db,
-            sql: """
-                SELECT COUNT(DISTINCT u.blob_cid) FROM blob_usage u
-                JOIN blob_ref b ON b.did = u.did AND b.cid = u.blob_cid WHERE u.did = ?
-                """,
-            arguments: [did]) ?? 0
-        return (expected, imported)
-    }
 }

@@ -1,6 +1,6 @@
 import ATProto
 import Foundation
-import GRDB
+import ServiceStorage
 
 /// Invite codes over XRPC: `com.atproto.server.createInviteCode` and
 /// `createInviteCodes` (admin only) and `getAccountInviteCodes` (the
@@ -50,8 +50,8 @@ enum InviteMethods {
         // createAvailable asks for earned codes to be made; this server
         // grants no earned codes (admins create them), so there is nothing to make.
         _ = try call.boolParam("createAvailable", default: true)
-        let codes = try await call.services.pool.read { db in
-            try InviteCodes.views(forAccount: user.did, includeUsed: includeUsed, db: db)
+        let codes = try await call.services.storage.read { tx in
+            try InviteCodes.views(forAccount: user.did, includeUsed: includeUsed, in: tx)
         }
         return .json(["codes": .array(codes)])
     }

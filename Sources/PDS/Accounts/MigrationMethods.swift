@@ -2,9 +2,9 @@ import ATCrypto
 import ATProto
 import CAR
 import Foundation
-import GRDB
 import Repo
 import Sequencer
+import ServiceStorage
 
 /// Account migration onto this server: `com.atproto.repo.importRepo` (the
 /// repository as a CAR) and `com.atproto.repo.listMissingBlobs` (what the
@@ -43,7 +43,7 @@ enum MigrationMethods {
                     return try services.repos.importCAR(
                         FileByteSource(handle), expectedDID: did, rules: rules,
                         alsoInTransaction: RepoImport.afterImport)
-                } catch let error as DatabaseError {
+                } catch where StoreFailure.isDatabaseError(error) {
                     throw error
                 } catch {
                     throw XRPCError.invalidRequest("Could not import the repository: \(error)")
@@ -79,17 +79,8 @@ enum MigrationMethods {
         let limit = try call.intParam("limit", default: 500, range: 1...1000)
         let cursor = call.param("cursor")
         if let cursor { _ = try BlobMethods.blobCID(cursor) }
-        let rows = try await call.services.pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT u.blob_cid, MIN(u.collection || '/' || u.rkey) AS path FROM blob_usage u
-                    WHERE u.did = ? AND u.blob_cid > ?
-                    AND NOT EXISTS (SELECT 1 FROM blob_ref b WHERE b.did = u.did AND b.cid = u.blob_cid)
-                    GROUP BY u.blob_cid ORDER BY u.blob_cid LIMIT ?
-                    """,
-                arguments: [user.did, cursor ?? "", limit]
-            ).map { (cid: $0["blob_cid"] as String, path: $0["path"] as String) }
+        let rows = try await call.services.storage.read { tx in
+            try BlobTracking.missingBlobs(did: user.did, after: cursor, limit: limit, in: tx)
         }
         let blobs: [DataValue] = rows.map { ["cid": .string($0.cid), "recordUri": .string("at://\(user.did)/\($0.path)")] }
         var body: DataMap = ["blobs": .array(blobs)]
@@ -112,11 +103,11 @@ public enum RepoImport {
     /// transaction: rebuild the blob usage of the records, and announce the
     /// new repository on the firehose with a `#sync` (consumers cannot follow
     /// a replaced repository commit by commit).
-    public static func afterImport(_ db: Database, did: String) throws {
-        try AccountStore.setAwaitingImport(false, did: did, db: db)
-        try BlobTracking.rebuild(db, did: did)
-        if let sync = try SequencerEvent.syncOfStoredRepository(did: did, db: db) {
-            try Sequencer.append(sync, db: db)
+    public static func afterImport(_ tx: WriteTransaction, did: String) throws {
+        try AccountStore.setAwaitingImport(false, did: did, in: tx)
+        try BlobTracking.rebuild(in: tx, did: did)
+        if let sync = try SequencerEvent.syncOfStoredRepository(did: did, in: tx) {
+            try Sequencer.append(sync, in: tx)
         }
     }
 }

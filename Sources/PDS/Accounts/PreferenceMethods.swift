@@ -1,9 +1,9 @@
 import ATProto
 import Foundation
-import GRDB
+import ServiceStorage
 
 /// `app.bsky.actor.getPreferences`/`putPreferences`, stored here (not at
-/// the AppView) in `account_pref` as a JSON array. As in the reference PDS,
+/// the AppView) in `account_pref` as a JSON array (``PreferenceStore``). As in the reference PDS,
 /// personal details (`app.bsky.actor.defs#personalDetailsPref`, the birth
 /// date) are neither shown to nor changed by app-password sessions: they
 /// keep what is stored.
@@ -15,17 +15,10 @@ enum PreferenceMethods {
 
     static let fullAccessOnly: Set<String> = ["app.bsky.actor.defs#personalDetailsPref"]
 
-    static func stored(did: String, db: Database) throws -> [DataValue] {
-        guard let json = try String.fetchOne(db, sql: "SELECT prefs_json FROM account_pref WHERE did = ?", arguments: [did]),
-            let value = try? ATProtoJSON.decode(json, mode: .lenient)
-        else { return [] }
-        return value.arrayValue ?? value["preferences"]?.arrayValue ?? []
-    }
-
     static func getPreferences(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate()
         let full = !user.isAppPassword
-        let preferences = try await call.services.pool.read { db in try stored(did: user.did, db: db) }
+        let preferences = try await call.services.storage.read { tx in try PreferenceStore.preferences(did: user.did, in: tx) }
             .filter { full || !fullAccessOnly.contains($0["$type"]?.stringValue ?? "") }
         return .json(["preferences": .array(preferences)])
     }
@@ -47,12 +40,12 @@ enum PreferenceMethods {
                 throw XRPCError.invalidRequest("Do not have authorization to set preferences.")
             }
         }
-        try await call.services.pool.write { db in
+        try await call.services.storage.write { tx in
             var kept = preferences
-            if !full { kept += try stored(did: user.did, db: db).filter { fullAccessOnly.contains($0["$type"]?.stringValue ?? "") } }
-            try db.execute(
-                sql: "INSERT INTO account_pref (did, prefs_json) VALUES (?, ?) ON CONFLICT (did) DO UPDATE SET prefs_json = excluded.prefs_json",
-                arguments: [user.did, ATProtoJSON.encodeString(.array(kept))])
+            if !full {
+                kept += try PreferenceStore.preferences(did: user.did, in: tx).filter { fullAccessOnly.contains($0["$type"]?.stringValue ?? "") }
+            }
+            try PreferenceStore.setPreferences(kept, did: user.did, in: tx)
         }
         return .empty
     }

@@ -1,7 +1,7 @@
 import ATProto
 import Foundation
 import Repo
-import GRDB
+import ServiceStorage
 
 /// `com.atproto.admin.*` methods for moderating accounts, behind HTTP basic
 /// auth as `admin` with the configured password. Subjects are accounts
@@ -97,24 +97,21 @@ enum AdminMethods {
         let services = call.services
         var view: DataMap = ["did": .string(did), "handle": .string(account.handle), "indexedAt": .string(account.createdAt)]
         if let email = account.email { view["email"] = .string(email) }
-        let extra = try await services.pool.read { db -> DataMap in
+        let extra = try await services.storage.read { tx -> DataMap in
             var extra: DataMap = [:]
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT email_confirmed_at, deactivated_at FROM account WHERE did = ?", arguments: [did])
-            {
-                if let confirmed: String = row["email_confirmed_at"] { extra["emailConfirmedAt"] = .string(confirmed) }
-                if let deactivated: String = row["deactivated_at"] { extra["deactivatedAt"] = .string(deactivated) }
-            }
-            if let code = try InviteCodes.usedBy(did, db: db), let invite = try InviteCodes.view(code: code, db: db) {
+            let dates = try AccountStore.emailConfirmationAndDeactivation(did: did, in: tx)
+            if let confirmed = dates.emailConfirmedAt { extra["emailConfirmedAt"] = .string(confirmed) }
+            if let deactivated = dates.deactivatedAt { extra["deactivatedAt"] = .string(deactivated) }
+            if let code = try InviteCodes.usedBy(did, in: tx), let invite = try InviteCodes.view(code: code, in: tx) {
                 extra["invitedBy"] = invite
             }
-            extra["invites"] = .array(try InviteCodes.views(forAccount: did, includeUsed: true, db: db))
+            extra["invites"] = .array(try InviteCodes.views(forAccount: did, includeUsed: true, in: tx))
             return extra
         }
         for (key, value) in extra { view[key] = value }
         view["invitesDisabled"] = false
-        let profile = try await services.pool.read { db in
-            try RepoStorage.repository(did: did, db: db)?.record(collection: "app.bsky.actor.profile", rkey: "self")
+        let profile = try await services.storage.read { tx in
+            try RepoStorage.repository(did: did, in: tx)?.record(collection: "app.bsky.actor.profile", rkey: "self")
         }
         if let profile { view["relatedRecords"] = [profile.value] }
         return .json(.map(view))

@@ -79,7 +79,7 @@ extension PDSServices {
         let services = self
         let (did, scope, sessionID) = try services.tokens.verify(token, type: "at+jwt")
         let session = try await services.sessionChecks.answer(sessionID: sessionID, did: did) {
-            let (open, account) = try await services.accounts.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
+            let (open, account) = try await services.sessions.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
             return SessionCheckCache.Answer(open: open, account: account)
         }
         guard session.open else { throw XRPCError.invalidToken("the session has ended") }

@@ -1,8 +1,8 @@
 import ATProto
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
+import ServiceStorage
 
 /// Deletes blobs nobody needs: an account's uploaded blob that no record of
 /// that account references (no `blob_usage` row) and that is older than the
@@ -56,16 +56,8 @@ public struct BlobGarbageCollector: Service {
         let cutoff = Int(now.timeIntervalSince1970) - gracePeriod
         var report = Report()
         while true {
-            let candidates = try await services.pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT did, cid FROM blob_ref b WHERE created_at <= ?
-                        AND NOT EXISTS (SELECT 1 FROM blob_usage u WHERE u.did = b.did AND u.blob_cid = b.cid)
-                        ORDER BY created_at LIMIT ?
-                        """,
-                    arguments: [cutoff, BlobGarbageCollector.batchSize]
-                ).map { (did: $0["did"] as String, cid: $0["cid"] as String) }
+            let candidates = try await services.storage.read { tx in
+                try BlobRefStore.collectable(atOrBefore: cutoff, limit: BlobGarbageCollector.batchSize, in: tx)
             }
             if candidates.isEmpty { break }
             for row in candidates {
@@ -91,16 +83,9 @@ public struct BlobGarbageCollector: Service {
     private func collect(did: String, cid: String, cutoff: Int, report: inout Report) async throws {
         let services = self.services
         let (deleted, held) = try await services.blobLock.withLock(cid) {
-            let outcome = try await services.pool.write { db -> (Bool, Bool) in
-                try db.execute(
-                    sql: """
-                        DELETE FROM blob_ref WHERE did = ? AND cid = ? AND created_at <= ?
-                        AND NOT EXISTS (SELECT 1 FROM blob_usage u WHERE u.did = blob_ref.did AND u.blob_cid = blob_ref.cid)
-                        """,
-                    arguments: [did, cid, cutoff])
-                let deleted = db.changesCount > 0
-                let held = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blob_ref WHERE cid = ?)", arguments: [cid]) ?? true
-                return (deleted, held)
+            let outcome = try await services.storage.write { tx -> (Bool, Bool) in
+                let deleted = try BlobRefStore.deleteIfCollectable(did: did, cid: cid, cutoff: cutoff, in: tx)
+                return (deleted, try BlobRefStore.isHeld(cid: cid, in: tx))
             }
             if outcome.0, !outcome.1, let parsed = try? CID(string: cid) {
                 do {

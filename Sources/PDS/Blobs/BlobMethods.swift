@@ -1,9 +1,9 @@
 import ATProto
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceStorage
 
 /// Blobs over XRPC: `com.atproto.repo.uploadBlob`, `com.atproto.sync.getBlob`
 /// and `com.atproto.sync.listBlobs`. (Account migration's `importRepo` and
@@ -70,37 +70,25 @@ enum BlobMethods {
         return try await services.blobLock.withLock(cid.string) {
             try await services.blobStore.put(cid, movingFrom: file.url)
             do {
-                return try await services.pool.write { db in
+                return try await services.storage.write { tx in
                     let key = cid.string
-                    if let existing = try String.fetchOne(
-                        db, sql: "SELECT mime_type FROM blob_ref WHERE did = ? AND cid = ?", arguments: [did, key])
-                    {
+                    let now = Int(Date().timeIntervalSince1970)
+                    if let existing = try BlobRefStore.mimeType(did: did, cid: key, in: tx) {
                         // Uploaded again: restart its grace period.
-                        try db.execute(
-                            sql: "UPDATE blob_ref SET created_at = ? WHERE did = ? AND cid = ?",
-                            arguments: [Int(Date().timeIntervalSince1970), did, key])
+                        try BlobRefStore.touch(did: did, cid: key, at: now, in: tx)
                         return existing
                     }
-                    guard try usedBytes(did: did, db: db) + file.size <= quota else { throw quotaExceeded(quota) }
-                    try db.execute(
-                        sql: "INSERT INTO blob_ref (did, cid, mime_type, size, created_at) VALUES (?, ?, ?, ?, ?)",
-                        arguments: [did, key, mimeType, file.size, Int(Date().timeIntervalSince1970)])
+                    guard try BlobRefStore.usedBytes(did: did, in: tx) + file.size <= quota else { throw quotaExceeded(quota) }
+                    try BlobRefStore.insert(did: did, cid: key, mimeType: mimeType, size: file.size, at: now, in: tx)
                     return mimeType
                 }
             } catch {
                 // Nobody else holds this blob: take its file away again.
-                let held = try await services.pool.read { db in
-                    try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blob_ref WHERE cid = ?)", arguments: [cid.string])
-                }
-                if held != true { try? await services.blobStore.delete(cid) }
+                let held = try await services.storage.read { tx in try BlobRefStore.isHeld(cid: cid.string, in: tx) }
+                if !held { try? await services.blobStore.delete(cid) }
                 throw error
             }
         }
-    }
-
-    /// The bytes of blobs `did` has uploaded.
-    static func usedBytes(did: String, db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob_ref WHERE did = ?", arguments: [did]) ?? 0
     }
 
     static func quotaExceeded(_ quota: Int) -> XRPCError {
@@ -115,9 +103,8 @@ enum BlobMethods {
         let account = try await SyncMethods.servable(call)
         let cid = try blobCID(try call.requiredParam("cid"))
         let services = call.services
-        let mimeType = try await services.pool.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT mime_type FROM blob_ref WHERE did = ? AND cid = ?", arguments: [account.did, cid.string])
+        let mimeType = try await services.storage.read { tx in
+            try BlobRefStore.mimeType(did: account.did, cid: cid.string, in: tx)
         }
         guard let mimeType, let content = try await services.blobStore.read(cid) else {
             throw XRPCError.notFound("BlobNotFound", "Blob not found")
@@ -155,16 +142,8 @@ enum BlobMethods {
         if let since, !TID.isValid(since) { throw XRPCError.invalidRequest("since must be a TID (a repo rev)") }
         let cursor = call.param("cursor")
         if let cursor { _ = try blobCID(cursor) }
-        let cids = try await call.services.pool.read { db in
-            let join = since == nil ? "" : """
-                JOIN record r ON r.did = u.did AND r.collection = u.collection AND r.rkey = u.rkey AND r.rev > ?
-                """
-            var arguments: StatementArguments = since.map { [$0] } ?? []
-            arguments += [account.did, cursor ?? "", limit]
-            return try String.fetchAll(
-                db,
-                sql: "SELECT DISTINCT u.blob_cid FROM blob_usage u \(join) WHERE u.did = ? AND u.blob_cid > ? ORDER BY u.blob_cid LIMIT ?",
-                arguments: arguments)
+        let cids = try await call.services.storage.read { tx in
+            try BlobTracking.usedBlobs(did: account.did, since: since, after: cursor, limit: limit, in: tx)
         }
         var body: DataMap = ["cids": .array(cids.map { .string($0) })]
         if cids.count == limit, let last = cids.last { body["cursor"] = .string(last) }

@@ -1,10 +1,10 @@
 import Foundation
-import GRDB
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import Sequencer
 import ServiceLifecycle
+import ServiceStorage
 
 /// `com.atproto.sync.subscribeRepos`: the event log over a WebSocket, one
 /// binary message per frame.
@@ -57,7 +57,7 @@ enum SubscribeRepos {
                 try await connection.replay([WebSocketMessage.error("InvalidRequest", "cursor must be a non-negative integer")])
                 return
             }
-            let (latest, oldest) = try await services.pool.read { db in (try Sequencer.latestSeq(db: db), try Sequencer.oldestSeq(db: db)) }
+            let (latest, oldest) = try await services.storage.read { tx in (try Sequencer.latestSeq(in: tx), try Sequencer.oldestSeq(in: tx)) }
             if cursor > latest {
                 try await connection.replay([WebSocketMessage.error("FutureCursor", "Cursor in the future.")])
                 return
@@ -78,8 +78,8 @@ enum SubscribeRepos {
         if var last = after {
             while true {
                 let from = last
-                let events = try await services.pool.read { db in
-                    try Sequencer.events(after: from, limit: SequencerHub.batchSize, db: db)
+                let events = try await services.storage.read { tx in
+                    try Sequencer.events(after: from, limit: SequencerHub.batchSize, in: tx)
                 }
                 if let newest = events.last {
                     try await connection.replay(try events.map { try fanout.message(of: $0) })
@@ -112,8 +112,8 @@ public struct SequencerPruner: Service {
     @discardableResult
     public func runOnce(now: Date = Date()) async throws -> Int {
         let config = services.config
-        return try await services.pool.write { db in
-            try Sequencer.prune(maxAge: config.sequencerRetention, maxCount: config.sequencerMaxEvents, now: now, db: db)
+        return try await services.storage.write { tx in
+            try Sequencer.prune(maxAge: config.sequencerRetention, maxCount: config.sequencerMaxEvents, now: now, in: tx)
         }
     }
 

@@ -1,9 +1,9 @@
 import ATCrypto
 import ATProto
 import Foundation
-import GRDB
 import Identity
 import Sequencer
+import ServiceStorage
 
 /// `com.atproto.identity.*`: resolving handles, changing one's handle, and
 /// the did:plc operations of account migration (recommended credentials,
@@ -73,12 +73,12 @@ enum IdentityMethods {
                 throw XRPCError(.badRequest, "InvalidHandle", "External handle resolves to another DID: \(resolved)")
             }
         }
-        try await changeIdentity(did: user.did, services: services) { db, account in
+        try await changeIdentity(did: user.did, services: services) { tx, account in
             if account.handle != handle {
-                if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ? AND did != ?)", arguments: [handle, user.did]) == true {
+                if try AccountStore.handleTaken(handle, exceptDID: user.did, in: tx) {
                     throw XRPCError(.badRequest, "HandleNotAvailable", "Handle already taken: \(handle)")
                 }
-                try db.execute(sql: "UPDATE account SET handle = ? WHERE did = ?", arguments: [handle, user.did])
+                try AccountStore.setHandle(handle, did: user.did, in: tx)
             }
             return (handle, { $0["alsoKnownAs"] = [.string("at://\(handle)")] })
         }
@@ -110,21 +110,21 @@ enum IdentityMethods {
     /// appended. The operation is submitted afterwards.
     static func changeIdentity(
         did: String, services: PDSServices,
-        _ change: @escaping @Sendable (Database, Account) throws -> (handle: String, edit: @Sendable (inout DataMap) -> Void)
+        _ change: @escaping @Sendable (WriteTransaction, Account) throws -> (handle: String, edit: @Sendable (inout DataMap) -> Void)
     ) async throws {
         let isPLC = did.hasPrefix("did:plc:")
         let previous = isPLC ? try await latestOperation(did: did, services: services) : nil
         try await services.writeLock.withLock(did) {
-            try await services.pool.write { db in
-                let account = try AccountAdmin.existing(did: did, db: db)
-                let (handle, edit) = try change(db, account)
-                if isPLC, let previous = try PLCOperationLog.latest(did: did, db: db) ?? previous {
+            try await services.storage.write { tx in
+                let account = try AccountAdmin.existing(did: did, in: tx)
+                let (handle, edit) = try change(tx, account)
+                if isPLC, let previous = try PLCOperationLog.latest(did: did, in: tx) ?? previous {
                     let operation = try PLCOperation.next(after: previous, rotationKey: services.secrets.rotationKey, change: edit)
                     if !sameContent(operation, previous) {
-                        try PLCOperationLog.append(operation, did: did, directoryConfigured: services.plcDirectory != nil, db: db)
+                        try PLCOperationLog.append(operation, did: did, directoryConfigured: services.plcDirectory != nil, in: tx)
                     }
                 }
-                try Sequencer.append(.identity(did: did, handle: handle), db: db)
+                try Sequencer.append(.identity(did: did, handle: handle), in: tx)
             }
         }
         services.sequencer.notify()
@@ -141,7 +141,7 @@ enum IdentityMethods {
     /// The latest operation of a did:plc: the last one stored here, else
     /// the directory's.
     static func latestOperation(did: String, services: PDSServices) async throws -> DataValue {
-        if let local = try await services.pool.read({ db in try PLCOperationLog.latest(did: did, db: db) }) { return local }
+        if let local = try await services.storage.read({ tx in try PLCOperationLog.latest(did: did, in: tx) }) { return local }
         guard let directory = services.plcDirectory else {
             throw XRPCError(.badRequest, "InvalidRequest", "No PLC directory is configured and no operation of \(did) is stored here")
         }
@@ -191,8 +191,8 @@ enum IdentityMethods {
             throw XRPCError.invalidRequest("This server's rotation key cannot sign operations for \(user.did)")
         }
         let now = Int(Date().timeIntervalSince1970)
-        try await services.pool.write { db in
-            _ = try EmailTokens.spend(.plcOperation, token: token, did: user.did, db: db, now: now)
+        try await services.storage.write { tx in
+            _ = try EmailTokens.spend(.plcOperation, token: token, did: user.did, in: tx, now: now)
         }
         let operation = try PLCOperation.next(after: previous, rotationKey: services.secrets.rotationKey) { map in
             for key in ["rotationKeys", "alsoKnownAs", "verificationMethods", "services"] {
@@ -240,10 +240,10 @@ enum IdentityMethods {
         } catch .unreachable(let why) {
             throw XRPCError(.badGateway, "UpstreamFailure", "The PLC directory is unreachable: \(why)")
         }
-        try await services.pool.write { db in
-            try PLCOperationLog.append(.map(operation), did: user.did, directoryConfigured: true, db: db)
-            try PLCOperationLog.markSubmitted(cid: PLCOperation.cid(.map(operation)).string, db: db)
-            try Sequencer.append(.identity(did: user.did, handle: user.account.handle), db: db)
+        try await services.storage.write { tx in
+            try PLCOperationLog.append(.map(operation), did: user.did, directoryConfigured: true, in: tx)
+            try PLCOperationLog.markSubmitted(cid: PLCOperation.cid(.map(operation)).string, in: tx)
+            try Sequencer.append(.identity(did: user.did, handle: user.account.handle), in: tx)
         }
         services.sequencer.notify()
         await services.identity.dids.purge(user.did)

@@ -1,8 +1,8 @@
 import ATProto
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
+import ServiceStorage
 
 /// Submits queued did:plc operations to the PLC directory, oldest first per
 /// DID: right after the change that queued them (`submitPending(did:)`) and,
@@ -18,8 +18,8 @@ public struct PLCSubmitter: Service {
 
     public func run() async throws {
         let directoryConfigured = services.plcDirectory != nil
-        let queued = try await services.pool.write { db in
-            try PLCOperationLog.backfillGenesis(directoryConfigured: directoryConfigured, db: db)
+        let queued = try await services.storage.write { tx in
+            try PLCOperationLog.backfillGenesis(directoryConfigured: directoryConfigured, in: tx)
         }
         if queued > 0 { services.logger.info("queued genesis operations of existing accounts", metadata: ["count": "\(queued)"]) }
         do {
@@ -47,10 +47,10 @@ public struct PLCSubmitter: Service {
     static func reconcileEndpoints(services: PDSServices) async throws {
         let endpoint = services.config.resolvedPublicURL
         let rotationKey = services.secrets.rotationKey.publicKey.didKey
-        let stale = try await services.pool.read { db -> [String] in
-            let dids = try String.fetchAll(db, sql: "SELECT did FROM account WHERE status = 'active' AND did LIKE 'did:plc:%'")
+        let stale = try await services.storage.read { tx -> [String] in
+            let dids = try AccountStore.activePLCAccounts(in: tx)
             return try dids.filter { did in
-                guard let latest = try PLCOperationLog.latest(did: did, db: db) else { return false }
+                guard let latest = try PLCOperationLog.latest(did: did, in: tx) else { return false }
                 return latest["services"]?["atproto_pds"]?["endpoint"]?.stringValue != endpoint
                     && latest["rotationKeys"]?.arrayValue?.contains(.string(rotationKey)) == true
             }
@@ -66,7 +66,7 @@ public struct PLCSubmitter: Service {
     /// Tries every due operation once.
     static func submitDue(services: PDSServices) async {
         let now = Int(Date().timeIntervalSince1970)
-        guard let due = try? await services.pool.read({ db in try PLCOperationLog.due(now: now, db: db) }) else { return }
+        guard let due = try? await services.storage.read({ tx in try PLCOperationLog.due(now: now, in: tx) }) else { return }
         for did in Set(due.map(\.did)) { await submitPending(did: did, services: services) }
     }
 
@@ -77,7 +77,7 @@ public struct PLCSubmitter: Service {
     static func submitPending(did: String, services: PDSServices) async -> Bool {
         guard services.plcDirectory != nil else { return false }
         return (try? await services.plcLock.withLock(did) {
-            let pending = try await services.pool.read { db in try PLCOperationLog.pending(did: did, db: db) }
+            let pending = try await services.storage.read { tx in try PLCOperationLog.pending(did: did, in: tx) }
             for operation in pending {
                 guard await submit(operation, services: services) else { return false }
             }
@@ -90,19 +90,19 @@ public struct PLCSubmitter: Service {
         guard let directory = services.plcDirectory else { return false }
         do {
             try await directory.submit(operation.operation, did: operation.did)
-            try await services.pool.write { db in try PLCOperationLog.markSubmitted(cid: operation.cid, db: db) }
+            try await services.storage.write { tx in try PLCOperationLog.markSubmitted(cid: operation.cid, in: tx) }
             await services.identity.dids.purge(operation.did)
             services.logger.info("PLC operation accepted", metadata: ["did": .string(operation.did), "cid": .string(operation.cid)])
             return true
         } catch PLCDirectoryClient.Failure.rejected(let why) {
-            try? await services.pool.write { db in try PLCOperationLog.markRejected(cid: operation.cid, error: why, db: db) }
+            try? await services.storage.write { tx in try PLCOperationLog.markRejected(cid: operation.cid, error: why, in: tx) }
             services.logger.error("PLC operation rejected", metadata: ["did": .string(operation.did), "error": .string(why)])
             return false
         } catch {
             let backoff = min(3600, 2 << min(operation.attempts, 11))
             let next = Int(Date().timeIntervalSince1970) + backoff
-            try? await services.pool.write { db in
-                try PLCOperationLog.markFailed(cid: operation.cid, error: "\(error)", nextAttempt: next, db: db)
+            try? await services.storage.write { tx in
+                try PLCOperationLog.markFailed(cid: operation.cid, error: "\(error)", nextAttempt: next, in: tx)
             }
             services.logger.warning(
                 "PLC operation not submitted; will retry",

@@ -30,9 +30,9 @@ enum FeedProxy {
     /// The generator record: from the local repository when its account is
     /// hosted here, else from the AppView (`com.atproto.repo.getRecord`).
     static func generatorRecord(repo: String, rkey: String, target: ServiceProxy.Target, services: PDSServices) async throws -> DataValue? {
-        let local = try await services.pool.read { db -> (found: Bool, value: DataValue?) in
-            guard let account = try AccountStore.account(identifier: repo, db: db), account.status != .deleted else { return (false, nil) }
-            return (true, try RepoStorage.repository(did: account.did, db: db)?.record(collection: "app.bsky.feed.generator", rkey: rkey)?.value)
+        let local = try await services.storage.read { tx -> (found: Bool, value: DataValue?) in
+            guard let account = try AccountStore.account(identifier: repo, in: tx), account.status != .deleted else { return (false, nil) }
+            return (true, try RepoStorage.repository(did: account.did, in: tx)?.record(collection: "app.bsky.feed.generator", rkey: rkey)?.value)
         }
         if local.found { return local.value }
         var base = target.url

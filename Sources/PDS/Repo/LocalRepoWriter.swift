@@ -1,7 +1,7 @@
 import ATProto
 import Foundation
-import GRDB
 import Repo
+import ServiceStorage
 
 /// Writes and reads records of repositories hosted on this PDS for code
 /// outside the XRPC handlers (the Atrarium dashboard API). Writes take the
@@ -98,8 +98,8 @@ public struct LocalRepoWriter: Sendable {
 
     /// One record of a hosted repository, or nil.
     public func record(did: String, collection: String, rkey: String) async throws -> (cid: String, value: DataValue)? {
-        try await services.pool.read { db -> (cid: String, value: DataValue)? in
-            guard let repo = try RepoStorage.repository(did: did, db: db),
+        try await services.storage.read { tx -> (cid: String, value: DataValue)? in
+            guard let repo = try RepoStorage.repository(did: did, in: tx),
                 let found = try repo.record(collection: collection, rkey: rkey)
             else { return nil }
             return (found.cid.string, found.value)
@@ -108,8 +108,8 @@ public struct LocalRepoWriter: Sendable {
 
     /// Every record of one collection of a hosted repository (at most `limit`).
     public func records(did: String, collection: String, limit: Int = 1000) async throws -> [(uri: String, cid: String, value: DataValue)] {
-        try await services.pool.read { db -> [(uri: String, cid: String, value: DataValue)] in
-            guard let repo = try RepoStorage.repository(did: did, db: db) else { return [] }
+        try await services.storage.read { tx -> [(uri: String, cid: String, value: DataValue)] in
+            guard let repo = try RepoStorage.repository(did: did, in: tx) else { return [] }
             var out: [(uri: String, cid: String, value: DataValue)] = []
             for (path, cid) in try repo.tree().list(collection: collection, limit: limit) {
                 guard let bytes = try repo.store.getBlock(cid) else { throw RepoError.missingBlock(cid) }

@@ -1,9 +1,9 @@
 import ATCrypto
 import ATProto
 import Foundation
-import GRDB
 import MST
 import Repo
+import ServiceStorage
 import Sequencer
 
 /// Commits to a hosted repository, stored in groups on the writer
@@ -46,11 +46,11 @@ enum RepoCommits {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
         let prebuilt = prebuild(did: did, key: key, swapCommit: swapCommit, services: services, writes: build)
-        return try await services.commits.commit { db in
+        return try await services.commits.write { tx in
             do {
                 if let prebuilt {
                     do {
-                        try store(prebuilt.result, blobs: prebuilt.blobs, event: prebuilt.event, db: db)
+                        try store(prebuilt.result, blobs: prebuilt.blobs, event: prebuilt.event, in: tx)
                         services.commitTips.count(\.builtAhead)
                         return prebuilt.result
                     } catch RepoError.concurrentWrite {
@@ -59,7 +59,7 @@ enum RepoCommits {
                     }
                 }
                 services.commitTips.count(prebuilt == nil ? \.builtOnWriter : \.builtAgain)
-                let result = try buildAndStore(did: did, key: key, swapCommit: swapCommit, services: services, db: db, writes: build)
+                let result = try buildAndStore(did: did, key: key, swapCommit: swapCommit, services: services, in: tx, writes: build)
                 services.commitTips.stored(did, commit: result.commitCID)
                 return result
             } catch {
@@ -97,10 +97,10 @@ enum RepoCommits {
     /// Builds the commit from the repository's current state in the
     /// writer's transaction and stores it.
     static func buildAndStore(
-        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices, db: Database,
+        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices, in tx: WriteTransaction,
         writes build: (Repository) throws -> [RepoWrite]
     ) throws -> CommitResult {
-        let repo = try existingRepository(did: did, db: db, nodeCache: services.commitNodes)
+        let repo = try existingRepository(did: did, in: tx, nodeCache: services.commitNodes)
         if let swapCommit, swapCommit != repo.commitCID.string {
             throw XRPCError(.badRequest, "InvalidSwap", "Commit was at \(repo.commitCID.string)")
         }
@@ -121,7 +121,7 @@ enum RepoCommits {
         guard size <= maxBlockBytes else {
             throw XRPCError.invalidRequest("The commit is too large: \(size) bytes of new blocks, at most \(maxBlockBytes)")
         }
-        try store(result, blobs: blobs, event: EncodedSequencerEvent(.commit(result)), db: db)
+        try store(result, blobs: blobs, event: EncodedSequencerEvent(.commit(result)), in: tx)
         keepCommitBlock(result, services: services)
         return result
     }
@@ -129,10 +129,10 @@ enum RepoCommits {
     /// Stores a built commit with its blob references and its event;
     /// throws ``RepoError/concurrentWrite(_:)``, having written nothing,
     /// when its base is no longer the repository's current commit.
-    static func store(_ result: CommitResult, blobs: BlobTracking.Changes, event: EncodedSequencerEvent, db: Database) throws {
-        try RepoStorage.apply(result, db: db)
-        try BlobTracking.apply(blobs, db: db)
-        try Sequencer.append(event, db: db)
+    static func store(_ result: CommitResult, blobs: BlobTracking.Changes, event: EncodedSequencerEvent, in tx: WriteTransaction) throws {
+        try RepoStorage.apply(result, in: tx)
+        try BlobTracking.apply(blobs, in: tx)
+        try Sequencer.append(event, in: tx)
     }
 
     /// The next commit to this repository starts by reading this one.
@@ -142,8 +142,8 @@ enum RepoCommits {
         }
     }
 
-    static func existingRepository(did: String, db: Database, nodeCache: MSTNodeCache? = nil) throws -> Repository {
-        guard let repo = try RepoStorage.repository(did: did, db: db, nodeCache: nodeCache) else {
+    static func existingRepository(did: String, in tx: some StoreReading, nodeCache: MSTNodeCache? = nil) throws -> Repository {
+        guard let repo = try RepoStorage.repository(did: did, in: tx, nodeCache: nodeCache) else {
             throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
         }
         return repo

@@ -1,7 +1,7 @@
 import ATProto
 import Foundation
-import GRDB
 import Repo
+import ServiceStorage
 
 /// `com.atproto.repo.*`: writing and reading records.
 enum RepoMethods {
@@ -244,12 +244,12 @@ enum RepoMethods {
         }
         let stamp = cache.stamp()
         // One read: the account, its repository and the record.
-        let (did, record) = try await call.services.pool.read { db -> (String, (cid: CID, value: DataValue)?) in
-            guard let account = try AccountStore.account(identifier: repoParam, db: db), account.status != .deleted else {
+        let (did, record) = try await call.services.storage.read { tx -> (String, (cid: CID, value: DataValue)?) in
+            guard let account = try AccountStore.account(identifier: repoParam, in: tx), account.status != .deleted else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)")
             }
             try refuseTakendown(account)
-            guard let (cid, bytes) = try RecordIndex.record(did: account.did, collection: collection, rkey: rkey, db: db) else {
+            guard let (cid, bytes) = try RecordIndex.record(did: account.did, collection: collection, rkey: rkey, in: tx) else {
                 return (account.did, nil)
             }
             guard let bytes else { throw XRPCError.from(RepoError.missingBlock(cid)) }
@@ -269,12 +269,12 @@ enum RepoMethods {
         let reverse = try call.boolParam("reverse", default: false)
         let cursor = call.param("cursor")
         if let cursor, !RecordKey.isValid(cursor) { throw XRPCError.invalidRequest("Invalid cursor") }
-        let (records, lastRkey) = try await call.services.pool.read { db -> ([DataValue], String?) in
-            guard try RepoStorage.currentCommit(did: account.did, db: db) != nil else {
+        let (records, lastRkey) = try await call.services.storage.read { tx -> ([DataValue], String?) in
+            guard try RepoStorage.currentCommit(did: account.did, in: tx) != nil else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
             }
             let entries = try RecordIndex.list(
-                did: account.did, collection: collection, cursor: cursor, limit: limit, reverse: reverse, db: db)
+                did: account.did, collection: collection, cursor: cursor, limit: limit, reverse: reverse, in: tx)
             var records: [DataValue] = []
             records.reserveCapacity(entries.count)
             for (rkey, cid, bytes) in entries {
@@ -290,10 +290,7 @@ enum RepoMethods {
 
     static func describeRepo(_ call: XRPCCall) async throws -> XRPCResult {
         let account = try await readableAccount(try call.requiredParam("repo"), services: call.services)
-        let collections = try await call.services.pool.read { db in
-            try String.fetchAll(
-                db.cachedStatement(sql: "SELECT DISTINCT collection FROM record WHERE did = ? ORDER BY collection"), arguments: [account.did])
-        }
+        let collections = try await call.services.storage.read { tx in try RepoStorage.collections(did: account.did, in: tx) }
         return .json([
             "handle": .string(account.handle), "did": .string(account.did),
             "didDoc": DIDDocument.of(account, services: call.services),

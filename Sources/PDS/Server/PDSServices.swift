@@ -1,7 +1,6 @@
 import ATProto
 import ConnectionGuard
 import Foundation
-import GRDB
 import LexiconFiles
 import Logging
 import MST
@@ -13,8 +12,13 @@ import ServiceStorage
 /// over it, the service keys, and the concurrency guards.
 public final class PDSServices: Sendable {
     public let config: PDSConfig
-    public let pool: DatabasePool
+    /// Transactions on the service database, through which handlers and
+    /// services use the stores (its connections are for the stores and the
+    /// storage plumbing only).
+    public let storage: StoreDatabase
     public let accounts: AccountStore
+    /// Sign-in sessions and their refresh tokens.
+    public let sessions: SessionStore
     public let repos: RepoStorage
     public let secrets: ServiceSecrets
     public let tokens: SessionTokens
@@ -91,19 +95,20 @@ public final class PDSServices: Sendable {
         connectionGuard = ConnectionGuard(limits: config.connections.limits(trustProxy: config.trustProxy), logger: self.logger)
         lexicons = try LexiconCatalog(jsonDocuments: LexiconFiles.all())
         let databasePath = config.dataDirectory + "/pds.sqlite"
-        pool = try ServiceDatabase.open(
+        let pool = try ServiceDatabase.open(
             path: databasePath, writerCheckpointPages: WALCheckpointer.writerPages, durability: config.durability)
         let checkpointer = try WALCheckpointer(path: databasePath)
         self.checkpointer = checkpointer
+        storage = StoreDatabase(pool: pool)
         accounts = AccountStore(pool: pool)
+        sessions = SessionStore(pool: pool)
         loginAttempts = LoginAttemptStore(pool: pool)
         repos = RepoStorage(pool: pool)
         firehose = FirehoseFanout(flushInterval: .milliseconds(config.firehoseFlushMilliseconds))
         recordCache = RecordReadCache(capacity: config.recordCacheMegabytes << 20)
         // Changes made here reach the cache as their transaction commits;
         // the hub reports those of other processes (the CLI) as it reads them.
-        pool.add(transactionObserver: AccountChangeObserver(cache: recordCache), extent: .databaseLifetime)
-        pool.add(transactionObserver: SessionChangeObserver(cache: sessionChecks), extent: .databaseLifetime)
+        storage.observeChanges(recordCache: recordCache, sessionChecks: sessionChecks)
         let sequencer = try SequencerHub(reader: pool, sinks: [firehose, recordCache])
         self.sequencer = sequencer
         let crawlActivity = CrawlActivity()

@@ -1,8 +1,8 @@
 import ATCrypto
 import ATProto
 import Foundation
-import GRDB
 import Repo
+import ServiceStorage
 
 /// `com.atproto.server.*`: the server's description, account creation and
 /// sessions.
@@ -60,7 +60,7 @@ enum ServerMethods {
         let refreshID = UUID().uuidString
         let access = try services.tokens.accessToken(did: account.did, scope: scope, sessionID: sessionID)
         let refresh = try services.tokens.refreshToken(did: account.did, tokenID: refreshID)
-        try await services.accounts.startSession(
+        try await services.sessions.startSession(
             did: account.did, sessionID: sessionID, refreshID: refreshID, expiresAt: refresh.expiresAt,
             appPasswordName: appPasswordName)
         return (access, refresh.token)
@@ -178,7 +178,7 @@ enum ServerMethods {
         let (did, _, tokenID) = try services.tokens.verify(token, type: "refresh+jwt")
         let nextID = UUID().uuidString
         let next = try services.tokens.refreshToken(did: did, tokenID: nextID)
-        let outcome = try await services.accounts.rotateRefreshToken(
+        let outcome = try await services.sessions.rotateRefreshToken(
             tokenID, did: did, nextID: nextID, nextExpiresAt: next.expiresAt, now: Int(Date().timeIntervalSince1970))
         switch outcome {
         case .unknown:
@@ -212,8 +212,8 @@ enum ServerMethods {
         let services = call.services
         guard let token = call.bearerToken else { throw XRPCError.authRequired() }
         let (_, _, tokenID) = try services.tokens.verify(token, type: "refresh+jwt")
-        if let session = try await services.accounts.session(ofRefreshToken: tokenID) {
-            try await services.accounts.endSession(session)
+        if let session = try await services.sessions.session(ofRefreshToken: tokenID) {
+            try await services.sessions.endSession(session)
         }
         return .empty
     }

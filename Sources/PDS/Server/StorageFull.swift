@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import HTTPTypes
+import ServiceStorage
 
 /// Recognises errors that mean the disk (or the user's quota) is full, so
 /// that a write refused for lack of space is answered `507
@@ -15,9 +15,8 @@ enum StorageFull {
 
     /// Whether `error` says the disk is full.
     static func matches(_ error: any Error) -> Bool {
+        if StoreFailure.isDiskFull(error) { return true }
         switch error {
-        case let error as DatabaseError:
-            return error.resultCode == .SQLITE_FULL
         case let error as BlobStoreError:
             if case .io(_, let code) = error { return code == ENOSPC || code == EDQUOT }
             return false

@@ -64,6 +64,12 @@ final class CommitQueue<Output: Sendable>: Sendable {
 
     /// Builds and stores one commit; returns once its transaction has
     /// committed, or throws the error that refused it.
+    /// ``commit(_:)`` for code that works through stores: `build` gets the
+    /// job's transaction (its savepoint in the group's transaction).
+    func write(_ build: @escaping @Sendable (WriteTransaction) throws -> Output) async throws -> Output {
+        try await commit { db in try build(WriteTransaction(db)) }
+    }
+
     func commit(_ build: @escaping Build) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let startDrain = state.withLock { s -> Bool in

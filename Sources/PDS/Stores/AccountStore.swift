@@ -2,6 +2,7 @@ import ATCrypto
 import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 import Synchronization
 
 /// The lifecycle state of an account.
@@ -52,7 +53,8 @@ enum SigningKeyCache {
     }
 }
 
-/// Accounts and their sessions in the service database.
+/// Accounts in the service database (the `account` table): identity,
+/// credentials, signing key and status. Sessions are ``SessionStore``'s.
 public struct AccountStore: Sendable {
     public let pool: DatabasePool
 
@@ -65,11 +67,11 @@ public struct AccountStore: Sendable {
     // MARK: - Accounts
 
     /// Inserts a new account; the caller has checked the handle and email.
-    public func insert(
+    public static func insert(
         did: String, handle: String, email: String?, passwordHash: String, signingKey: PrivateKey, plcGenesis: [UInt8]?,
-        db: Database
+        in tx: WriteTransaction
     ) throws {
-        try db.execute(
+        try tx.db.execute(
             sql: """
                 INSERT INTO account (did, handle, email, password_hash, signing_key_type, signing_key, plc_genesis, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -82,25 +84,27 @@ public struct AccountStore: Sendable {
 
     /// Marks whether the account's repository is a migration's placeholder
     /// that its first import may replace, inside the caller's transaction.
-    static func setAwaitingImport(_ awaiting: Bool, did: String, db: Database) throws {
-        try db.execute(sql: "UPDATE account SET awaiting_import = ? WHERE did = ?", arguments: [awaiting ? 1 : 0, did])
+    static func setAwaitingImport(_ awaiting: Bool, did: String, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "UPDATE account SET awaiting_import = ? WHERE did = ?", arguments: [awaiting ? 1 : 0, did])
     }
 
     /// The account with this DID.
     public func account(did: String) async throws -> Account? {
-        try await pool.read { db in try AccountStore.account(did: did, db: db) }
+        try await pool.read { db in try AccountStore.account(did: did, in: ReadTransaction(db)) }
     }
 
-    static func account(did: String, db: Database) throws -> Account? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account WHERE did = ?"), arguments: [did]).map(Account.init(row:))
+    /// The account with this DID, inside a transaction.
+    static func account(did: String, in tx: some StoreReading) throws -> Account? {
+        try Row.fetchOne(tx.db.cachedStatement(sql: "SELECT * FROM account WHERE did = ?"), arguments: [did]).map(Account.init(row:))
     }
 
     /// The account a login identifier names: a DID, a handle or an email.
     public func account(identifier: String) async throws -> Account? {
-        try await pool.read { db in try AccountStore.account(identifier: identifier, db: db) }
+        try await pool.read { db in try AccountStore.account(identifier: identifier, in: ReadTransaction(db)) }
     }
 
-    static func account(identifier: String, db: Database) throws -> Account? {
+    /// The account a login identifier names, inside a transaction.
+    static func account(identifier: String, in tx: some StoreReading) throws -> Account? {
         let id = identifier.lowercased()
         let sql: String
         if id.hasPrefix("did:") {
@@ -110,103 +114,88 @@ public struct AccountStore: Sendable {
         } else {
             sql = "SELECT * FROM account WHERE handle = ?"
         }
-        return try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id.hasPrefix("did:") ? identifier : id]).map(Account.init(row:))
+        return try Row.fetchOne(tx.db.cachedStatement(sql: sql), arguments: [id.hasPrefix("did:") ? identifier : id]).map(Account.init(row:))
     }
 
+    /// Whether an account (another than `exceptDID`) has this handle.
+    static func handleTaken(_ handle: String, exceptDID: String, in tx: some StoreReading) throws -> Bool {
+        try Bool.fetchOne(
+            tx.db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ? AND did != ?)", arguments: [handle, exceptDID]) == true
+    }
+
+    /// Changes an account's handle; the caller has checked it is free.
+    static func setHandle(_ handle: String, did: String, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "UPDATE account SET handle = ? WHERE did = ?", arguments: [handle, did])
+    }
+
+    /// Whether an account has this handle.
     public func handleTaken(_ handle: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ?)", arguments: [handle]) ?? false
         }
     }
 
+    /// Whether an account has this email.
     public func emailTaken(_ email: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE email = ?)", arguments: [email]) ?? false
         }
     }
 
+    /// The account's password hash (Argon2id, libsodium's string form).
     public func passwordHash(did: String) async throws -> String? {
         try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT password_hash FROM account WHERE did = ?", arguments: [did])
         }
     }
 
-    // MARK: - Sessions
-
-    /// Starts a session: stores its first refresh token.
-    public func startSession(did: String, sessionID: String, refreshID: String, expiresAt: Int, appPasswordName: String?)
-        async throws
-    {
-        try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO refresh_token (id, session_id, did, app_password_name, expires_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [refreshID, sessionID, did, appPasswordName, expiresAt])
+    /// Every account that is not deleted, oldest first.
+    static func summaries(in tx: some StoreReading) throws -> [AccountAdmin.Summary] {
+        try Row.fetchAll(
+            tx.db,
+            sql: "SELECT did, handle, email, status, created_at FROM account WHERE status != 'deleted' ORDER BY created_at, did"
+        ).map {
+            AccountAdmin.Summary(
+                did: $0["did"], handle: $0["handle"], email: $0["email"],
+                status: AccountStatus(rawValue: $0["status"]) ?? .active, createdAt: $0["created_at"])
         }
     }
 
-    /// What spending a refresh token found.
-    public enum RefreshOutcome: Sendable {
-        case rotated(sessionID: String, appPasswordName: String?)
-        case unknown
-        case reused
+    /// One hosted repository as `listRepos` shows it.
+    struct RepositorySummary: Sendable {
+        let did: String
+        let status: String
+        let head: CID
+        let rev: String
     }
 
-    /// Spends refresh token `tokenID` and stores `nextID` in its place. A
-    /// token spent before ends its whole session (someone replayed it).
-    public func rotateRefreshToken(_ tokenID: String, did: String, nextID: String, nextExpiresAt: Int, now: Int) async throws
-        -> RefreshOutcome
-    {
-        try await pool.write { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT session_id, app_password_name, spent_at FROM refresh_token WHERE id = ? AND did = ?",
-                    arguments: [tokenID, did])
-            else { return .unknown }
-            let sessionID: String = row["session_id"]
-            if (row["spent_at"] as Int?) != nil {
-                try db.execute(sql: "DELETE FROM refresh_token WHERE session_id = ?", arguments: [sessionID])
-                return .reused
-            }
-            let appPasswordName: String? = row["app_password_name"]
-            try db.execute(sql: "UPDATE refresh_token SET spent_at = ? WHERE id = ?", arguments: [now, tokenID])
-            try db.execute(
-                sql: "INSERT INTO refresh_token (id, session_id, did, app_password_name, expires_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [nextID, sessionID, did, appPasswordName, nextExpiresAt])
-            return .rotated(sessionID: sessionID, appPasswordName: appPasswordName)
+    /// Up to `limit` repositories of accounts that are not deleted, by DID,
+    /// after `cursor`.
+    static func repositories(after cursor: String, limit: Int, in tx: some StoreReading) throws -> [RepositorySummary] {
+        try Row.fetchAll(
+            tx.db,
+            sql: """
+                SELECT a.did, a.status, r.cid, r.rev FROM account a JOIN repo_root r ON r.did = a.did
+                WHERE a.did > ? AND a.status != 'deleted' ORDER BY a.did LIMIT ?
+                """,
+            arguments: [cursor, limit]
+        ).map { row in
+            RepositorySummary(did: row["did"], status: row["status"], head: try CID(bytes: [UInt8](row["cid"] as Data)), rev: row["rev"])
         }
     }
 
-    /// Whether a session is still open (it has an unexpired refresh token).
-    public func sessionIsOpen(_ sessionID: String, now: Int) async throws -> Bool {
-        try await pool.read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)",
-                arguments: [sessionID, now]) ?? false
-        }
+    /// Replaces the account's password hash.
+    static func setPasswordHash(_ hash: String, did: String, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "UPDATE account SET password_hash = ? WHERE did = ?", arguments: [hash, did])
     }
 
-    /// Whether a session is open, and its account: the check behind every
-    /// authenticated request (whose answers ``SessionCheckCache`` keeps).
-    public func session(_ sessionID: String, did: String, now: Int) async throws -> (open: Bool, account: Account?) {
-        try await pool.read { db in
-            let open = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)"),
-                arguments: [sessionID, now]) ?? false
-            return (open, open ? try AccountStore.account(did: did, db: db) : nil)
-        }
+    /// The DIDs of the active did:plc accounts.
+    static func activePLCAccounts(in tx: some StoreReading) throws -> [String] {
+        try String.fetchAll(tx.db, sql: "SELECT did FROM account WHERE status = 'active' AND did LIKE 'did:plc:%'")
     }
 
-    /// Ends a session: its refresh and access tokens stop working.
-    public func endSession(_ sessionID: String) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "DELETE FROM refresh_token WHERE session_id = ?", arguments: [sessionID])
-        }
-    }
-
-    /// The session a refresh token belongs to.
-    public func session(ofRefreshToken tokenID: String) async throws -> String? {
-        try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT session_id FROM refresh_token WHERE id = ?", arguments: [tokenID])
-        }
+    /// The signed genesis operation kept for a did:plc account created here.
+    static func plcGenesis(did: String, in tx: some StoreReading) throws -> [UInt8]? {
+        try Data.fetchOne(tx.db, sql: "SELECT plc_genesis FROM account WHERE did = ?", arguments: [did]).map { [UInt8]($0) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// App passwords: restricted passwords a user gives to third-party apps.
 enum AppPasswords {
@@ -92,6 +93,12 @@ enum AppPasswords {
             try db.execute(sql: "DELETE FROM refresh_token WHERE did = ? AND app_password_name = ?", arguments: [did, name])
         }
         services.logger.info("app password revoked", metadata: ["did": .string(did), "name": .string(name)])
+    }
+
+    /// Removes every app password of an account (it is deleted), inside
+    /// the caller's transaction.
+    static func deleteAll(did: String, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "DELETE FROM app_password WHERE did = ?", arguments: [did])
     }
 
     /// A new app password: 16 random base32 characters as `xxxx-xxxx-xxxx-xxxx` (80 bits).

@@ -2,13 +2,14 @@ import ATProto
 import Foundation
 import GRDB
 import Repo
+import ServiceStorage
 
 /// Keeps `blob_usage` (which records reference which blobs) in step with the
 /// records. ``RepoCommits`` collects a commit's references with
-/// ``changes(in:did:)`` as it builds the commit, and calls ``apply(_:db:)``
+/// ``changes(in:did:)`` as it builds the commit, and calls ``apply(_:in:)``
 /// inside the commit's transaction, which refuses a record referencing a
 /// blob the account never uploaded (the commit then writes nothing).
-/// Imports (`importRepo`, `pds repo import`) call ``rebuild(_:did:)``.
+/// Imports (`importRepo`, `pds repo import`) call ``rebuild(in:did:)``.
 public enum BlobTracking {
     /// One written record path and the blobs its new value references (none
     /// for a delete).
@@ -33,7 +34,7 @@ public enum BlobTracking {
     // MARK: - Commits
 
     /// The blob references of `writes`, read from the records alone (the
-    /// database is consulted by ``apply(_:db:)``). Throws 400 when a blob
+    /// database is consulted by ``apply(_:in:)``). Throws 400 when a blob
     /// reference is malformed.
     static func changes(in writes: [RepoWrite], did: String) throws -> Changes {
         var paths: [PathBlobs] = []
@@ -53,7 +54,8 @@ public enum BlobTracking {
     /// with another MIME type than stored) and replaces the usage rows of
     /// every written path, inside the commit's transaction (so the garbage
     /// collector cannot remove a blob in between).
-    static func apply(_ changes: Changes, db: Database) throws {
+    static func apply(_ changes: Changes, in tx: WriteTransaction) throws {
+        let db = tx.db
         try verify(changes, db: db)
         let remove = try db.cachedStatement(sql: "DELETE FROM blob_usage WHERE did = ? AND collection = ? AND rkey = ?")
         let insert = try db.cachedStatement(
@@ -82,9 +84,6 @@ public enum BlobTracking {
 
     // MARK: - Imports
 
-    /// Rebuilds every usage row of `did` from its records (after an import),
-    /// in the caller's transaction. Malformed blob references in imported
-    /// records are skipped, as they are not blobs.
     /// Bytes of the blobs stored, each once however many accounts hold it.
     static func storedBytes(_ pool: DatabasePool) async throws -> Int {
         try await pool.read { db in
@@ -93,7 +92,11 @@ public enum BlobTracking {
         }
     }
 
-    public static func rebuild(_ db: Database, did: String) throws {
+    /// Rebuilds every usage row of `did` from its records (after an import),
+    /// in the caller's transaction. Malformed blob references in imported
+    /// records are skipped, as they are not blobs.
+    public static func rebuild(in tx: WriteTransaction, did: String) throws {
+        let db = tx.db
         try db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
         let insert = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO blob_usage (did, collection, rkey, blob_cid) VALUES (?, ?, ?, ?)")
@@ -113,6 +116,63 @@ public enum BlobTracking {
                 try insert.execute(arguments: [did, collection, rkey, blob.ref.string])
             }
         }
+    }
+
+    /// Up to `limit` blobs the records of `did` use, in CID order, after
+    /// `cursor`; with `since` (a rev), only those of records written after it.
+    static func usedBlobs(did: String, since: String?, after cursor: String?, limit: Int, in tx: some StoreReading) throws
+        -> [String]
+    {
+        let join = since == nil ? "" : """
+            JOIN record r ON r.did = u.did AND r.collection = u.collection AND r.rkey = u.rkey AND r.rev > ?
+            """
+        var arguments: StatementArguments = since.map { [$0] } ?? []
+        arguments += [did, cursor ?? "", limit]
+        return try String.fetchAll(
+            tx.db,
+            sql: "SELECT DISTINCT u.blob_cid FROM blob_usage u \(join) WHERE u.did = ? AND u.blob_cid > ? ORDER BY u.blob_cid LIMIT ?",
+            arguments: arguments)
+    }
+
+    /// Up to `limit` blobs the records of `did` use that it has not
+    /// uploaded, in CID order after `cursor`, each with the path of one
+    /// record using it (`listMissingBlobs`).
+    static func missingBlobs(did: String, after cursor: String?, limit: Int, in tx: some StoreReading) throws
+        -> [(cid: String, path: String)]
+    {
+        try Row.fetchAll(
+            tx.db,
+            sql: """
+                SELECT u.blob_cid, MIN(u.collection || '/' || u.rkey) AS path FROM blob_usage u
+                WHERE u.did = ? AND u.blob_cid > ?
+                AND NOT EXISTS (SELECT 1 FROM blob_ref b WHERE b.did = u.did AND b.cid = u.blob_cid)
+                GROUP BY u.blob_cid ORDER BY u.blob_cid LIMIT ?
+                """,
+            arguments: [did, cursor ?? "", limit]
+        ).map { (cid: $0["blob_cid"] as String, path: $0["path"] as String) }
+    }
+
+    /// Blobs the records of `did` reference (`expected`) and, of those, the
+    /// ones it uploaded (`imported`).
+    static func counts(did: String, in tx: some StoreReading) throws -> (expected: Int, imported: Int) {
+        let expected = try Int.fetchOne(
+            tx.db, sql: "SELECT COUNT(DISTINCT blob_cid) FROM blob_usage WHERE did = ?", arguments: [did]) ?? 0
+        let imported = try Int.fetchOne(
+            tx.db,
+            sql: """
+                SELECT COUNT(DISTINCT u.blob_cid) FROM blob_usage u
+                JOIN blob_ref b ON b.did = u.did AND b.cid = u.blob_cid WHERE u.did = ?
+                """,
+            arguments: [did]) ?? 0
+        return (expected, imported)
+    }
+
+    /// Releases every blob of an account that is deleted: no record uses
+    /// them any more and their grace period is over, so the next collector
+    /// pass removes the uploads and the files no other account holds.
+    static func releaseAll(did: String, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
+        try tx.db.execute(sql: "UPDATE blob_ref SET created_at = 0 WHERE did = ?", arguments: [did])
     }
 
     // MARK: - Finding blobs

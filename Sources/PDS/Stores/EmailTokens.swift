@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceStorage
 import Logging
 
 /// Single-use tokens that prove control of an account's email: password
@@ -48,7 +49,8 @@ public enum EmailTokens {
     /// - Parameter did: when given, the token must have been issued to it.
     /// - Throws: `InvalidToken` when unknown, `ExpiredToken` when older than
     ///   `lifetime`.
-    static func check(_ purpose: Purpose, token rawToken: String, did: String? = nil, db: Database, now: Int) throws -> String {
+    static func check(_ purpose: Purpose, token rawToken: String, did: String? = nil, in tx: some StoreReading, now: Int) throws -> String {
+        let db = tx.db
         let token = rawToken.trimmingCharacters(in: .whitespaces).uppercased()
         var sql = "SELECT did, requested_at FROM email_token WHERE purpose = ? AND token = ?"
         var arguments: StatementArguments = [purpose.rawValue, token]
@@ -66,10 +68,23 @@ public enum EmailTokens {
 
     /// Checks a token and spends it, inside the transaction of the action it
     /// allows (so a token works once even under concurrent requests).
-    static func spend(_ purpose: Purpose, token: String, did: String? = nil, db: Database, now: Int) throws -> String {
-        let owner = try check(purpose, token: token, did: did, db: db, now: now)
+    static func spend(_ purpose: Purpose, token: String, did: String? = nil, in tx: WriteTransaction, now: Int) throws -> String {
+        let db = tx.db
+        let owner = try check(purpose, token: token, did: did, in: tx, now: now)
         try db.execute(sql: "DELETE FROM email_token WHERE purpose = ? AND did = ?", arguments: [purpose.rawValue, owner])
         return owner
+    }
+
+    /// Forgets the account's pending tokens for `purpose` (a new password
+    /// makes reset tokens moot), inside the caller's transaction.
+    static func forget(_ purpose: Purpose, did: String, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "DELETE FROM email_token WHERE did = ? AND purpose = ?", arguments: [did, purpose.rawValue])
+    }
+
+    /// Removes every pending token of an account (it is deleted), inside
+    /// the caller's transaction.
+    static func deleteAll(did: String, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "DELETE FROM email_token WHERE did = ?", arguments: [did])
     }
 
     /// Ten random base32 characters, upper case, as `XXXXX-XXXXX` (50 bits).

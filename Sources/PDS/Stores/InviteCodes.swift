@@ -1,12 +1,14 @@
 import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// Invite codes: creation by admins and consumption at account creation.
 enum InviteCodes {
     /// Uses one of `code`'s remaining uses for `did`, inside the account
     /// creation transaction.
-    static func use(_ code: String, by did: String, db: Database) throws {
+    static func use(_ code: String, by did: String, in tx: WriteTransaction) throws {
+        let db = tx.db
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT available_uses, disabled FROM invite_code WHERE code = ?", arguments: [code])
@@ -23,7 +25,8 @@ enum InviteCodes {
     }
 
     /// Creates `count` codes with `uses` uses each.
-    static func create(count: Int, uses: Int, forAccount: String, createdBy: String, db: Database) throws -> [String] {
+    static func create(count: Int, uses: Int, forAccount: String, createdBy: String, in tx: WriteTransaction) throws -> [String] {
+        let db = tx.db
         var codes: [String] = []
         for _ in 0..<count {
             let code = newCode()
@@ -49,12 +52,14 @@ enum InviteCodes {
     // MARK: - Views
 
     /// `com.atproto.server.defs#inviteCode` of one code, with its uses.
-    static func view(code: String, db: Database) throws -> DataValue? {
+    static func view(code: String, in tx: some StoreReading) throws -> DataValue? {
+        let db = tx.db
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM invite_code WHERE code = ?", arguments: [code]) else { return nil }
-        return try view(row: row, db: db)
+        return try view(row: row, in: tx)
     }
 
-    static func view(row: Row, db: Database) throws -> DataValue {
+    static func view(row: Row, in tx: some StoreReading) throws -> DataValue {
+        let db = tx.db
         let code: String = row["code"]
         let uses = try Row.fetchAll(
             db, sql: "SELECT used_by, used_at FROM invite_code_use WHERE code = ? ORDER BY used_at, used_by", arguments: [code]
@@ -68,12 +73,13 @@ enum InviteCodes {
 
     /// The codes made for an account, newest first; with `includeUsed`
     /// false only those with uses left (and not disabled).
-    static func views(forAccount did: String, includeUsed: Bool, db: Database) throws -> [DataValue] {
+    static func views(forAccount did: String, includeUsed: Bool, in tx: some StoreReading) throws -> [DataValue] {
+        let db = tx.db
         let rows = try Row.fetchAll(
             db, sql: "SELECT * FROM invite_code WHERE for_account = ? ORDER BY created_at DESC, code", arguments: [did])
         var views: [DataValue] = []
         for row in rows {
-            let view = try view(row: row, db: db)
+            let view = try view(row: row, in: tx)
             let used = view["uses"]?.arrayValue?.count ?? 0
             let available: Int = row["available_uses"]
             let disabled: Bool = row["disabled"]
@@ -83,8 +89,8 @@ enum InviteCodes {
     }
 
     /// The code an account was created with, if any.
-    static func usedBy(_ did: String, db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT code FROM invite_code_use WHERE used_by = ? LIMIT 1", arguments: [did])
+    static func usedBy(_ did: String, in tx: some StoreReading) throws -> String? {
+        try String.fetchOne(tx.db, sql: "SELECT code FROM invite_code_use WHERE used_by = ? LIMIT 1", arguments: [did])
     }
 }
 
@@ -114,7 +120,7 @@ extension AccountAdmin {
         }
         let made = try await services.pool.write { db in
             try accounts.map { account in
-                (account: account, codes: try InviteCodes.create(count: count, uses: uses, forAccount: account, createdBy: createdBy, db: db))
+                (account: account, codes: try InviteCodes.create(count: count, uses: uses, forAccount: account, createdBy: createdBy, in: WriteTransaction(db)))
             }
         }
         services.logger.info(

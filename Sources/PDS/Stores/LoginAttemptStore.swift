@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// Failed and successful sign-ins by subject and client address
 /// (`login_failure`, `login_success`), the counts ``LoginThrottle`` decides
@@ -92,14 +93,16 @@ public struct LoginAttemptStore: Sendable {
 
     /// Forgets an account's failures (its password changed), inside the
     /// caller's transaction.
-    static func forgetFailures(did: String, db: Database) throws {
+    static func forgetFailures(did: String, in tx: WriteTransaction) throws {
+        let db = tx.db
         try db.execute(sql: "DELETE FROM login_failure WHERE subject = ?", arguments: [did])
     }
 
     /// Forgets everything about an account's sign-ins, inside the caller's
     /// transaction (the account is deleted).
-    static func forgetAccount(did: String, db: Database) throws {
-        try forgetFailures(did: did, db: db)
+    static func forgetAccount(did: String, in tx: WriteTransaction) throws {
+        let db = tx.db
+        try forgetFailures(did: did, in: tx)
         try db.execute(sql: "DELETE FROM login_success WHERE did = ?", arguments: [did])
     }
 }

@@ -1,6 +1,7 @@
 import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// The `plc_operation` table: operations queued for the PLC directory, in
 /// order per DID, and the last known operation of each DID (the `prev` of
@@ -8,7 +9,8 @@ import GRDB
 enum PLCOperationLog {
     /// Queues `operation` for `did` inside the caller's transaction. With no
     /// directory configured it is stored as `unsubmitted`.
-    static func append(_ operation: DataValue, did: String, directoryConfigured: Bool, db: Database) throws {
+    static func append(_ operation: DataValue, did: String, directoryConfigured: Bool, in tx: WriteTransaction) throws {
+        let db = tx.db
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO plc_operation (cid, did, operation, created_at, state)
@@ -21,7 +23,8 @@ enum PLCOperationLog {
     }
 
     /// The newest operation stored for `did` that the directory did not reject.
-    static func latest(did: String, db: Database) throws -> DataValue? {
+    static func latest(did: String, in tx: some StoreReading) throws -> DataValue? {
+        let db = tx.db
         guard
             let bytes = try Data.fetchOne(
                 db, sql: "SELECT operation FROM plc_operation WHERE did = ? AND state != 'rejected' ORDER BY id DESC LIMIT 1",
@@ -40,9 +43,9 @@ enum PLCOperationLog {
 
     /// The first pending operation of each DID whose attempt is due (later
     /// ones wait for it: the chain is submitted in order).
-    static func due(now: Int, limit: Int = 50, db: Database) throws -> [Pending] {
+    static func due(now: Int, limit: Int = 50, in tx: some StoreReading) throws -> [Pending] {
         try Row.fetchAll(
-            db,
+            tx.db,
             sql: """
                 SELECT p.cid, p.did, p.operation, p.attempts FROM plc_operation p
                 WHERE p.state = 'pending' AND p.next_attempt_at <= ?
@@ -57,9 +60,9 @@ enum PLCOperationLog {
     }
 
     /// The pending operations of one DID, in order.
-    static func pending(did: String, db: Database) throws -> [Pending] {
+    static func pending(did: String, in tx: some StoreReading) throws -> [Pending] {
         try Row.fetchAll(
-            db, sql: "SELECT cid, did, operation, attempts FROM plc_operation WHERE did = ? AND state = 'pending' ORDER BY id",
+            tx.db, sql: "SELECT cid, did, operation, attempts FROM plc_operation WHERE did = ? AND state = 'pending' ORDER BY id",
             arguments: [did]
         ).map { row in
             let bytes: Data = row["operation"]
@@ -67,15 +70,18 @@ enum PLCOperationLog {
         }
     }
 
-    static func markSubmitted(cid: String, db: Database) throws {
+    static func markSubmitted(cid: String, in tx: WriteTransaction) throws {
+        let db = tx.db
         try db.execute(sql: "UPDATE plc_operation SET state = 'submitted', last_error = NULL WHERE cid = ?", arguments: [cid])
     }
 
-    static func markRejected(cid: String, error: String, db: Database) throws {
+    static func markRejected(cid: String, error: String, in tx: WriteTransaction) throws {
+        let db = tx.db
         try db.execute(sql: "UPDATE plc_operation SET state = 'rejected', last_error = ? WHERE cid = ?", arguments: [error, cid])
     }
 
-    static func markFailed(cid: String, error: String, nextAttempt: Int, db: Database) throws {
+    static func markFailed(cid: String, error: String, nextAttempt: Int, in tx: WriteTransaction) throws {
+        let db = tx.db
         try db.execute(
             sql: "UPDATE plc_operation SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE cid = ?",
             arguments: [nextAttempt, error, cid])
@@ -83,7 +89,8 @@ enum PLCOperationLog {
 
     /// Queues the genesis operations of accounts created before this table
     /// existed (their `account.plc_genesis`), so they get submitted too.
-    static func backfillGenesis(directoryConfigured: Bool, db: Database) throws -> Int {
+    static func backfillGenesis(directoryConfigured: Bool, in tx: WriteTransaction) throws -> Int {
+        let db = tx.db
         let rows = try Row.fetchAll(
             db,
             sql: """
@@ -92,7 +99,7 @@ enum PLCOperationLog {
                 """
         ).map { ($0["did"] as String, $0["plc_genesis"] as Data) }
         for (did, bytes) in rows {
-            try append(try DAGCBOR.decode([UInt8](bytes)), did: did, directoryConfigured: directoryConfigured, db: db)
+            try append(try DAGCBOR.decode([UInt8](bytes)), did: did, directoryConfigured: directoryConfigured, in: tx)
         }
         return rows.count
     }

@@ -1,9 +1,9 @@
 import ATProto
 import CAR
 import Foundation
-import GRDB
 import MST
 import Repo
+import ServiceStorage
 
 /// `com.atproto.sync.*` reads: what relays and other services fetch.
 enum SyncMethods {
@@ -42,7 +42,7 @@ enum SyncMethods {
 
     static func getLatestCommit(_ call: XRPCCall) async throws -> XRPCResult {
         let account = try await servable(call)
-        guard let head = try await call.services.pool.read({ db in try RepoStorage.currentCommit(did: account.did, db: db) })
+        guard let head = try await call.services.storage.read({ tx in try RepoStorage.currentCommit(did: account.did, in: tx) })
         else {
             throw XRPCError.notFound("RepoNotFound", "Could not find root for DID: \(account.did)")
         }
@@ -57,7 +57,7 @@ enum SyncMethods {
         var body: DataMap = ["did": .string(did), "active": .bool(account.status == .active)]
         if account.status != .active { body["status"] = .string(account.status.rawValue) }
         if account.status == .active,
-            let head = try await call.services.pool.read({ db in try RepoStorage.currentCommit(did: did, db: db) })
+            let head = try await call.services.storage.read({ tx in try RepoStorage.currentCommit(did: did, in: tx) })
         {
             body["rev"] = .string(head.rev)
         }
@@ -67,22 +67,11 @@ enum SyncMethods {
     static func listRepos(_ call: XRPCCall) async throws -> XRPCResult {
         let limit = try call.intParam("limit", default: 500, range: 1...1000)
         let cursor = call.param("cursor") ?? ""
-        let rows = try await call.services.pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT a.did, a.status, r.cid, r.rev FROM account a JOIN repo_root r ON r.did = a.did
-                    WHERE a.did > ? AND a.status != 'deleted' ORDER BY a.did LIMIT ?
-                    """,
-                arguments: [cursor, limit]
-            ).map { row -> (did: String, status: String, cid: Data, rev: String) in
-                (row["did"], row["status"], row["cid"], row["rev"])
-            }
-        }
+        let rows = try await call.services.storage.read { tx in try AccountStore.repositories(after: cursor, limit: limit, in: tx) }
         var repos: [DataValue] = []
         for row in rows {
             var entry: DataMap = [
-                "did": .string(row.did), "head": .string(try CID(bytes: [UInt8](row.cid)).string), "rev": .string(row.rev),
+                "did": .string(row.did), "head": .string(row.head.string), "rev": .string(row.rev),
                 "active": .bool(row.status == "active"),
             ]
             if row.status != "active" { entry["status"] = .string(row.status) }
@@ -100,8 +89,8 @@ enum SyncMethods {
         let collection = try RepoMethods.collection(try call.requiredParam("collection"))
         let rkey = try RepoMethods.recordKey(try call.requiredParam("rkey"))
         let path = collection + "/" + rkey
-        let (commitCID, ordered) = try await call.services.pool.read { db -> (CID, [(cid: CID, bytes: [UInt8])]) in
-            let repo = try RepoCommits.existingRepository(did: account.did, db: db)
+        let (commitCID, ordered) = try await call.services.storage.read { tx -> (CID, [(cid: CID, bytes: [UInt8])]) in
+            let repo = try RepoCommits.existingRepository(did: account.did, in: tx)
             var blocks = try MerkleSearchTree.pathProof(key: path, root: repo.commit.data, store: repo.store)
             if let cid = try repo.tree().get(path), let bytes = try repo.store.getBlock(cid) { blocks[cid] = bytes }
             blocks[repo.commitCID] = nil
@@ -122,8 +111,8 @@ enum SyncMethods {
         }
         let did = account.did
         let wanted = cids
-        let (blocks, missing) = try await call.services.pool.read { db -> ([(cid: CID, bytes: [UInt8])], [String]) in
-            let store = DatabaseBlockStore(did: did, db: db)
+        let (blocks, missing) = try await call.services.storage.read { tx -> ([(cid: CID, bytes: [UInt8])], [String]) in
+            let store = DatabaseBlockStore(did: did, in: tx)
             var blocks: [(cid: CID, bytes: [UInt8])] = []
             var missing: [String] = []
             for cid in wanted {
