@@ -1,10 +1,14 @@
 import Foundation
 import Synchronization
 
-/// Fixed-window request counters per (limit, key). In memory: limits reset
-/// when the server restarts. A request over its limit is refused (fails
-/// closed) with the seconds until the window ends. A mutex, not an actor:
-/// every request passes here, and the work is one dictionary update.
+/// Fixed-window request counters per (limit, key), each window starting at
+/// its key's first request (as the reference PDS's rate-limiter-flexible
+/// counts), not at a multiple of its length: with aligned windows ten calls
+/// of a 10-in-5-minutes limit at 12:04:59 and ten more at 12:05:00 all
+/// passed. In memory: limits reset when the server restarts. A request
+/// over its limit is refused (fails closed) with the seconds until the
+/// window ends. A mutex, not an actor: every request passes here, and the
+/// work is one dictionary update.
 public final class RateLimiter: Sendable {
     /// One named limit: `max` requests per `window` seconds.
     public struct Limit: Sendable, Hashable {
@@ -19,7 +23,8 @@ public final class RateLimiter: Sendable {
     }
 
     private struct Counter {
-        var windowStart: Int
+        /// When the window ends (unix seconds).
+        var windowEnd: Int
         var count: Int
     }
 
@@ -36,18 +41,19 @@ public final class RateLimiter: Sendable {
     /// - Returns: nil when allowed, or the seconds to wait.
     public func hit(_ limit: Limit, key: String, now: Int = Int(Date().timeIntervalSince1970)) -> Int? {
         let id = limit.name + "|" + key
-        let windowStart = now - now % limit.window
         return state.withLock { state in
-            var counter = state.counters[id] ?? Counter(windowStart: windowStart, count: 0)
-            if counter.windowStart != windowStart { counter = Counter(windowStart: windowStart, count: 0) }
+            var counter = state.counters[id] ?? Counter(windowEnd: now + limit.window, count: 0)
+            if now >= counter.windowEnd { counter = Counter(windowEnd: now + limit.window, count: 0) }
             counter.count += 1
             state.counters[id] = counter
-            // Drop counters of past windows now and then, so memory stays bounded.
+            // Drop counters of ended windows now and then, so memory stays
+            // bounded. (Until this dropped every counter older than an hour,
+            // which reset the daily limits every hour.)
             if now - state.lastSweep > 60 {
                 state.lastSweep = now
-                state.counters = state.counters.filter { now - $0.value.windowStart < 3600 }
+                state.counters = state.counters.filter { now < $0.value.windowEnd }
             }
-            return counter.count > limit.max ? max(1, windowStart + limit.window - now) : nil
+            return counter.count > limit.max ? max(1, counter.windowEnd - now) : nil
         }
     }
 }
