@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import PDSTestSupport
 import TestSupport
 import Testing
 
@@ -9,28 +10,15 @@ import Testing
 /// against a data directory that a server then opens.
 @Suite("Account command line")
 struct AccountCLITests {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let pds = packageRoot.appendingPathComponent(".build/debug/pds").path
-
-    /// Runs `pds` with `arguments` and returns its
-    /// exit status, standard output and standard error.
-    static func pds(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
-        // The CLI reads PDS_* settings; keep the test's own environment out of it.
-        let result = try await ChildProcess.run(
-            pds, arguments, environment: ["PATH": "/usr/bin:/bin"], standardError: .collect)
-        return (result.status, result.output, result.error)
-    }
-
     @Test func cliManagesAccountsThatTheServerThenServes() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.pds), "build the pds executable first (swift build)")
-        guard FileManager.default.isExecutableFile(atPath: Self.pds) else { return }
+        #expect(FileManager.default.isExecutableFile(atPath: ProjectTools.pds), "build the pds executable first (swift build)")
+        guard FileManager.default.isExecutableFile(atPath: ProjectTools.pds) else { return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pds-cli-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = ["--data-dir", dir]
 
         // account create, and bad inputs that change nothing.
-        let created = try await Self.pds(["account", "create", "--handle", "erin.test", "--email", "erin@example.com", "--password", "erin-pass"] + data)
+        let created = try await ProjectTools.pds(["account", "create", "--handle", "erin.test", "--email", "erin@example.com", "--password", "erin-pass"] + data)
         #expect(created.status == 0, "\(created.out)\(created.err)")
         let did = try #require(created.out.split(separator: "\n").first { $0.hasPrefix("did:") }.map {
             String($0.dropFirst(4)).trimmingCharacters(in: .whitespaces)
@@ -44,37 +32,37 @@ struct AccountCLITests {
             (["--handle", "frank.test", "--password", ""], "InvalidPassword"),
         ]
         for (arguments, error) in badCreates {
-            let reply = try await Self.pds(["account", "create"] + arguments + data)
+            let reply = try await ProjectTools.pds(["account", "create"] + arguments + data)
             #expect(reply.status != 0 && reply.err.contains("error: \(error)"), "\(arguments): \(reply.out)\(reply.err)")
         }
 
         // account list.
-        let list = try await Self.pds(["account", "list"] + data)
+        let list = try await ProjectTools.pds(["account", "list"] + data)
         #expect(list.status == 0, "\(list.err)")
         let lines = list.out.split(separator: "\n")
         #expect(lines.count == 2 && lines[0].hasPrefix("DID"))
         #expect(lines.last?.contains(did) == true && lines.last?.contains("erin.test") == true && lines.last?.contains("active") == true)
 
         // invite create.
-        let invites = try await Self.pds(["invite", "create", "--uses", "2", "--count", "3"] + data)
+        let invites = try await ProjectTools.pds(["invite", "create", "--uses", "2", "--count", "3"] + data)
         #expect(invites.status == 0, "\(invites.err)")
         let codes = invites.out.split(separator: "\n").map(String.init)
         #expect(codes.count == 3 && Set(codes).count == 3)
-        let badInvite = try await Self.pds(["invite", "create", "--uses", "0"] + data)
+        let badInvite = try await ProjectTools.pds(["invite", "create", "--uses", "0"] + data)
         #expect(badInvite.status != 0 && badInvite.err.contains("InvalidRequest"))
 
         // reset-password with a random password, printed once.
-        let reset = try await Self.pds(["account", "reset-password", "erin.test"] + data)
+        let reset = try await ProjectTools.pds(["account", "reset-password", "erin.test"] + data)
         #expect(reset.status == 0, "\(reset.err)")
         let newPassword = try #require(reset.out.split(separator: "\n").first { $0.hasPrefix("new password: ") }.map {
             String($0.dropFirst("new password: ".count))
         })
         #expect(newPassword.count >= 20)
-        let unknown = try await Self.pds(["account", "reset-password", "nobody.test", "--password", "x"] + data)
+        let unknown = try await ProjectTools.pds(["account", "reset-password", "nobody.test", "--password", "x"] + data)
         #expect(unknown.status != 0 && unknown.err.contains("no account"))
 
         // takedown.
-        let down = try await Self.pds(["account", "takedown", did] + data)
+        let down = try await ProjectTools.pds(["account", "takedown", did] + data)
         #expect(down.status == 0 && down.out.contains("takendown"), "\(down.out)\(down.err)")
 
         // A server on the same data directory (same public URL as the CLI's default config).
@@ -89,7 +77,7 @@ struct AccountCLITests {
         #expect(try await server.query("com.atproto.sync.getRepo", [("did", did)]).error == "RepoTakendown")
 
         // Lifted from the CLI while the server runs: the random password logs in, the old one does not.
-        let up = try await Self.pds(["account", "takedown", "erin.test", "--reverse"] + data)
+        let up = try await ProjectTools.pds(["account", "takedown", "erin.test", "--reverse"] + data)
         #expect(up.status == 0 && up.out.contains("active"), "\(up.out)\(up.err)")
         #expect(try await server.login("erin.test", "erin-pass").status == 401)
         let login = try await server.login("erin@example.com", newPassword)
@@ -118,7 +106,7 @@ struct AccountCLITests {
         #expect(try await server.count("SELECT COUNT(*) FROM account WHERE plc_genesis IS NOT NULL") == 3)
 
         // list sees the server's accounts too.
-        let listed = try await Self.pds(["account", "list"] + data)
+        let listed = try await ProjectTools.pds(["account", "list"] + data)
         #expect(listed.out.contains("gus.test") && listed.out.contains("hal.test") && !listed.out.contains("ida.test"))
     }
 }

@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import PDSTestSupport
 
 @testable import PDS
 

@@ -1,4 +1,5 @@
 import Foundation
+import PDSTestSupport
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PDSTestSupport
 import Repo
 import ServiceStorage
 import Synchronization

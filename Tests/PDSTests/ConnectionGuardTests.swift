@@ -1,5 +1,6 @@
 import ConnectionGuard
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS

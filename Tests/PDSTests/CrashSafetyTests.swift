@@ -2,6 +2,7 @@ import ATProto
 import CAR
 import Foundation
 import ATCrypto
+import PDSTestSupport
 import Repo
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PDSTestSupport
 import Testing
 
 @testable import PDS

@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import PDSTestSupport
 import TestSupport
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import PDSTestSupport
 import Testing
 
 @testable import PDS

@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS
@@ -7,7 +8,7 @@ import Testing
 /// `pds firehose tail`, the built command, against a real server.
 @Suite("pds firehose tail")
 struct FirehoseTailTests {
-    static let pds = PythonSDKTests.root.appendingPathComponent(".build/debug/pds").path
+    static let pds = ProjectTools.root.appendingPathComponent(".build/debug/pds").path
 
     @Test func printsEveryEventAndStopsAtTheLimit() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.pds), "build the pds executable first (swift build)")
@@ -22,7 +23,7 @@ struct FirehoseTailTests {
         let rkey = try #require(created["uri"]?.stringValue?.split(separator: "/").last)
 
         let url = "ws://127.0.0.1:\(server.port)"
-        let tail = try await PythonSDKTests.run(Self.pds, ["firehose", "tail", "--url", url, "--cursor", "0", "--limit", "4"])
+        let tail = try await ProjectTools.run(Self.pds, ["firehose", "tail", "--url", url, "--cursor", "0", "--limit", "4"])
         #expect(tail.status == 0, "\(tail.output)")
         let lines = tail.output.split(separator: "\n").map(String.init)
         #expect(lines.count == 4, "\(tail.output)")
@@ -31,7 +32,7 @@ struct FirehoseTailTests {
         #expect(lines.last?.hasPrefix("4 #commit \(alice.did) rev=") == true)
         #expect(lines.last?.hasSuffix("create app.bsky.feed.post/\(rkey)") == true)
 
-        let future = try await PythonSDKTests.run(Self.pds, ["firehose", "tail", "--url", url, "--cursor", "99"])
+        let future = try await ProjectTools.run(Self.pds, ["firehose", "tail", "--url", url, "--cursor", "99"])
         #expect(future.status != 0 && future.output.contains("error FutureCursor"), "\(future.output)")
     }
 }

@@ -2,6 +2,7 @@ import ATCrypto
 import ATProto
 import Foundation
 import GRDB
+import PDSTestSupport
 import Sequencer
 import TestSupport
 import Testing

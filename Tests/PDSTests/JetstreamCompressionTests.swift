@@ -2,6 +2,7 @@ import ATProto
 import Foundation
 import HTTPTypes
 import JetstreamCompression
+import PDSTestSupport
 import Testing
 
 @testable import PDS
@@ -12,7 +13,7 @@ import Testing
 /// reads the frames it writes.
 @Suite("Jetstream view: zstd compression")
 struct JetstreamCompressionTests {
-    static let dictionaryPath = PythonSDKTests.root.appendingPathComponent("Sources/JetstreamCompression/jetstream-v1.zdict").path
+    static let dictionaryPath = ProjectTools.root.appendingPathComponent("Sources/JetstreamCompression/jetstream-v1.zdict").path
 
     @Test func compressedConsumersGetZstdFramesOfTheSameEvents() async throws {
         let server = try await TestServer.start()
@@ -43,7 +44,7 @@ struct JetstreamCompressionTests {
         // The account's identity and account events, then the posts.
         let expected = try await plain.collect { $0.count == 5 }
         let url = "ws://127.0.0.1:\(server.port)/subscribe?wantedCollections=app.bsky.feed.post&cursor=0&compress=true"
-        let (status, output) = try await PythonSDKTests.runPython(
+        let (status, output) = try await ProjectTools.runPython(
             script: "Tests/Python/jetstream_zstd.py", arguments: ["subscribe", url, Self.dictionaryPath, "5"])
         #expect(status == 0, "\(output)")
         let decoded = try output.split(separator: "\n").map { try ATProtoJSON.decode(String($0), mode: .lenient) }
@@ -66,7 +67,7 @@ struct JetstreamCompressionTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("zstd-lines-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(lines.joined(separator: "\n").utf8).write(to: file)
-        let (status, output) = try await PythonSDKTests.runPython(
+        let (status, output) = try await ProjectTools.runPython(
             script: "Tests/Python/jetstream_zstd.py", arguments: ["compress", Self.dictionaryPath, file.path])
         #expect(status == 0, "\(output)")
         let frames = output.split(separator: "\n").map { hex in

@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdWSClient
 import JetstreamCompression
 import Logging
+import PDSTestSupport
 import Sequencer
 import Synchronization
 import Testing

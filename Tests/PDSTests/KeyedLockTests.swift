@@ -1,3 +1,4 @@
+import PDSTestSupport
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS
@@ -60,7 +61,7 @@ struct MetricsTests {
 
         // Every series the Grafana dashboard in docs/ plots is one the server emits.
         let dashboard = try String(
-            contentsOf: PythonSDKTests.root.appendingPathComponent("docs/grafana-dashboard.json"), encoding: .utf8)
+            contentsOf: ProjectTools.root.appendingPathComponent("docs/grafana-dashboard.json"), encoding: .utf8)
         let plotted = Set(dashboard.matches(of: /(pds|feedgen)_[a-z_]+/).map { String($0.output.0) })
         #expect(plotted.count >= 10)
         let emitted = Set(samples.keys.map { String($0.prefix { $0 != "{" }) })

@@ -2,6 +2,7 @@ import ATCrypto
 import ATProto
 import Foundation
 import CAR
+import PDSTestSupport
 import Repo
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS
@@ -8,8 +9,8 @@ import Testing
 @Suite("Python SDK: preferences and proxying")
 struct PythonSDKIdentityTests {
     @Test func sdkStoresPreferencesAndCallsTheAppViewThroughTheServer() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: PythonSDKTests.python), "no Python venv: run scripts/test")
-        guard FileManager.default.isExecutableFile(atPath: PythonSDKTests.python) else { return }
+        #expect(FileManager.default.isExecutableFile(atPath: ProjectTools.python), "no Python venv: run scripts/test")
+        guard FileManager.default.isExecutableFile(atPath: ProjectTools.python) else { return }
         let plc = try await FakePLCDirectory()
         defer { plc.stop() }
         let appView = try await FakeAppView(plcURL: plc.url)
@@ -20,7 +21,7 @@ struct PythonSDKIdentityTests {
             $0.appViewDID = "did:web:appview.test"
         }
         defer { Task { await server.stop() } }
-        let (status, output) = try await PythonSDKTests.runPython(script: "Tests/Python/sdk_identity.py", arguments: [server.baseURL])
+        let (status, output) = try await ProjectTools.runPython(script: "Tests/Python/sdk_identity.py", arguments: [server.baseURL])
         #expect(status == 0, "\(output)")
         #expect(output.contains("OK: did:plc:"))
         let timeline = appView.requests.filter { $0.nsid == "app.bsky.feed.getTimeline" }

@@ -1,3 +1,4 @@
+import PDSTestSupport
 import Testing
 
 @testable import PDS

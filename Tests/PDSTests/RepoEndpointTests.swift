@@ -1,6 +1,7 @@
 import ATProto
 import CAR
 import Foundation
+import PDSTestSupport
 import Repo
 import Testing
 

@@ -1,6 +1,7 @@
 import ATProto
 import CZlib
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS

@@ -2,6 +2,7 @@ import ATProto
 import CAR
 import Foundation
 import GRDB
+import PDSTestSupport
 import Repo
 import Sequencer
 import Testing

@@ -1,5 +1,6 @@
 import ATProto
 import Foundation
+import PDSTestSupport
 import Repo
 import ServiceStorage
 import Testing

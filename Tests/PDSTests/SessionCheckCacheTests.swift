@@ -1,6 +1,7 @@
 import ATProto
 import Foundation
 import GRDB
+import PDSTestSupport
 import Repo
 import Synchronization
 import Testing

@@ -3,6 +3,7 @@ import ATProto
 import CAR
 import Foundation
 import MST
+import PDSTestSupport
 import Repo
 import Testing
 

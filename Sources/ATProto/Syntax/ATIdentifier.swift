@@ -3,7 +3,9 @@
 ///
 /// A string starting with `did:` is parsed as a DID, anything else as a
 /// handle.
-public enum ATIdentifier: SyntaxCheckedString {
+public enum ATIdentifier: ScannedSyntax {
+    public static let syntaxKind = SyntaxError.Kind.atIdentifier
+
     case did(DID)
     case handle(Handle)
 
@@ -18,11 +20,6 @@ public enum ATIdentifier: SyntaxCheckedString {
             )
         }
         self = isDID ? .did(DID(validated: string)) : .handle(Handle(validated: string))
-    }
-
-    /// Whether `string` is a valid handle or DID.
-    public static func isValid(_ string: String) -> Bool {
-        string.withUTF8Bytes(problem) == nil
     }
 
     /// The identifier as a string, exactly as given.
@@ -46,7 +43,7 @@ public enum ATIdentifier: SyntaxCheckedString {
     }
 
     /// Why `b` is neither a DID nor a handle, or `nil` if it is one of them.
-    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+    public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         ASCII.hasPrefix(b, "did:") ? DID.problem(b) : Handle.problem(b)
     }
 }

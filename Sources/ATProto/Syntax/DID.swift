@@ -9,7 +9,9 @@
 /// DIDs are case-sensitive. Percent signs are accepted anywhere but at the
 /// end, as the reference implementations do; the `%XX` escapes are not
 /// decoded. `isPLC` and `isWeb` tell the two methods atproto supports.
-public struct DID: SyntaxCheckedString {
+public struct DID: ScannedSyntax {
+    public static let syntaxKind = SyntaxError.Kind.did
+
     /// The maximum length of a DID, in characters.
     public static let maxLength = 2048
 
@@ -18,20 +20,13 @@ public struct DID: SyntaxCheckedString {
 
     /// Parses a DID.
     public init(_ string: String) throws(SyntaxError) {
-        if let reason = string.withUTF8Bytes(DID.problem) {
-            throw SyntaxError(kind: .did, value: string, reason: reason)
-        }
+        try Self.check(string)
         self.string = string
     }
 
     /// A value from a string already checked by `problem`.
     init(validated string: String) {
         self.string = string
-    }
-
-    /// Whether `string` is a syntactically valid DID.
-    public static func isValid(_ string: String) -> Bool {
-        string.withUTF8Bytes(problem) == nil
     }
 
     /// The method, e.g. `plc` in `did:plc:ewvi7nxzyoun6zhxrhs64oiz`.
@@ -106,7 +101,7 @@ public struct DID: SyntaxCheckedString {
     }
 
     /// Why `b` is not a DID, or `nil` if it is one.
-    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+    public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if b.isEmpty { return "a DID can't be empty" }
         if b.count > maxLength { return "a DID is at most \(maxLength) characters long" }
         guard ASCII.hasPrefix(b, "did:") else {

@@ -14,7 +14,9 @@
 /// domains that atproto does not allow for real accounts (`.local`, `.onion`,
 /// …) are syntactically valid; `isDisallowedTLD` and `isReserved` let policy
 /// code reject them.
-public struct Handle: SyntaxCheckedString {
+public struct Handle: ScannedSyntax {
+    public static let syntaxKind = SyntaxError.Kind.handle
+
     /// The maximum length of a handle, in characters.
     public static let maxLength = 253
     /// The maximum length of one label, in characters.
@@ -39,20 +41,13 @@ public struct Handle: SyntaxCheckedString {
 
     /// Parses a handle.
     public init(_ string: String) throws(SyntaxError) {
-        if let reason = string.withUTF8Bytes(Handle.problem) {
-            throw SyntaxError(kind: .handle, value: string, reason: reason)
-        }
+        try Self.check(string)
         self.string = string
     }
 
     /// A value from a string already checked by `problem`.
     init(validated string: String) {
         self.string = string
-    }
-
-    /// Whether `string` is a syntactically valid handle.
-    public static func isValid(_ string: String) -> Bool {
-        string.withUTF8Bytes(problem) == nil
     }
 
     /// The handle in lower case, the form to store, compare and resolve.
@@ -105,7 +100,7 @@ public struct Handle: SyntaxCheckedString {
     }
 
     /// Why `b` is not a handle, or `nil` if it is one.
-    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+    public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if b.isEmpty { return "a handle can't be empty" }
         if b.count > maxLength { return "a handle is at most \(maxLength) characters long" }
         var labelStart = 0

@@ -16,7 +16,9 @@
 ///
 /// Equality compares the string as given (tags are case-insensitive, but
 /// this type does not normalise case).
-public struct LanguageTag: SyntaxCheckedString {
+public struct LanguageTag: ScannedSyntax {
+    public static let syntaxKind = SyntaxError.Kind.languageTag
+
     /// The maximum length of one subtag.
     public static let maxSubtagLength = 8
 
@@ -25,15 +27,8 @@ public struct LanguageTag: SyntaxCheckedString {
 
     /// Parses a language tag, checking its syntax and the no-repeats rule.
     public init(_ string: String) throws(SyntaxError) {
-        if let reason = string.withUTF8Bytes(LanguageTag.problem) {
-            throw SyntaxError(kind: .languageTag, value: string, reason: reason)
-        }
+        try Self.check(string)
         self.string = string
-    }
-
-    /// Whether `string` is a valid language tag, in syntax and meaning.
-    public static func isValid(_ string: String) -> Bool {
-        string.withUTF8Bytes(problem) == nil
     }
 
     /// Whether `string` has the lenient syntax of a language tag, without
@@ -96,7 +91,7 @@ public struct LanguageTag: SyntaxCheckedString {
     }
 
     /// Why `b` is not a valid language tag, or `nil` if it is one.
-    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+    public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if let reason = syntaxProblem(b) { return reason }
         // Walk the subtags after the first one: before any extension,
         // 5–8 character subtags and 4-character ones starting with a digit

@@ -16,7 +16,9 @@
 ///
 /// The authority is case-insensitive and `normalized` lower-cases it; the
 /// name is case-sensitive. Equality compares the string as given.
-public struct NSID: SyntaxCheckedString {
+public struct NSID: ScannedSyntax {
+    public static let syntaxKind = SyntaxError.Kind.nsid
+
     /// The maximum length of an NSID, in characters.
     public static let maxLength = 317
     /// The maximum length of one segment, in characters.
@@ -27,20 +29,13 @@ public struct NSID: SyntaxCheckedString {
 
     /// Parses an NSID.
     public init(_ string: String) throws(SyntaxError) {
-        if let reason = string.withUTF8Bytes(NSID.problem) {
-            throw SyntaxError(kind: .nsid, value: string, reason: reason)
-        }
+        try Self.check(string)
         self.string = string
     }
 
     /// A value from a string already checked by `problem`.
     init(validated string: String) {
         self.string = string
-    }
-
-    /// Whether `string` is a syntactically valid NSID.
-    public static func isValid(_ string: String) -> Bool {
-        string.withUTF8Bytes(problem) == nil
     }
 
     private var lastDot: String.Index { string.lastIndex(of: ".")! }
@@ -63,7 +58,7 @@ public struct NSID: SyntaxCheckedString {
     public var normalized: NSID { NSID(validated: authority.lowercased() + "." + name) }
 
     /// Why `b` is not an NSID, or `nil` if it is one.
-    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+    public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if b.isEmpty { return "an NSID can't be empty" }
         if b.count > maxLength { return "an NSID is at most \(maxLength) characters long" }
         var segmentStart = 0

@@ -5,7 +5,9 @@
 /// letters, digits and `_ ~ . : -`, and not `.` or `..`. Record keys are
 /// case-sensitive. A collection's Lexicon may narrow this further (`tid`,
 /// `nsid`, `literal:self`, …); that is checked elsewhere.
-public struct RecordKey: SyntaxCheckedString {
+public struct RecordKey: ScannedSyntax {
+    public static let syntaxKind = SyntaxError.Kind.recordKey
+
     /// The maximum length of a record key, in characters.
     public static let maxLength = 512
 
@@ -14,9 +16,7 @@ public struct RecordKey: SyntaxCheckedString {
 
     /// Parses a record key.
     public init(_ string: String) throws(SyntaxError) {
-        if let reason = string.withUTF8Bytes(RecordKey.problem) {
-            throw SyntaxError(kind: .recordKey, value: string, reason: reason)
-        }
+        try Self.check(string)
         self.string = string
     }
 
@@ -30,11 +30,6 @@ public struct RecordKey: SyntaxCheckedString {
         self.string = tid.string
     }
 
-    /// Whether `string` is a syntactically valid record key.
-    public static func isValid(_ string: String) -> Bool {
-        string.withUTF8Bytes(problem) == nil
-    }
-
     /// Whether `c` may appear in a record key.
     @inline(__always) static func isAllowed(_ c: UInt8) -> Bool {
         ASCII.isAlnum(c) || c == ASCII.underscore || c == ASCII.tilde || c == ASCII.dot
@@ -42,7 +37,7 @@ public struct RecordKey: SyntaxCheckedString {
     }
 
     /// Why `b` is not a record key, or `nil` if it is one.
-    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+    public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if b.isEmpty { return "a record key can't be empty" }
         if b.count > maxLength { return "a record key is at most \(maxLength) characters long" }
         if !b.allSatisfy(isAllowed) {

@@ -20,3 +20,29 @@ extension SyntaxCheckedString {
         try SyntaxCoding.encode(string, to: encoder)
     }
 }
+
+/// A ``SyntaxCheckedString`` checked by one scan of its UTF-8 bytes
+/// (`DID`, `Handle`, `NSID`, `RecordKey`, `ATIdentifier`, `URIString`,
+/// `LanguageTag`): its `isValid` and the check its `init` runs come from
+/// ``problem(_:)``, written once here instead of in each type.
+public protocol ScannedSyntax: SyntaxCheckedString {
+    /// The kind of identifier its errors name.
+    static var syntaxKind: SyntaxError.Kind { get }
+    /// Why `bytes` is not valid syntax for the type, or nil when it is.
+    static func problem(_ bytes: UnsafeBufferPointer<UInt8>) -> String?
+}
+
+extension ScannedSyntax {
+    /// Whether `string` is valid syntax for the type.
+    public static func isValid(_ string: String) -> Bool {
+        string.withUTF8Bytes(problem) == nil
+    }
+
+    /// Throws the ``SyntaxError`` that says why `string` is not valid
+    /// syntax for the type; returns when it is.
+    static func check(_ string: String) throws(SyntaxError) {
+        if let reason = string.withUTF8Bytes(problem) {
+            throw SyntaxError(kind: syntaxKind, value: string, reason: reason)
+        }
+    }
+}

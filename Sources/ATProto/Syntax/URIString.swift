@@ -10,7 +10,9 @@
 ///
 /// This is not a full RFC 3986 parser: it accepts what the Lexicon format
 /// allows and rejects what is clearly not a URI.
-public struct URIString: SyntaxCheckedString {
+public struct URIString: ScannedSyntax {
+    public static let syntaxKind = SyntaxError.Kind.uri
+
     /// The maximum length of a URI, in bytes of UTF-8.
     public static let maxLength = 8192
 
@@ -19,15 +21,8 @@ public struct URIString: SyntaxCheckedString {
 
     /// Parses a URI.
     public init(_ string: String) throws(SyntaxError) {
-        if let reason = string.withUTF8Bytes(URIString.problem) {
-            throw SyntaxError(kind: .uri, value: string, reason: reason)
-        }
+        try Self.check(string)
         self.string = string
-    }
-
-    /// Whether `string` is a valid URI for the Lexicon `uri` format.
-    public static func isValid(_ string: String) -> Bool {
-        string.withUTF8Bytes(problem) == nil
     }
 
     /// The scheme in lower case, e.g. `https`.
@@ -36,7 +31,7 @@ public struct URIString: SyntaxCheckedString {
     }
 
     /// Why `b` is not a URI, or `nil` if it is one.
-    static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+    public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if b.isEmpty { return "a URI can't be empty" }
         if b.count > maxLength { return "a URI is at most \(maxLength) bytes long" }
         guard ASCII.isLetter(b[0]) else {

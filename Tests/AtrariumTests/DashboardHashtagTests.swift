@@ -3,6 +3,7 @@ import FeedGen
 import Foundation
 import GRDB
 import Hummingbird
+import PDSTestSupport
 import Synchronization
 import Testing
 
@@ -24,7 +25,7 @@ struct DashboardHashtagTests {
         let first = try await server.createAccount("first")
         let owner = try await server.createAccount("owner")
         // "first" holds #atrarium_aaaaaaaa, written directly through the PDS.
-        _ = try await server.createRecord(first, AtrariumRecords.config, Atrarium.config("aaaaaaaa"))
+        _ = try await server.createRecord(first, AtrariumRecords.config, AtrariumRecordValues.config("aaaaaaaa"))
         let deadline = ContinuousClock.now + .seconds(5)
         while try await box.generator.pool.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM community WHERE id = 'aaaaaaaa'") }) == nil,
             ContinuousClock.now < deadline
@@ -59,7 +60,7 @@ struct DashboardHashtagTests {
         // "first" claims #atrarium_cccccccc and the API writes at once, before
         // the index has (usually) seen it: the earlier config wins the index,
         // and the API takes its records back and draws again.
-        _ = try await server.createRecord(first, AtrariumRecords.config, Atrarium.config("cccccccc"))
+        _ = try await server.createRecord(first, AtrariumRecords.config, AtrariumRecordValues.config("cccccccc"))
         let answer = try await api.createCommunity(
             DashboardRequest(
                 caller: DashboardCaller(did: owner.did, isLocal: true), body: try DashboardBody(bytes: Array(#"{"name": "Late"}"#.utf8)),

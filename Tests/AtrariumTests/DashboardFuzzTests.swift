@@ -2,6 +2,7 @@ import ATProto
 import Atrarium
 import FeedGen
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS
@@ -14,7 +15,7 @@ import Testing
 /// response's schema).
 @Suite("Atrarium dashboard API: schemathesis fuzz")
 struct DashboardFuzzTests {
-    static let schemathesis = PythonSDKTests.root.appendingPathComponent(".build/python-venv/bin/schemathesis").path
+    static let schemathesis = ProjectTools.root.appendingPathComponent(".build/python-venv/bin/schemathesis").path
 
     @Test func fuzzFindsNoServerErrors() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.schemathesis), "no schemathesis in the venv: run scripts/test")
@@ -41,7 +42,7 @@ struct DashboardFuzzTests {
             "path.id" = "\(id)"
             "path.did" = "\(member.did)"
             """.write(to: config, atomically: true, encoding: .utf8)
-        let (status, output) = try await PythonSDKTests.run(
+        let (status, output) = try await ProjectTools.run(
             Self.schemathesis,
             [
                 "--config-file", config.path, "run", server.baseURL + "/api/openapi.json", "--url", server.baseURL,

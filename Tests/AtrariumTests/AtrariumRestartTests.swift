@@ -1,6 +1,7 @@
 import ATProto
 import FeedGen
 import Foundation
+import PDSTestSupport
 import Testing
 
 /// The feed generator inside a `pds serve` process killed with SIGKILL
@@ -17,7 +18,7 @@ struct AtrariumRestartTests {
         let owner = try await first.createAccount("owner")
         let config = try await first.procedure(
             "com.atproto.repo.createRecord",
-            ["repo": .string(owner.did), "collection": "net.atrarium.community.config", "record": Atrarium.config(id)], token: owner.accessJwt)
+            ["repo": .string(owner.did), "collection": "net.atrarium.community.config", "record": AtrariumRecordValues.config(id)], token: owner.accessJwt)
         #expect(config.status == 200)
 
         let acknowledged = Acknowledgements()

@@ -1,4 +1,5 @@
 import Foundation
+import PDSTestSupport
 
 #if canImport(Glibc)
     import Glibc

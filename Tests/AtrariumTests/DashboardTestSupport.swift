@@ -3,6 +3,7 @@ import ATProto
 import Atrarium
 import FeedGen
 import Foundation
+import PDSTestSupport
 
 @testable import PDS
 

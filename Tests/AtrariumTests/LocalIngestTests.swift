@@ -2,6 +2,7 @@ import ATProto
 import FeedGen
 import Foundation
 import Logging
+import PDSTestSupport
 import Sequencer
 import Testing
 
@@ -32,9 +33,9 @@ struct LocalIngestTests {
 
         let owner = try await server.createAccount("owner")
         let members = [try await server.createAccount("alice"), try await server.createAccount("bob")]
-        let community = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id)).uri
+        let community = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id)).uri
         for member in members {
-            _ = try await server.createRecord(member, "net.atrarium.community.membership", Atrarium.membership(community))
+            _ = try await server.createRecord(member, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
         }
         let start = Date()
         let posts = try await withThrowingTaskGroup(of: (Int, String).self) { group in

@@ -2,6 +2,7 @@ import ATProto
 import Atrarium
 import FeedGen
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS

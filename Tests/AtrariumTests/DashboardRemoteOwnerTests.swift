@@ -3,6 +3,7 @@ import ATProto
 import Atrarium
 import FeedGen
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS
@@ -21,7 +22,7 @@ struct DashboardRemoteOwnerTests {
         let alice = try await server.createAccount("alice")
         let id = "0a0b0c0d"
         // The remote owner's config, as an ingest source would deliver it.
-        let config = Atrarium.config(id, access: "invite-only")
+        let config = AtrariumRecordValues.config(id, access: "invite-only")
         try await box.generator.indexer.apply(
             .record(
                 RecordChange(

@@ -7,15 +7,15 @@ import Synchronization
 @testable import PDS
 
 /// Holds the feed generator a test server was started with.
-final class FeedGenBox: Sendable {
+public final class FeedGenBox: Sendable {
     private let value = Mutex<FeedGenerator?>(nil)
-    var generator: FeedGenerator { value.withLock { $0! } }
-    func set(_ generator: FeedGenerator) { value.withLock { $0 = generator } }
+    public var generator: FeedGenerator { value.withLock { $0! } }
+    public func set(_ generator: FeedGenerator) { value.withLock { $0 = generator } }
 }
 
 extension TestServer {
     /// A server with the Atrarium feed generator plugged in.
-    static func startWithFeedGen(
+    public static func startWithFeedGen(
         _ configure: (inout PDSConfig) -> Void = { _ in }, feedConfig: FeedGenConfig = FeedGenConfig(),
         ingestOwnJetstream: Bool = false
     ) async throws -> (TestServer, FeedGenBox) {
@@ -37,7 +37,7 @@ extension TestServer {
     }
 
     /// `createRecord` with an optional record key.
-    func createRecord(_ session: Session, _ collection: String, _ record: DataValue, rkey: String? = nil) async throws -> (uri: String, cid: String) {
+    public func createRecord(_ session: Session, _ collection: String, _ record: DataValue, rkey: String? = nil) async throws -> (uri: String, cid: String) {
         var input: DataMap = ["repo": .string(session.did), "collection": .string(collection), "record": record]
         if let rkey { input["rkey"] = .string(rkey) }
         let reply = try await procedure("com.atproto.repo.createRecord", .map(input), token: session.accessJwt)
@@ -48,7 +48,7 @@ extension TestServer {
     }
 
     /// `deleteRecord` of an `at://` URI of the session's repository.
-    func deleteRecord(_ session: Session, _ uri: String) async throws {
+    public func deleteRecord(_ session: Session, _ uri: String) async throws {
         let parts = uri.split(separator: "/")
         let reply = try await procedure(
             "com.atproto.repo.deleteRecord",
@@ -58,14 +58,14 @@ extension TestServer {
     }
 
     /// A post with `text`, created at `createdAt`.
-    func createPost(_ session: Session, _ text: String, createdAt: Date = Date()) async throws -> String {
+    public func createPost(_ session: Session, _ text: String, createdAt: Date = Date()) async throws -> String {
         try await createRecord(
             session, "app.bsky.feed.post",
             ["$type": "app.bsky.feed.post", "text": .string(text), "createdAt": .string(ATDatetime.format(createdAt))]).uri
     }
 
     /// One page of a feed skeleton.
-    func feedPage(_ feed: String, limit: Int? = nil, cursor: String? = nil, token: String? = nil) async throws -> Reply {
+    public func feedPage(_ feed: String, limit: Int? = nil, cursor: String? = nil, token: String? = nil) async throws -> Reply {
         var params = [("feed", feed)]
         if let limit { params.append(("limit", String(limit))) }
         if let cursor { params.append(("cursor", cursor)) }
@@ -73,7 +73,7 @@ extension TestServer {
     }
 
     /// Every post URI of a feed, paging with `limit`.
-    func wholeFeed(_ feed: String, limit: Int = 50) async throws -> [String] {
+    public func wholeFeed(_ feed: String, limit: Int = 50) async throws -> [String] {
         var uris: [String] = []
         var cursor: String?
         repeat {
@@ -86,7 +86,7 @@ extension TestServer {
     }
 
     /// Polls the feed until it equals `expected` (or 5 s pass); returns the last read.
-    func awaitFeed(_ feed: String, _ expected: [String], limit: Int = 50) async throws -> [String] {
+    public func awaitFeed(_ feed: String, _ expected: [String], limit: Int = 50) async throws -> [String] {
         let deadline = ContinuousClock.now + .seconds(15)
         var last: [String] = []
         while ContinuousClock.now < deadline {
@@ -99,8 +99,8 @@ extension TestServer {
 }
 
 /// Atrarium record values for the end-to-end tests.
-enum Atrarium {
-    static func config(_ id: String, access: String = "open", moderators: [String] = []) -> DataValue {
+public enum AtrariumRecordValues {
+    public static func config(_ id: String, access: String = "open", moderators: [String] = []) -> DataValue {
         [
             "$type": "net.atrarium.community.config", "name": "Herons", "hashtag": .string("#atrarium_" + id), "stage": "theme",
             "accessType": .string(access), "moderators": .array(moderators.map(DataValue.string)),
@@ -108,18 +108,18 @@ enum Atrarium {
         ]
     }
 
-    static func membership(_ community: String, role: String = "member") -> DataValue {
+    public static func membership(_ community: String, role: String = "member") -> DataValue {
         [
             "$type": "net.atrarium.community.membership", "community": .string(community), "role": .string(role), "status": "active",
             "joinedAt": .string(ATDatetime.now().string), "active": true,
         ]
     }
 
-    static func approval(_ community: String, member: String) -> DataValue {
+    public static func approval(_ community: String, member: String) -> DataValue {
         ["$type": "net.atrarium.community.approval", "community": .string(community), "member": .string(member), "createdAt": .string(ATDatetime.now().string)]
     }
 
-    static func hide(_ community: String, uri: String, cid: String) -> DataValue {
+    public static func hide(_ community: String, uri: String, cid: String) -> DataValue {
         [
             "$type": "net.atrarium.moderation.action", "action": "hide_post", "community": .string(community),
             "target": ["$type": "com.atproto.repo.strongRef", "uri": .string(uri), "cid": .string(cid)],
@@ -127,7 +127,7 @@ enum Atrarium {
         ]
     }
 
-    static func block(_ community: String, did: String) -> DataValue {
+    public static func block(_ community: String, did: String) -> DataValue {
         [
             "$type": "net.atrarium.moderation.action", "action": "block_user", "community": .string(community),
             "target": ["$type": "net.atrarium.moderation.action#userTarget", "did": .string(did)],

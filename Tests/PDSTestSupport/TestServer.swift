@@ -14,17 +14,17 @@ import TestSupport
 
 /// A real server on a loopback port with its own temporary data directory,
 /// and a small HTTP client to drive it.
-final class TestServer: XRPCTestClient, @unchecked Sendable {
-    let services: PDSServices
-    let port: Int
-    let dataDirectory: URL
+public final class TestServer: XRPCTestClient, @unchecked Sendable {
+    public let services: PDSServices
+    public let port: Int
+    public let dataDirectory: URL
     private let task: Task<Void, any Error>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts a server; `configure` adjusts the test configuration and
     /// `extensions` plugs extra parts (such as the feed generator) in.
-    static func start(
+    public static func start(
         _ configure: (inout PDSConfig) -> Void = { _ in },
         extensions: (PDSServices) throws -> [PDSExtension] = { _ in [] }
     ) async throws -> TestServer {
@@ -74,7 +74,7 @@ final class TestServer: XRPCTestClient, @unchecked Sendable {
 
     /// Stops the server and removes its data (unless `keepData`, for a
     /// restart on the same directory).
-    func stop(keepData: Bool = false) async {
+    public func stop(keepData: Bool = false) async {
         task.cancel()
         _ = try? await task.value
         if !keepData { try? FileManager.default.removeItem(at: dataDirectory) }
@@ -83,42 +83,49 @@ final class TestServer: XRPCTestClient, @unchecked Sendable {
     // MARK: - HTTP
 
     /// What the server answered.
-    struct Reply: Sendable {
-        let status: Int
-        let headers: [String: String]
-        let body: [UInt8]
+    public struct Reply: Sendable {
+        public let status: Int
+        public let headers: [String: String]
+        public let body: [UInt8]
 
         /// The body as atproto JSON (nil when it is not JSON).
-        var json: DataValue? { try? ATProtoJSON.decode(body, mode: .lenient) }
+        public var json: DataValue? { try? ATProtoJSON.decode(body, mode: .lenient) }
         /// `error` of an XRPC error body.
-        var error: String? { json?["error"]?.stringValue }
+        public var error: String? { json?["error"]?.stringValue }
         /// A field of a JSON object body.
-        subscript(key: String) -> DataValue? { json?[key] }
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public subscript(key: String) -> DataValue? { json?[key] }
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     // MARK: - Accounts
 
     /// A logged-in test account.
-    struct Session: Sendable {
-        let did: String
-        let handle: String
-        let accessJwt: String
-        let refreshJwt: String
+    public struct Session: Sendable {
+        public let did: String
+        public let handle: String
+        public let accessJwt: String
+        public let refreshJwt: String
+
+        public init(did: String, handle: String, accessJwt: String, refreshJwt: String) {
+            self.did = did
+            self.handle = handle
+            self.accessJwt = accessJwt
+            self.refreshJwt = refreshJwt
+        }
     }
 }
 
 /// Anything the tests talk XRPC to over HTTP: an in-process ``TestServer``
 /// or a `pds serve` process.
-protocol XRPCTestClient: Sendable {
+public protocol XRPCTestClient: Sendable {
     var baseURL: String { get }
 }
 
 extension XRPCTestClient {
-    typealias Reply = TestServer.Reply
-    typealias Session = TestServer.Session
+    public typealias Reply = TestServer.Reply
+    public typealias Session = TestServer.Session
 
-    func request(
+    public func request(
         _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
         contentType: String? = nil, headers: [String: String] = [:]
     ) async throws -> Reply {
@@ -137,19 +144,19 @@ extension XRPCTestClient {
     }
 
     /// A GET of an XRPC query.
-    func query(_ nsid: String, _ params: [(String, String)] = [], token: String? = nil) async throws -> Reply {
+    public func query(_ nsid: String, _ params: [(String, String)] = [], token: String? = nil) async throws -> Reply {
         try await request("GET", "/xrpc/" + nsid, query: params, headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
     }
 
     /// A POST of an XRPC procedure with a JSON body.
-    func procedure(_ nsid: String, _ input: DataValue? = nil, token: String? = nil) async throws -> Reply {
+    public func procedure(_ nsid: String, _ input: DataValue? = nil, token: String? = nil) async throws -> Reply {
         try await request(
             "POST", "/xrpc/" + nsid, body: input.map { ATProtoJSON.encode($0) },
             contentType: input == nil ? nil : "application/json",
             headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
     }
 
-    func createAccount(_ name: String, password: String = "password-\(UUID().uuidString.prefix(8))") async throws -> Session {
+    public func createAccount(_ name: String, password: String = "password-\(UUID().uuidString.prefix(8))") async throws -> Session {
         let handle = "\(name).test"
         let reply = try await procedure(
             "com.atproto.server.createAccount",
@@ -162,7 +169,7 @@ extension XRPCTestClient {
 }
 
 /// A failure of test setup, with what happened.
-struct TestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import FeedGen
+import PDSTestSupport
 import Testing
 
 @testable import Atrarium

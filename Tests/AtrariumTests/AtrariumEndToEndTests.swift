@@ -3,6 +3,7 @@ import ATProto
 import Atrarium
 import FeedGen
 import Foundation
+import PDSTestSupport
 import Testing
 
 @testable import PDS
@@ -22,7 +23,7 @@ struct AtrariumEndToEndTests {
         let bob = try await server.createAccount("bob")
         let mallory = try await server.createAccount("mallory")
 
-        let community = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id, moderators: [mod.did]), rkey: "herons").uri
+        let community = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id, moderators: [mod.did]), rkey: "herons").uri
         // Publishing the feed generator record in the owner's repository.
         let published = try await server.createRecord(
             owner, "app.bsky.feed.generator",
@@ -31,7 +32,7 @@ struct AtrariumEndToEndTests {
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
         #expect(published.uri == feed)
 
-        _ = try await server.createRecord(alice, "net.atrarium.community.membership", Atrarium.membership(community))
+        _ = try await server.createRecord(alice, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
         let t = Date()
         let a1 = try await server.createRecord(
             alice, "app.bsky.feed.post", ["$type": "app.bsky.feed.post", "text": .string("herons! #atrarium_\(id)"), "createdAt": .string(ATDatetime.format(t.addingTimeInterval(-3)))])
@@ -46,15 +47,15 @@ struct AtrariumEndToEndTests {
         #expect(elapsed < .seconds(1), "took \(elapsed)")
 
         // mallory declares herself owner of the same hashtag: ignored.
-        _ = try await server.createRecord(mallory, "net.atrarium.community.config", Atrarium.config(id), rkey: "mine")
+        _ = try await server.createRecord(mallory, "net.atrarium.community.config", AtrariumRecordValues.config(id), rkey: "mine")
         _ = try await server.createPost(mallory, "mine now #atrarium_\(id)")
         let malloryFeed = try await server.feedPage(FeedGenerator.feedURI(communityID: id, owner: mallory.did))
         #expect(malloryFeed.status == 400 && malloryFeed.error == "UnknownFeed")
 
         // The moderator hides a post and blocks alice.
-        _ = try await server.createRecord(mod, "net.atrarium.moderation.action", Atrarium.hide(community, uri: a1.uri, cid: a1.cid))
+        _ = try await server.createRecord(mod, "net.atrarium.moderation.action", AtrariumRecordValues.hide(community, uri: a1.uri, cid: a1.cid))
         #expect(try await server.awaitFeed(feed, [o1, a2]) == [o1, a2])
-        _ = try await server.createRecord(mod, "net.atrarium.moderation.action", Atrarium.block(community, did: alice.did))
+        _ = try await server.createRecord(mod, "net.atrarium.moderation.action", AtrariumRecordValues.block(community, did: alice.did))
         #expect(try await server.awaitFeed(feed, [o1]) == [o1])
 
         // A delete reaches the feed; so does retention.
@@ -78,14 +79,14 @@ struct AtrariumEndToEndTests {
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
         let carol = try await server.createAccount("carol")
-        let community = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id, access: "invite-only")).uri
+        let community = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id, access: "invite-only")).uri
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
-        _ = try await server.createRecord(carol, "net.atrarium.community.membership", Atrarium.membership(community))
+        _ = try await server.createRecord(carol, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
         _ = try await server.createPost(carol, "let me in #atrarium_\(id)")
         let marker = try await server.createPost(owner, "marker #atrarium_\(id)")
         // The owner's later post is there, carol's pending one is not.
         #expect(try await server.awaitFeed(feed, [marker]) == [marker])
-        _ = try await server.createRecord(owner, "net.atrarium.community.approval", Atrarium.approval(community, member: carol.did))
+        _ = try await server.createRecord(owner, "net.atrarium.community.approval", AtrariumRecordValues.approval(community, member: carol.did))
         try await Task.sleep(for: .milliseconds(300))
         let approved = try await server.createPost(carol, "thanks #atrarium_\(id)")
         #expect(try await server.awaitFeed(feed, [approved, marker]) == [approved, marker])
@@ -95,7 +96,7 @@ struct AtrariumEndToEndTests {
         let (server, _) = try await TestServer.startWithFeedGen()
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
-        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
         let instant = Date().addingTimeInterval(-60)
         var uris: [String] = []
@@ -130,7 +131,7 @@ struct AtrariumEndToEndTests {
         let (server, _) = try await TestServer.startWithFeedGen()
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
-        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
         let post = try await server.createPost(owner, "hello #atrarium_\(id)")
         #expect(try await server.awaitFeed(feed, [post]) == [post])
@@ -179,8 +180,8 @@ struct AtrariumEndToEndTests {
         let (server, box) = try await TestServer.startWithFeedGen()
         let owner = try await server.createAccount("owner")
         let alice = try await server.createAccount("alice")
-        let community = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id)).uri
-        _ = try await server.createRecord(alice, "net.atrarium.community.membership", Atrarium.membership(community))
+        let community = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id)).uri
+        _ = try await server.createRecord(alice, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
         try await Task.sleep(for: .milliseconds(200))
         var posts: [String] = []
         // Stop the server while it is still ingesting.
@@ -214,8 +215,8 @@ struct AtrariumEndToEndTests {
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
         let alice = try await server.createAccount("alice")
-        let community = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id)).uri
-        _ = try await server.createRecord(alice, "net.atrarium.community.membership", Atrarium.membership(community))
+        let community = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id)).uri
+        _ = try await server.createRecord(alice, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
         let t = Date()
         let a1 = try await server.createPost(alice, "via jetstream #atrarium_\(id)", createdAt: t.addingTimeInterval(-2))
@@ -245,7 +246,7 @@ struct AtrariumEndToEndTests {
         let (server, _) = try await TestServer.startWithFeedGen(feedConfig: feedConfig)
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
-        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
         let fresh = try await server.createPost(owner, "fresh #atrarium_\(id)")
         let aging = try await server.createPost(owner, "almost a minute old #atrarium_\(id)", createdAt: Date().addingTimeInterval(-54))
@@ -260,7 +261,7 @@ struct AtrariumEndToEndTests {
         let (server, _) = try await TestServer.startWithFeedGen { $0.allowPrivateOutbound = true }
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
-        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
         let post = try await server.createPost(owner, "hello #atrarium_\(id)")
         #expect(try await server.awaitFeed(feed, [post]) == [post])

@@ -2,6 +2,7 @@ import ATProto
 import FeedGen
 import Foundation
 import GRDB
+import PDSTestSupport
 import TestSupport
 import Testing
 
@@ -14,7 +15,7 @@ struct FeedGenCLITests {
         let id = "feed0001"
         let (server, _) = try await TestServer.startWithFeedGen()
         let owner = try await server.createAccount("owner")
-        _ = try await server.createRecord(owner, "net.atrarium.community.config", Atrarium.config(id))
+        _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
         let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
         let t = Date()
         var posts: [String] = []
@@ -26,14 +27,14 @@ struct FeedGenCLITests {
 
         // Lose the feed database entirely, then rebuild it from the log.
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dataDirectory + "/feedgen.sqlite" + suffix) }
-        let result = try await AccountCLITests.pds(["feedgen", "rebuild", "--data-dir", dataDirectory])
+        let result = try await ProjectTools.pds(["feedgen", "rebuild", "--data-dir", dataDirectory])
         #expect(result.status == 0, "\(result.err)")
         #expect(result.out.contains("1 communities; queue 0, dead letters 0"), "\(result.out)")
 
         // A rebuild can also set where the Jetstream endpoints resume.
         let endpoint = "wss://jetstream.example.com/subscribe"
         let withCursor = try await ChildProcess.run(
-            AccountCLITests.pds, ["feedgen", "rebuild", "--data-dir", dataDirectory, "--jetstream-cursor", "1790000000000000"],
+            ProjectTools.pds, ["feedgen", "rebuild", "--data-dir", dataDirectory, "--jetstream-cursor", "1790000000000000"],
             environment: ["PATH": "/usr/bin:/bin", "PDS_FEEDGEN_JETSTREAM": endpoint], standardError: .collect)
         #expect(withCursor.status == 0, "\(withCursor.error)")
         #expect(withCursor.output.contains("resume from cursor 1790000000000000"), "\(withCursor.output)")
