@@ -60,20 +60,13 @@ public enum AccountAdmin {
         let did = genesis.did
         let passwordHash = try PasswordHasher.hash(password, strength: services.passwordStrength)
         let firstCommit = try Repository.create(did: did, key: signingKey, rev: services.tids.next())
-        do {
-            try await services.storage.write { tx in
-                if let inviteCode { try InviteCodes.use(inviteCode, by: did, in: tx) }
-                try AccountStore.insert(
-                    did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
-                    plcGenesis: DAGCBOR.encode(genesis.operation), in: tx)
-                try PLCOperationLog.append(
-                    genesis.operation, did: did, directoryConfigured: services.plcDirectory != nil, in: tx)
-                try RepoStorage.apply(firstCommit, in: tx)
-                try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
-            }
-            services.sequencer.notify()
-        } catch where StoreFailure.isConstraintViolation(error) {
-            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
+        let new = NewAccount(
+            did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey,
+            plcGenesis: DAGCBOR.encode(genesis.operation), inviteCode: inviteCode, firstCommit: firstCommit)
+        let directoryConfigured = services.plcDirectory != nil
+        try await store(new, services: services) { tx in
+            try PLCOperationLog.append(genesis.operation, did: did, directoryConfigured: directoryConfigured, in: tx)
+            try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
         }
         services.logger.info("account created", metadata: ["did": .string(did), "handle": .string(handle)])
         // Registered with the directory now when it answers, else retried in
@@ -81,6 +74,43 @@ public enum AccountAdmin {
         await PLCSubmitter.submitPending(did: did, services: services)
         guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
         return account
+    }
+
+    /// What a new account is stored with.
+    struct NewAccount: Sendable {
+        let did: String
+        let handle: String
+        let email: String?
+        let passwordHash: String
+        let signingKey: PrivateKey
+        /// The signed genesis operation of a did:plc made here.
+        let plcGenesis: [UInt8]?
+        let inviteCode: String?
+        /// The repository's first (empty) commit.
+        let firstCommit: CommitResult
+    }
+
+    /// Stores a new account in one transaction: spends its invite code,
+    /// inserts it and its repository's first commit, then runs `finish`
+    /// (its identity operation, its events). A handle or email taken
+    /// meanwhile (checked before, raced since) answers `HandleNotAvailable`
+    /// and stores nothing.
+    static func store(
+        _ new: NewAccount, services: PDSServices, finish: @escaping @Sendable (WriteTransaction) throws -> Void
+    ) async throws {
+        do {
+            try await services.storage.write { tx in
+                if let inviteCode = new.inviteCode { try InviteCodes.use(inviteCode, by: new.did, in: tx) }
+                try AccountStore.insert(
+                    did: new.did, handle: new.handle, email: new.email, passwordHash: new.passwordHash,
+                    signingKey: new.signingKey, plcGenesis: new.plcGenesis, in: tx)
+                try RepoStorage.apply(new.firstCommit, in: tx)
+                try finish(tx)
+            }
+            services.sequencer.notify()
+        } catch where StoreFailure.isConstraintViolation(error) {
+            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
+        }
     }
 
     /// Announces a new, active account as the reference PDS does: its

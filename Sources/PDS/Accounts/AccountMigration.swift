@@ -74,24 +74,18 @@ extension AccountAdmin {
         // An empty repository until `importRepo` replaces it (a new did:web
         // account keeps it).
         let firstCommit = try Repository.create(did: did, key: signingKey, rev: services.tids.next())
-        do {
-            try await services.storage.write { tx in
-                if let inviteCode { try InviteCodes.use(inviteCode, by: did, in: tx) }
-                try AccountStore.insert(
-                    did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey, plcGenesis: nil, in: tx)
-                try RepoStorage.apply(firstCommit, in: tx)
-                if hosted {
-                    // Its document is served here: active at once, announced as a new account is.
-                    try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
-                } else {
-                    try AccountStore.setDeactivatedForMigration(did: did, in: tx)
-                    try AccountStore.setAwaitingImport(true, did: did, in: tx)
-                    try sequenceStatus(did: did, in: tx)
-                }
+        let new = NewAccount(
+            did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey, plcGenesis: nil,
+            inviteCode: inviteCode, firstCommit: firstCommit)
+        try await store(new, services: services) { tx in
+            if hosted {
+                // Its document is served here: active at once, announced as a new account is.
+                try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
+            } else {
+                try AccountStore.setDeactivatedForMigration(did: did, in: tx)
+                try AccountStore.setAwaitingImport(true, did: did, in: tx)
+                try sequenceStatus(did: did, in: tx)
             }
-            services.sequencer.notify()
-        } catch where StoreFailure.isConstraintViolation(error) {
-            throw XRPCError(.badRequest, "HandleNotAvailable", "Handle or email already taken")
         }
         services.logger.info(
             hosted ? "did:web account created (document served here)" : "migrating account created (deactivated)",

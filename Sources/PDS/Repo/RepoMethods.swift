@@ -88,16 +88,35 @@ enum RepoMethods {
         let collection = try collection(try input.requiredString("collection"))
         let rkey = try input.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
             ?? call.services.tids.next().string
-        let prepared = try RecordRules.prepare(
-            collection: collection, rkey: rkey, record: try record(input), validate: try input.optionalBool("validate"),
-            services: call.services)
-        let swapCommit = try input.optionalString("swapCommit")
-        _ = try cid(swapCommit, name: "swapCommit")
+        let (prepared, swapCommit) = try preparedWrite(input, collection: collection, rkey: rkey, services: call.services)
         let result = try await RepoCommits.commit(did: user.did, key: user.account.signingKey, swapCommit: swapCommit, services: call.services) { _ in
             [.create(collection: collection, rkey: rkey, record: prepared.record)]
         }
+        return written(did: user.did, collection: collection, rkey: rkey, result: result, prepared: prepared)
+    }
+
+    /// What `createRecord` and `putRecord` both take from their input once
+    /// the record's path is known: the record, checked and prepared for its
+    /// collection, and the `swapCommit` CID when one is given.
+    static func preparedWrite(_ input: DataMap, collection: String, rkey: String, services: PDSServices) throws
+        -> (prepared: RecordRules.Prepared, swapCommit: String?)
+    {
+        let prepared = try RecordRules.prepare(
+            collection: collection, rkey: rkey, record: try record(input), validate: try input.optionalBool("validate"),
+            services: services)
+        let swapCommit = try input.optionalString("swapCommit")
+        _ = try cid(swapCommit, name: "swapCommit")
+        return (prepared, swapCommit)
+    }
+
+    /// The answer of `createRecord` and `putRecord`: the record's URI and
+    /// CID, the commit, and the validation status when the record was
+    /// checked against a Lexicon.
+    static func written(did: String, collection: String, rkey: String, result: CommitResult, prepared: RecordRules.Prepared)
+        -> XRPCResult
+    {
         var body: DataMap = [
-            "uri": .string(uri(user.did, collection, rkey)), "cid": .string(result.ops[0].cid!.string),
+            "uri": .string(uri(did, collection, rkey)), "cid": .string(result.ops[0].cid!.string),
             "commit": commitMeta(result),
         ]
         if let status = prepared.validationStatus { body["validationStatus"] = .string(status) }
@@ -109,11 +128,7 @@ enum RepoMethods {
         let user = try await writer(call, repo: try input.requiredString("repo"))
         let collection = try collection(try input.requiredString("collection"))
         let rkey = try recordKey(try input.requiredString("rkey"))
-        let prepared = try RecordRules.prepare(
-            collection: collection, rkey: rkey, record: try record(input), validate: try input.optionalBool("validate"),
-            services: call.services)
-        let swapCommit = try input.optionalString("swapCommit")
-        _ = try cid(swapCommit, name: "swapCommit")
+        let (prepared, swapCommit) = try preparedWrite(input, collection: collection, rkey: rkey, services: call.services)
         // swapRecord: absent means no check; null means the record must not exist yet.
         let swapRecord: CID?? = try {
             switch input["swapRecord"] {
@@ -132,12 +147,7 @@ enum RepoMethods {
                 ? [.create(collection: collection, rkey: rkey, record: prepared.record)]
                 : [.update(collection: collection, rkey: rkey, record: prepared.record)]
         }
-        var body: DataMap = [
-            "uri": .string(uri(user.did, collection, rkey)), "cid": .string(result.ops[0].cid!.string),
-            "commit": commitMeta(result),
-        ]
-        if let status = prepared.validationStatus { body["validationStatus"] = .string(status) }
-        return .json(.map(body))
+        return written(did: user.did, collection: collection, rkey: rkey, result: result, prepared: prepared)
     }
 
     static func deleteRecord(_ call: XRPCCall) async throws -> XRPCResult {
