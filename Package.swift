@@ -177,18 +177,47 @@ let package = Package(
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto", "TestSupport"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto", "TestSupport"]),
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto", "TestSupport"]),
+        // A real server on a loopback port and a client to drive it, for
+        // the test targets that test the whole server (PDSTests, AtrariumTests).
+        .target(
+            name: "PDSTestSupport",
+            dependencies: [
+                "PDS", "ATProto", "ATCrypto", "Atrarium", "FeedGen", "Sequencer", "ServiceStorage", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            path: "Tests/PDSTestSupport"
+        ),
         .testTarget(
             name: "PDSTests",
             dependencies: [
-                "PDS", "Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "TestSupport", "CZlib",
-                "FeedGen",
-                "JetstreamCompression",
-                "Atrarium",
+                "PDS", "PDSTestSupport", "Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity",
+                "TestSupport", "CZlib", "FeedGen", "JetstreamCompression", "Atrarium",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        // The feed generator inside the server and the dashboard API, end to end.
+        .testTarget(
+            name: "AtrariumTests",
+            dependencies: [
+                "Atrarium", "PDS", "PDSTestSupport", "FeedGen", "ATProto", "ATCrypto", "Sequencer", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The event log and its live fan-out, without a server.
+        .testTarget(
+            name: "SequencerTests",
+            dependencies: [
+                "Sequencer", "Repo", "ServiceStorage", "ATProto", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(

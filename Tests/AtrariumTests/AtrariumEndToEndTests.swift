@@ -256,7 +256,7 @@ struct AtrariumEndToEndTests {
     }
 
     @Test func serviceTokensOfAccountsElsewhereAreCheckedAgainstTheirDIDDocument() async throws {
-        let domain = try await DidWebAccountTests.DomainHost()
+        let domain = try await DomainHost()
         defer { domain.stop() }
         let (server, _) = try await TestServer.startWithFeedGen { $0.allowPrivateOutbound = true }
         defer { Task { await server.stop() } }
@@ -297,7 +297,7 @@ struct AtrariumEndToEndTests {
     }
 
     @Test func theStandaloneResolverReadsDIDDocumentsWithinTheOutboundRules() async throws {
-        let domain = try await DidWebAccountTests.DomainHost()
+        let domain = try await DomainHost()
         defer { domain.stop() }
         let key = PrivateKey.generate(.secp256k1)
         domain.serve(pds: "https://elsewhere.example.com", key: key.publicKey)

@@ -7,17 +7,17 @@ import Synchronization
 import TestSupport
 
 /// A web host serving `/.well-known/did.json` from a mutable document.
-final class DomainHost: Sendable {
-    final class Document: Sendable {
-        let value = Mutex<DataValue>([:])
+public final class DomainHost: Sendable {
+    public final class Document: Sendable {
+        public let value = Mutex<DataValue>([:])
     }
 
-    let port: Int
-    let document = Document()
-    let task: Task<Void, any Error>
-    var did: String { "did:web:127.0.0.1%3A\(port)" }
+    public let port: Int
+    public let document = Document()
+    public let task: Task<Void, any Error>
+    public var did: String { "did:web:127.0.0.1%3A\(port)" }
 
-    init() async throws {
+    public init() async throws {
         let port = try freePort()
         self.port = port
         let router = Router()
@@ -31,7 +31,7 @@ final class DomainHost: Sendable {
         try await waitUntilListening(port)
     }
 
-    func serve(pds: String, key: PublicKey?) {
+    public func serve(pds: String, key: PublicKey?) {
         var methods: [DataValue] = []
         if let key {
             methods.append(["id": .string(did + "#atproto"), "type": "Multikey", "controller": .string(did),
@@ -43,5 +43,5 @@ final class DomainHost: Sendable {
         }
     }
 
-    func stop() { task.cancel() }
+    public func stop() { task.cancel() }
 }

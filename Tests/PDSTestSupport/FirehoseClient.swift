@@ -1,5 +1,7 @@
 import ATProto
 import Foundation
+import HummingbirdWSClient
+import Logging
 import PDS
 import Sequencer
 import ServiceStorage
@@ -9,23 +11,23 @@ import ServiceStorage
 #endif
 
 /// One decoded `subscribeRepos` frame.
-struct FirehoseFrame: Sendable {
-    let header: DataMap
-    let body: DataMap
-    var seq: Int64? { body["seq"]?.intValue }
-    var type: String? { header["t"]?.stringValue }
+public struct FirehoseFrame: Sendable {
+    public let header: DataMap
+    public let body: DataMap
+    public var seq: Int64? { body["seq"]?.intValue }
+    public var type: String? { header["t"]?.stringValue }
     /// The error name of an error frame.
-    var error: String? { header["op"] == -1 ? body["error"]?.stringValue : nil }
+    public var error: String? { header["op"] == -1 ? body["error"]?.stringValue : nil }
 }
 
 /// A WebSocket consumer of `subscribeRepos`. A stalled one reads nothing
 /// until ``resume()``.
-final class FirehoseClient: Sendable {
-    let frames: AsyncStream<FirehoseFrame>
+public final class FirehoseClient: Sendable {
+    public let frames: AsyncStream<FirehoseFrame>
     private let gate: AsyncStream<Void>.Continuation
     private let task: Task<Void, any Error>
 
-    init(port: Int, cursor: Int64? = nil, stalled: Bool = false) {
+    public init(port: Int, cursor: Int64? = nil, stalled: Bool = false) {
         let (frames, output) = AsyncStream.makeStream(of: FirehoseFrame.self)
         let (gateStream, gate) = AsyncStream.makeStream(of: Void.self)
         if !stalled { gate.finish() }
@@ -49,11 +51,11 @@ final class FirehoseClient: Sendable {
         }
     }
 
-    func resume() { gate.finish() }
-    func close() { task.cancel() }
+    public func resume() { gate.finish() }
+    public func close() { task.cancel() }
 
     /// Frames until `done` holds for those received (or the stream ends).
-    func collect(timeout: Duration = .seconds(30), until done: @escaping @Sendable ([FirehoseFrame]) -> Bool) async throws
+    public func collect(timeout: Duration = .seconds(30), until done: @escaping @Sendable ([FirehoseFrame]) -> Bool) async throws
         -> [FirehoseFrame]
     {
         try await collectElements(of: frames, timeout: timeout, until: done)
@@ -62,7 +64,7 @@ final class FirehoseClient: Sendable {
 
 /// The elements of `stream` until `done` holds for those received (or the
 /// stream ends); an error when `timeout` passes first.
-func collectElements<Element: Sendable>(
+public func collectElements<Element: Sendable>(
     of stream: AsyncStream<Element>, timeout: Duration, until done: @escaping @Sendable ([Element]) -> Bool
 ) async throws -> [Element] {
     try await withThrowingTaskGroup(of: [Element]?.self) { group in
@@ -89,16 +91,16 @@ func collectElements<Element: Sendable>(
 /// socket with a tiny receive buffer, so that not reading really stalls it
 /// at the TCP level (the NIO client and the kernel's autotuned buffers
 /// would otherwise absorb many MB).
-final class StalledSocketConsumer: @unchecked Sendable {
+public final class StalledSocketConsumer: @unchecked Sendable {
     private let socket: RawWebSocket
 
-    init(port: Int) throws {
+    public init(port: Int) throws {
         socket = try RawWebSocket(port: port, path: "/xrpc/com.atproto.sync.subscribeRepos", receiveBuffer: 4096)
     }
 
     /// Reads (blocking) the upgrade response and then frames until a frame
     /// satisfies `last` or the server closes.
-    func readFrames(until last: (FirehoseFrame) -> Bool) throws -> [FirehoseFrame] {
+    public func readFrames(until last: (FirehoseFrame) -> Bool) throws -> [FirehoseFrame] {
         guard try socket.readHead().status == 101 else { throw TestError("no WebSocket upgrade") }
         var frames: [FirehoseFrame] = []
         while true {
@@ -120,7 +122,7 @@ final class StalledSocketConsumer: @unchecked Sendable {
 }
 
 extension TestServer {
-    func firehose(cursor: Int64? = nil, stalled: Bool = false, expectSubscribers: Int? = nil) async throws -> FirehoseClient {
+    public func firehose(cursor: Int64? = nil, stalled: Bool = false, expectSubscribers: Int? = nil) async throws -> FirehoseClient {
         let before = services.firehose.connectionCount
         let client = FirehoseClient(port: port, cursor: cursor, stalled: stalled)
         // Wait until the server has subscribed it (so no live event is missed).
@@ -132,7 +134,7 @@ extension TestServer {
         throw TestError("the firehose subscription did not start")
     }
 
-    func latestSeq() async throws -> Int64 {
+    public func latestSeq() async throws -> Int64 {
         try await services.storage.read { tx in try Sequencer.latestSeq(in: tx) }
     }
 }

@@ -8,10 +8,10 @@ import PDSTestSupport
 /// An HTTP client on a bare socket that sends exactly the bytes it is
 /// given, as slowly or as badly as a test wants, and reports what came
 /// back and when the server closed.
-final class RawHTTPConnection: @unchecked Sendable {
+public final class RawHTTPConnection: @unchecked Sendable {
     private let fd: Int32
 
-    init(port: Int) throws {
+    public init(port: Int) throws {
         fd = try loopbackTCPSocket(port: port)
     }
 
@@ -19,24 +19,24 @@ final class RawHTTPConnection: @unchecked Sendable {
 
     /// Sends bytes; false when the server has closed the connection.
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    public func send(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
     }
 
     @discardableResult
-    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     /// What the server sent until it closed, or until `timeout` passed
     /// (`closed` false), and how long that took. The socket is waited on
     /// by a thread outside Swift's cooperative pool: on 2 cores a blocked
     /// pool thread would stall the server under test.
-    func readUntilClosed(timeout: Double) async -> (text: String, closed: Bool, seconds: Double) {
+    public func readUntilClosed(timeout: Double) async -> (text: String, closed: Bool, seconds: Double) {
         await offThePool { self.blockingReadUntilClosed(timeout: timeout) }
     }
 
     /// One response to a request that was sent whole: read up to the end
     /// of its head and `Content-Length` bytes of body.
-    func readResponse(timeout: Double = 10) async -> String? {
+    public func readResponse(timeout: Double = 10) async -> String? {
         await offThePool { self.blockingReadResponse(timeout: timeout) }
     }
 
@@ -84,7 +84,7 @@ final class RawHTTPConnection: @unchecked Sendable {
 
 /// A TCP socket connected to `port` on 127.0.0.1; `configure` sets its
 /// options before it connects.
-func loopbackTCPSocket(port: Int, configure: (Int32) -> Void = { _ in }) throws -> Int32 {
+public func loopbackTCPSocket(port: Int, configure: (Int32) -> Void = { _ in }) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestError("socket() failed") }
     configure(fd)

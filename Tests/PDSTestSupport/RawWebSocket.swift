@@ -7,13 +7,13 @@ import PDSTestSupport
 
 /// A WebSocket client on a bare socket that does nothing on its own (it
 /// never answers pings), for checking the server's side of the protocol.
-final class RawWebSocket: @unchecked Sendable {
+public final class RawWebSocket: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
     /// - Parameter receiveBuffer: a small kernel receive buffer makes a
     ///   client that does not read really stall at the TCP level.
-    init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
+    public init(port: Int, path: String, receiveBuffer: Int32? = nil) throws {
         fd = try loopbackTCPSocket(port: port) { fd in
             if var size = receiveBuffer {
                 setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -46,7 +46,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// The HTTP response head: status, and for a refusal its body.
-    func readHead() throws -> (status: Int, body: String) {
+    public func readHead() throws -> (status: Int, body: String) {
         while buffer.firstRange(of: Array("\r\n\r\n".utf8)) == nil { try fill() }
         let end = buffer.firstRange(of: Array("\r\n\r\n".utf8))!
         let head = String(decoding: buffer[0..<end.lowerBound], as: UTF8.self)
@@ -59,7 +59,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// The next frame: its opcode and payload.
-    func readFrame() throws -> (opcode: UInt8, payload: [UInt8]) {
+    public func readFrame() throws -> (opcode: UInt8, payload: [UInt8]) {
         let start = try take(2)
         var length = Int(start[1] & 0x7f)
         if length == 126 { length = try take(2).reduce(0) { $0 << 8 | Int($1) } }
@@ -72,7 +72,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Frames until a close frame, which is included.
-    func readFramesUntilClose() throws -> [(opcode: UInt8, payload: [UInt8])] {
+    public func readFramesUntilClose() throws -> [(opcode: UInt8, payload: [UInt8])] {
         var frames: [(opcode: UInt8, payload: [UInt8])] = []
         while true {
             frames.append(try readFrame())

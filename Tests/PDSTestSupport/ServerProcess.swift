@@ -7,13 +7,13 @@ import TestSupport
 
 /// A `pds serve` process (the built binary) on a data directory that
 /// outlives it, so a test can kill it and start another on the same data.
-final class ServerProcess: XRPCTestClient, @unchecked Sendable {
-    static let binary = ProjectTools.root.appendingPathComponent(".build/debug/pds").path
-    let port: Int
-    let process: ChildProcess
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+public final class ServerProcess: XRPCTestClient, @unchecked Sendable {
+    public static let binary = ProjectTools.root.appendingPathComponent(".build/debug/pds").path
+    public let port: Int
+    public let process: ChildProcess
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(dataDirectory: URL) async throws {
+    public init(dataDirectory: URL) async throws {
         port = try freePort()
         var environment = ProcessInfo.processInfo.environment
         environment["PDS_RATE_LIMITS_OFF"] = "true"
@@ -34,35 +34,43 @@ final class ServerProcess: XRPCTestClient, @unchecked Sendable {
     }
 
     /// Ends the process with SIGKILL: no shutdown code runs.
-    func kill() async {
+    public func kill() async {
         process.send(SIGKILL)
         _ = await process.waitForExit()
     }
 
     /// Asks the process to shut down (SIGTERM), then makes sure it is gone.
-    func stop() async {
+    public func stop() async {
         process.send(SIGTERM)
         await kill()
     }
 }
 
 /// What a writer was told: the write was committed.
-struct AcknowledgedWrite: Sendable {
-    let uri: String
-    let cid: String
-    let commit: String
+public struct AcknowledgedWrite: Sendable {
+    public let uri: String
+    public let cid: String
+    public let commit: String
+
+    public init(uri: String, cid: String, commit: String) {
+        self.uri = uri
+        self.cid = cid
+        self.commit = commit
+    }
 }
 
 /// The writes acknowledged so far, shared by the writer tasks.
-actor Acknowledgements {
-    private(set) var all: [AcknowledgedWrite] = []
+public actor Acknowledgements {
+    public init() {}
+
+    public private(set) var all: [AcknowledgedWrite] = []
     /// The latest acknowledged rev per repository (when writers report it).
-    private(set) var latestRev: [String: String] = [:]
-    var count: Int { all.count }
-    func add(_ write: AcknowledgedWrite) { all.append(write) }
+    public private(set) var latestRev: [String: String] = [:]
+    public var count: Int { all.count }
+    public func add(_ write: AcknowledgedWrite) { all.append(write) }
 
     /// Records a write and the rev of the commit that acknowledged it.
-    func add(_ write: AcknowledgedWrite, rev: String, did: String) {
+    public func add(_ write: AcknowledgedWrite, rev: String, did: String) {
         all.append(write)
         if rev > latestRev[did, default: ""] { latestRev[did] = rev }
     }

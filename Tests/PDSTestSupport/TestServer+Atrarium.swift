@@ -8,6 +8,7 @@ import Synchronization
 
 /// Holds the feed generator a test server was started with.
 public final class FeedGenBox: Sendable {
+    public init() {}
     private let value = Mutex<FeedGenerator?>(nil)
     public var generator: FeedGenerator { value.withLock { $0! } }
     public func set(_ generator: FeedGenerator) { value.withLock { $0 = generator } }
