@@ -159,7 +159,7 @@ public struct LexiconCatalog: Sendable {
         guard NSID.isValid(collection) else {
             throw LexiconValidationError(path: "Record", reason: .invalidCollection(collection))
         }
-        return try validateRecord(collection: NSID(validated: collection), rkey: rkey, record: record)
+        return try validateRecord(collection: NSID(unchecked: collection), rkey: rkey, record: record)
     }
 
     /// Validates the query-string parameters of XRPC method `method`, given

@@ -9,6 +9,11 @@ public enum ATIdentifier: ScannedSyntax {
     case did(DID)
     case handle(Handle)
 
+    /// A value from a string known to be a valid handle or DID.
+    public init(unchecked string: String) {
+        self = string.utf8.starts(with: "did:".utf8) ? .did(DID(unchecked: string)) : .handle(Handle(unchecked: string))
+    }
+
     /// Parses an AT identifier.
     public init(_ string: String) throws(SyntaxError) {
         let isDID = string.utf8.starts(with: "did:".utf8)
@@ -19,7 +24,7 @@ public enum ATIdentifier: ScannedSyntax {
                 reason: isDID ? "not a valid DID (\(reason))" : "not a DID, and not a valid handle (\(reason))"
             )
         }
-        self = isDID ? .did(DID(validated: string)) : .handle(Handle(validated: string))
+        self = isDID ? .did(DID(unchecked: string)) : .handle(Handle(unchecked: string))
     }
 
     /// The identifier as a string, exactly as given.

@@ -38,9 +38,9 @@ public struct ATURI: SyntaxCheckedString {
             self.string = string
             self.authority =
                 parts.authorityIsDID
-                ? .did(DID(validated: authority)) : .handle(Handle(validated: authority))
-            self.collection = parts.collection.map { NSID(validated: part($0)) }
-            self.recordKey = parts.recordKey.map { RecordKey(validated: part($0)) }
+                ? .did(DID(unchecked: authority)) : .handle(Handle(unchecked: authority))
+            self.collection = parts.collection.map { NSID(unchecked: part($0)) }
+            self.recordKey = parts.recordKey.map { RecordKey(unchecked: part($0)) }
         }
     }
 

@@ -18,14 +18,9 @@ public struct DID: ScannedSyntax {
     /// The DID as a string, exactly as given.
     public let string: String
 
-    /// Parses a DID.
-    public init(_ string: String) throws(SyntaxError) {
-        try Self.check(string)
-        self.string = string
-    }
-
-    /// A value from a string already checked by `problem`.
-    init(validated string: String) {
+    /// A value from a string known to be valid (checked by ``problem(_:)``
+    /// before, as when read back from this server's own storage).
+    public init(unchecked string: String) {
         self.string = string
     }
 

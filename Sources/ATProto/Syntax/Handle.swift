@@ -39,19 +39,14 @@ public struct Handle: ScannedSyntax {
     /// The handle exactly as given (case preserved).
     public let string: String
 
-    /// Parses a handle.
-    public init(_ string: String) throws(SyntaxError) {
-        try Self.check(string)
-        self.string = string
-    }
-
-    /// A value from a string already checked by `problem`.
-    init(validated string: String) {
+    /// A value from a string known to be valid (checked by ``problem(_:)``
+    /// before, as when read back from this server's own storage).
+    public init(unchecked string: String) {
         self.string = string
     }
 
     /// The handle in lower case, the form to store, compare and resolve.
-    public var normalized: Handle { Handle(validated: string.lowercased()) }
+    public var normalized: Handle { Handle(unchecked: string.lowercased()) }
 
     /// The labels, e.g. `["alice", "bsky", "social"]`.
     public var labels: [String] {
@@ -103,41 +98,19 @@ public struct Handle: ScannedSyntax {
     public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if b.isEmpty { return "a handle can't be empty" }
         if b.count > maxLength { return "a handle is at most \(maxLength) characters long" }
-        var labelStart = 0
-        var labelCount = 0
-        for i in 0...b.count {
-            if i < b.count {
-                let c = b[i]
-                if c == ASCII.dot {
-                    // end of a label: checked below
-                } else if ASCII.isAlnum(c) || c == ASCII.hyphen {
-                    continue
-                } else {
-                    return "a handle may only contain ASCII letters, digits, hyphens and dots"
-                        + " (use punycode for international names)"
-                }
-            }
-            let length = i - labelStart
-            if length == 0 {
-                return "a handle can't start or end with a dot or have two dots in a row"
-            }
-            if length > maxLabelLength {
-                return "each label of a handle is at most \(maxLabelLength) characters long"
-            }
-            if b[labelStart] == ASCII.hyphen || b[i - 1] == ASCII.hyphen {
+        return DottedLabels.problem(
+            b, of: "a handle", labelName: "label", maxLabelLength: maxLabelLength,
+            badCharacter: "a handle may only contain ASCII letters, digits, hyphens and dots (use punycode for international names)"
+        ) { label, index, isLast in
+            if b[label.lowerBound] == ASCII.hyphen || b[label.upperBound - 1] == ASCII.hyphen {
                 return "a label of a handle can't start or end with a hyphen"
             }
-            labelCount += 1
-            if i == b.count {
-                if labelCount < 2 {
-                    return "a handle needs at least two labels separated by dots"
-                }
-                if ASCII.isDigit(b[labelStart]) {
-                    return "the last label of a handle (the top-level domain) can't start with a digit"
-                }
+            guard isLast else { return nil }
+            if index < 1 { return "a handle needs at least two labels separated by dots" }
+            if ASCII.isDigit(b[label.lowerBound]) {
+                return "the last label of a handle (the top-level domain) can't start with a digit"
             }
-            labelStart = i + 1
+            return nil
         }
-        return nil
     }
 }

@@ -25,9 +25,9 @@ public struct LanguageTag: ScannedSyntax {
     /// The tag exactly as given.
     public let string: String
 
-    /// Parses a language tag, checking its syntax and the no-repeats rule.
-    public init(_ string: String) throws(SyntaxError) {
-        try Self.check(string)
+    /// A value from a string known to be valid (checked by ``problem(_:)``
+    /// before, as when read back from this server's own storage).
+    public init(unchecked string: String) {
         self.string = string
     }
 

@@ -27,14 +27,9 @@ public struct NSID: ScannedSyntax {
     /// The NSID exactly as given.
     public let string: String
 
-    /// Parses an NSID.
-    public init(_ string: String) throws(SyntaxError) {
-        try Self.check(string)
-        self.string = string
-    }
-
-    /// A value from a string already checked by `problem`.
-    init(validated string: String) {
+    /// A value from a string known to be valid (checked by ``problem(_:)``
+    /// before, as when read back from this server's own storage).
+    public init(unchecked string: String) {
         self.string = string
     }
 
@@ -55,55 +50,33 @@ public struct NSID: ScannedSyntax {
     }
 
     /// The NSID with the authority in lower case and the name unchanged.
-    public var normalized: NSID { NSID(validated: authority.lowercased() + "." + name) }
+    public var normalized: NSID { NSID(unchecked: authority.lowercased() + "." + name) }
 
     /// Why `b` is not an NSID, or `nil` if it is one.
     public static func problem(_ b: UnsafeBufferPointer<UInt8>) -> String? {
         if b.isEmpty { return "an NSID can't be empty" }
         if b.count > maxLength { return "an NSID is at most \(maxLength) characters long" }
-        var segmentStart = 0
-        var segmentCount = 0
-        for i in 0...b.count {
-            if i < b.count {
-                let c = b[i]
-                if c == ASCII.dot {
-                    // end of a segment: checked below
-                } else if ASCII.isAlnum(c) || c == ASCII.hyphen {
-                    continue
-                } else {
-                    return "an NSID may only contain ASCII letters, digits, hyphens and dots"
-                }
-            }
-            let length = i - segmentStart
-            if length == 0 {
-                return "an NSID can't start or end with a dot or have two dots in a row"
-            }
-            if length > maxSegmentLength {
-                return "each segment of an NSID is at most \(maxSegmentLength) characters long"
-            }
-            let first = b[segmentStart]
-            if i == b.count {
+        return DottedLabels.problem(
+            b, of: "an NSID", labelName: "segment", maxLabelLength: maxSegmentLength,
+            badCharacter: "an NSID may only contain ASCII letters, digits, hyphens and dots"
+        ) { segment, index, isLast in
+            let first = b[segment.lowerBound]
+            if isLast {
                 // The name segment.
-                if segmentCount < 2 {
-                    return "an NSID needs at least three segments, as in 'com.example.record'"
-                }
-                if b[segmentStart..<i].contains(ASCII.hyphen) {
+                if index < 2 { return "an NSID needs at least three segments, as in 'com.example.record'" }
+                if b[segment].contains(ASCII.hyphen) {
                     return "the name (last segment) of an NSID may only contain letters and digits"
                 }
-                if ASCII.isDigit(first) {
-                    return "the name (last segment) of an NSID can't start with a digit"
-                }
+                if ASCII.isDigit(first) { return "the name (last segment) of an NSID can't start with a digit" }
             } else {
-                if first == ASCII.hyphen || b[i - 1] == ASCII.hyphen {
+                if first == ASCII.hyphen || b[segment.upperBound - 1] == ASCII.hyphen {
                     return "a segment of an NSID can't start or end with a hyphen"
                 }
-                if segmentCount == 0 && ASCII.isDigit(first) {
+                if index == 0 && ASCII.isDigit(first) {
                     return "the first segment of an NSID (the top-level domain) can't start with a digit"
                 }
             }
-            segmentCount += 1
-            segmentStart = i + 1
+            return nil
         }
-        return nil
     }
 }

@@ -14,14 +14,9 @@ public struct RecordKey: ScannedSyntax {
     /// The record key exactly as given.
     public let string: String
 
-    /// Parses a record key.
-    public init(_ string: String) throws(SyntaxError) {
-        try Self.check(string)
-        self.string = string
-    }
-
-    /// A value from a string already checked by `problem`.
-    init(validated string: String) {
+    /// A value from a string known to be valid (checked by ``problem(_:)``
+    /// before, as when read back from this server's own storage).
+    public init(unchecked string: String) {
         self.string = string
     }
 

@@ -23,16 +23,26 @@ extension SyntaxCheckedString {
 
 /// A ``SyntaxCheckedString`` checked by one scan of its UTF-8 bytes
 /// (`DID`, `Handle`, `NSID`, `RecordKey`, `ATIdentifier`, `URIString`,
-/// `LanguageTag`): its `isValid` and the check its `init` runs come from
+/// `LanguageTag`): its parsing `init`, `isValid` and the check come from
 /// ``problem(_:)``, written once here instead of in each type.
 public protocol ScannedSyntax: SyntaxCheckedString {
     /// The kind of identifier its errors name.
     static var syntaxKind: SyntaxError.Kind { get }
     /// Why `bytes` is not valid syntax for the type, or nil when it is.
     static func problem(_ bytes: UnsafeBufferPointer<UInt8>) -> String?
+    /// A value from a string known to be valid, not checked again (read
+    /// back from storage that only ever held checked values, or cut from a
+    /// larger identifier already checked).
+    init(unchecked string: String)
 }
 
 extension ScannedSyntax {
+    /// Parses and checks a string.
+    public init(_ string: String) throws(SyntaxError) {
+        try Self.check(string)
+        self.init(unchecked: string)
+    }
+
     /// Whether `string` is valid syntax for the type.
     public static func isValid(_ string: String) -> Bool {
         string.withUTF8Bytes(problem) == nil

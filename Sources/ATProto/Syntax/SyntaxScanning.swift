@@ -83,3 +83,36 @@ enum SyntaxCoding {
         try container.encode(string)
     }
 }
+
+/// The shape handles and NSIDs share: labels of ASCII letters, digits and
+/// hyphens, 1 to a maximum length each, separated by single dots.
+enum DottedLabels {
+    /// Why `b` does not have that shape, or what `each` finds wrong with a
+    /// label (given its byte range, its index and whether it is the last),
+    /// or nil. `of` names the thing in messages ("a handle"), `labelName`
+    /// its parts ("label").
+    @inline(__always)
+    static func problem(
+        _ b: UnsafeBufferPointer<UInt8>, of thing: String, labelName: String, maxLabelLength: Int, badCharacter: String,
+        each: (_ label: Range<Int>, _ index: Int, _ isLast: Bool) -> String?
+    ) -> String? {
+        var start = 0
+        var index = 0
+        for i in 0...b.count {
+            if i < b.count {
+                let c = b[i]
+                if c != ASCII.dot {
+                    if ASCII.isAlnum(c) || c == ASCII.hyphen { continue }
+                    return badCharacter
+                }
+            }
+            let length = i - start
+            if length == 0 { return "\(thing) can't start or end with a dot or have two dots in a row" }
+            if length > maxLabelLength { return "each \(labelName) of \(thing) is at most \(maxLabelLength) characters long" }
+            if let problem = each(start..<i, index, i == b.count) { return problem }
+            index += 1
+            start = i + 1
+        }
+        return nil
+    }
+}

@@ -19,9 +19,9 @@ public struct URIString: ScannedSyntax {
     /// The URI exactly as given.
     public let string: String
 
-    /// Parses a URI.
-    public init(_ string: String) throws(SyntaxError) {
-        try Self.check(string)
+    /// A value from a string known to be valid (checked by ``problem(_:)``
+    /// before, as when read back from this server's own storage).
+    public init(unchecked string: String) {
         self.string = string
     }
 
