@@ -31,10 +31,12 @@ extension Sequencer {
     public static func oldestSeq(in tx: some StoreReading) throws -> Int64? { try oldestSeq(db: tx.db) }
 
     /// Removes events older than `maxAge` seconds and all but the newest
-    /// `maxCount`.
+    /// `maxCount`, at most `limit` of them (the oldest).
     /// - Returns: the number of events removed.
     @discardableResult
-    public static func prune(maxAge: TimeInterval, maxCount: Int, now: Date = Date(), in tx: WriteTransaction) throws -> Int {
-        try prune(maxAge: maxAge, maxCount: maxCount, now: now, db: tx.db)
+    public static func prune(
+        maxAge: TimeInterval, maxCount: Int, now: Date = Date(), limit: Int = .max, in tx: WriteTransaction
+    ) throws -> Int {
+        try prune(maxAge: maxAge, maxCount: maxCount, now: now, limit: limit, db: tx.db)
     }
 }

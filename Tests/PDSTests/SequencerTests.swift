@@ -156,4 +156,16 @@ struct SequencerLogTests {
         #expect(try await server.post(alice.did, "after", token: alice.accessJwt).status == 200)
         #expect(try await server.sequencedEvents().map(\.seq) == [8])
     }
+
+    @Test func aLargeBacklogIsPrunedInBatchesOfItsOwnTransactions() async throws {
+        let server = try await TestServer.start { $0.sequencerMaxEvents = 2 }
+        defer { Task { await server.stop() } }
+        let alice = try await server.createAccount("alice")
+        for i in 0..<8 { #expect(try await server.post(alice.did, "p\(i)", token: alice.accessJwt).status == 200) }
+        // 11 events, 9 beyond the newest 2: three batches of 3 remove them all.
+        let pruner = SequencerPruner(services: server.services)
+        #expect(try await pruner.runOnce(batch: 3) == 9)
+        #expect(try await server.sequencedEvents().map(\.seq) == [10, 11])
+        #expect(try await pruner.runOnce(batch: 3) == 0)
+    }
 }

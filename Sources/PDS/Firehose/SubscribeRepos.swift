@@ -108,12 +108,21 @@ public struct SequencerPruner: Service {
         self.interval = interval
     }
 
-    /// One pass. - Returns: the number of events removed.
+    /// One pass, in transactions of at most `batch` events (so the writer
+    /// is held for one batch at a time and the log's checkpoints keep up;
+    /// see ``Sequencer/pruneBatch``). - Returns: the number of events removed.
     @discardableResult
-    public func runOnce(now: Date = Date()) async throws -> Int {
+    public func runOnce(now: Date = Date(), batch: Int = Sequencer.pruneBatch) async throws -> Int {
         let config = services.config
-        return try await services.storage.write { tx in
-            try Sequencer.prune(maxAge: config.sequencerRetention, maxCount: config.sequencerMaxEvents, now: now, in: tx)
+        var total = 0
+        while true {
+            let removed = try await services.storage.write { tx in
+                try Sequencer.prune(
+                    maxAge: config.sequencerRetention, maxCount: config.sequencerMaxEvents, now: now, limit: batch, in: tx)
+            }
+            total += removed
+            if removed < batch { return total }
+            services.checkpointer.noteWrite()
         }
     }
 
