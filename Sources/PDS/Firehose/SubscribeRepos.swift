@@ -108,11 +108,16 @@ public struct SequencerPruner: Service {
         self.interval = interval
     }
 
-    /// One pass, in transactions of at most `batch` events (so the writer
-    /// is held for one batch at a time and the log's checkpoints keep up;
-    /// see ``Sequencer/pruneBatch``). - Returns: the number of events removed.
+    /// One pass, in transactions of at most `batch` events with `pause`
+    /// between them (see ``Sequencer/pruneBatch``): the writer is held for
+    /// one batch at a time, and the checkpointer (a pass every 250 ms) copies
+    /// each batch's pages before the next, so the write-ahead log starts
+    /// over instead of growing by the whole backlog. - Returns: the number
+    /// of events removed.
     @discardableResult
-    public func runOnce(now: Date = Date(), batch: Int = Sequencer.pruneBatch) async throws -> Int {
+    public func runOnce(now: Date = Date(), batch: Int = Sequencer.pruneBatch, pause: Duration = .milliseconds(500))
+        async throws -> Int
+    {
         let config = services.config
         var total = 0
         while true {
@@ -123,6 +128,7 @@ public struct SequencerPruner: Service {
             total += removed
             if removed < batch { return total }
             services.checkpointer.noteWrite()
+            try await Task.sleep(for: pause)
         }
     }
 
