@@ -159,7 +159,7 @@ let package = Package(
         // on it; it knows no table).
         .target(
             name: "ServiceStorage",
-            dependencies: ["Migrations", "CSQLiteTuning", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ATProto", "Migrations", "CSQLiteTuning", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The repository's own tables (blocks, commits, record index) and
         // the repository built on them.
@@ -235,7 +235,7 @@ let package = Package(
         ),
         .testTarget(name: "JetstreamCompressionTests", dependencies: ["JetstreamCompression", "CZstd"]),
         .testTarget(name: "RepoTests", dependencies: ["Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "TestSupport"]),
-        .testTarget(name: "ServiceStorageTests", dependencies: ["ServiceStorage", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ServiceStorageTests", dependencies: ["ServiceStorage", "ATProto", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
 

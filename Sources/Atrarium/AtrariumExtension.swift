@@ -21,7 +21,7 @@ public enum AtrariumExtension {
         let resolver = keyResolver ?? IdentityKeyResolver(accounts: services.accounts, dids: services.identity.dids)
         let generator = try FeedGenerator(
             config: config, dataDirectory: services.config.dataDirectory,
-            did: config.feedGeneratorDID ?? services.config.resolvedServiceDID,
+            did: try DID(config.feedGeneratorDID ?? services.config.resolvedServiceDID),
             serviceEndpoint: config.serviceEndpoint ?? services.config.resolvedPublicURL,
             keyResolver: resolver, logger: services.logger)
         let local = config.localIngest

@@ -1,4 +1,5 @@
 import ATCrypto
+import ATProto
 import Foundation
 import FeedGen
 import Identity
@@ -17,7 +18,7 @@ public struct IdentityKeyResolver: SigningKeyResolver {
         self.dids = dids
     }
 
-    public func signingKey(for did: String, forceRefresh: Bool) async throws -> PublicKey {
+    public func signingKey(for did: DID, forceRefresh: Bool) async throws -> PublicKey {
         if let key = try? await local.signingKey(for: did, forceRefresh: forceRefresh) { return key }
         return try await dids.signingKey(for: did, forceRefresh: forceRefresh)
     }
@@ -39,7 +40,7 @@ public struct DIDDocumentKeyResolver: SigningKeyResolver {
         dids = DIDResolver(configuration: .init(plcDirectoryURL: config.resolvedPLCDirectoryURL, policy: policy))
     }
 
-    public func signingKey(for did: String, forceRefresh: Bool) async throws -> PublicKey {
+    public func signingKey(for did: DID, forceRefresh: Bool) async throws -> PublicKey {
         try await dids.signingKey(for: did, forceRefresh: forceRefresh)
     }
 }

@@ -1,4 +1,5 @@
 import ATCrypto
+import ATProto
 import FeedGen
 import PDS
 
@@ -22,8 +23,8 @@ public struct LocalAccountKeyResolver: SigningKeyResolver {
         }
     }
 
-    public func signingKey(for did: String, forceRefresh: Bool) async throws -> PublicKey {
-        guard let account = try await accounts.account(did: did) else { throw ResolveError.notLocal(did) }
+    public func signingKey(for did: DID, forceRefresh: Bool) async throws -> PublicKey {
+        guard let account = try await accounts.account(did: did) else { throw ResolveError.notLocal(did.string) }
         return account.signingKey.publicKey
     }
 }

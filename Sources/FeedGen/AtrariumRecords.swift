@@ -6,20 +6,27 @@ import LexiconFiles
 /// the record against its Lexicon and then the rules Lexicon cannot state
 /// (the hashtag pattern, the feed mix summing to 100).
 public enum AtrariumRecords {
-    public static let config = "net.atrarium.community.config"
-    public static let membership = "net.atrarium.community.membership"
-    public static let approval = "net.atrarium.community.approval"
-    public static let moderationAction = "net.atrarium.moderation.action"
-    public static let post = "app.bsky.feed.post"
+    public static let config = NSID(unchecked: "net.atrarium.community.config")
+    public static let membership = NSID(unchecked: "net.atrarium.community.membership")
+    public static let approval = NSID(unchecked: "net.atrarium.community.approval")
+    public static let moderationAction = NSID(unchecked: "net.atrarium.moderation.action")
+    public static let post = NSID(unchecked: "app.bsky.feed.post")
+    /// The feed generator record each community publishes in its owner's
+    /// repository (`app.bsky.feed.generator/atrarium-<id>`).
+    public static let feedGenerator = NSID(unchecked: "app.bsky.feed.generator")
+
+    /// The record key of community `id`'s config as the dashboard writes it:
+    /// the id itself (8 hex digits, checked by `CommunityHashtag`).
+    public static func configKey(_ id: String) -> RecordKey { RecordKey(unchecked: id) }
 
     /// The bundled Lexicons (loaded once).
     static let lexicons: LexiconCatalog? = try? LexiconCatalog(jsonDocuments: LexiconFiles.all())
 
     /// Validates `record` against the Lexicon of `collection`.
-    public static func validate(_ record: DataValue, collection: String) throws(FeedGenError) {
+    public static func validate(_ record: DataValue, collection: NSID) throws(FeedGenError) {
         guard let lexicons else { throw .invalidRecord("the bundled Lexicons could not be loaded") }
         do {
-            guard try lexicons.validateRecord(collection: collection, record: record) == .valid else {
+            guard try lexicons.validateRecord(collection: collection.string, record: record) == .valid else {
                 throw FeedGenError.invalidRecord("no Lexicon for \(collection)")
             }
         } catch let error as FeedGenError {
@@ -47,9 +54,14 @@ public enum AtrariumRecords {
             id: id, name: record["name"]?.stringValue ?? "", description: record["description"]?.stringValue,
             stage: record["stage"]?.stringValue ?? "theme", accessType: record["accessType"]?.stringValue ?? "open",
             parentURI: record["parentCommunity"]?.stringValue, feedMix: mix,
-            moderators: (record["moderators"]?.arrayValue ?? []).compactMap(\.stringValue),
-            blocklist: (record["blocklist"]?.arrayValue ?? []).compactMap(\.stringValue),
+            moderators: dids(record["moderators"]), blocklist: dids(record["blocklist"]),
             createdAt: record["createdAt"]?.stringValue ?? "")
+    }
+
+    /// The DIDs of a list field (`moderators`, `blocklist`); the lexicon
+    /// makes each a DID, and an entry that is not one is left out.
+    private static func dids(_ list: DataValue?) -> [DID] {
+        (list?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { try? DID($0) } }
     }
 }
 
@@ -62,8 +74,8 @@ public struct CommunityConfig: Sendable, Equatable {
     public var accessType: String
     public var parentURI: String?
     public var feedMix: FeedMix
-    public var moderators: [String]
-    public var blocklist: [String]
+    public var moderators: [DID]
+    public var blocklist: [DID]
     public var createdAt: String
 }
 

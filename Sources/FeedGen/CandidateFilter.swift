@@ -10,17 +10,17 @@ import Synchronization
 /// are never missed). Everything else (about 99% of the network) is
 /// dropped before it is even parsed.
 public final class CandidateFilter: Sendable {
-    private let knownAccounts = Mutex<Set<String>>([])
+    private let knownAccounts = Mutex<Set<DID>>([])
 
     public init() {}
 
     /// Remembers accounts whose later deletes and account events matter.
-    public func remember<S: Sequence<String>>(_ dids: S) {
+    public func remember<S: Sequence<DID>>(_ dids: S) {
         knownAccounts.withLock { $0.formUnion(dids) }
     }
 
     /// Whether the account was seen before.
-    public func isKnown(_ did: String) -> Bool {
+    public func isKnown(_ did: DID) -> Bool {
         knownAccounts.withLock { $0.contains(did) }
     }
 
@@ -45,7 +45,7 @@ public final class CandidateFilter: Sendable {
     /// Atrarium collection does; CBOR strings are raw UTF-8, so a facet tag
     /// `atr_…` has no quote before it and only this short needle is safe), or
     /// its account is known, so it may update or delete something indexed.
-    public func mayMatter(commitBody bytes: UnsafeRawBufferPointer, did: String) -> Bool {
+    public func mayMatter(commitBody bytes: UnsafeRawBufferPointer, did: DID) -> Bool {
         Self.contains(bytes, "atr") || isKnown(did)
     }
 
@@ -54,7 +54,7 @@ public final class CandidateFilter: Sendable {
     public func admits(_ event: IngestEvent, mentionsAtrarium: Bool) -> Bool {
         switch event {
         case .record(let change):
-            if change.collection.hasPrefix("net.atrarium.") || mentionsAtrarium {
+            if change.collection.string.hasPrefix("net.atrarium.") || mentionsAtrarium {
                 remember([change.did])
                 return true
             }

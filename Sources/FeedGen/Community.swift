@@ -1,5 +1,7 @@
+import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// One community of the index, as an actor: it serializes the decisions of
 /// its community (who is an active member and with which role, which posts
@@ -21,12 +23,12 @@ public actor Community {
     /// The authority facts of the community's config.
     struct Rules: Sendable {
         var configURI: String
-        var owner: String
+        var owner: DID
         var accessType: String
-        var moderators: Set<String>
-        var blocklist: Set<String>
+        var moderators: Set<DID>
+        var blocklist: Set<DID>
 
-        var authorities: Set<String> { moderators.union([owner]) }
+        var authorities: Set<DID> { moderators.union([owner]) }
     }
 
     init(id: String, pool: DatabasePool, rules: Rules) {
@@ -51,8 +53,12 @@ public actor Community {
             moderators: Set(Self.didList(row["moderators"])), blocklist: Set(Self.didList(row["blocklist"])))
     }
 
-    static func didList(_ json: String) -> [String] {
-        (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+    /// The DIDs of a config's `moderators` or `blocklist` column (JSON
+    /// text, as the config record listed them); entries that are not DIDs
+    /// are left out.
+    static func didList(_ json: String) -> [DID] {
+        let strings = (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+        return strings.compactMap { try? DID($0) }
     }
 
     /// The config changed: reload it and decide every member and every
@@ -66,7 +72,7 @@ public actor Community {
     }
 
     /// Decides again whether `did` is an active member, and its role.
-    func recomputeMember(_ did: String) async throws {
+    func recomputeMember(_ did: DID) async throws {
         let id = id, rules = rules
         try await pool.write { db in try Self.decideMember(did, community: id, rules: rules, db: db) }
     }
@@ -76,16 +82,16 @@ public actor Community {
     func recomputeAllMembers() async throws {
         let id = id, rules = rules
         try await pool.write { db in
-            let claimants = try String.fetchAll(
+            let claimants = try DID.fetchAll(
                 db, sql: "SELECT DISTINCT member_did FROM membership_claim WHERE community_uri = ?", arguments: [rules.configURI])
-            let current = try String.fetchAll(db, sql: "SELECT did FROM community_member WHERE community = ?", arguments: [id])
+            let current = try DID.fetchAll(db, sql: "SELECT did FROM community_member WHERE community = ?", arguments: [id])
             for did in Set(claimants).union(current).union(rules.authorities) {
                 try Self.decideMember(did, community: id, rules: rules, db: db)
             }
         }
     }
 
-    private static func decideMember(_ did: String, community id: String, rules: Rules, db: Database) throws {
+    private static func decideMember(_ did: DID, community id: String, rules: Rules, db: Database) throws {
         let role: String?
         if did == rules.owner {
             role = "owner"
@@ -97,7 +103,7 @@ public actor Community {
                 arguments: [rules.configURI, did]) ?? false
             var approved = rules.accessType == "open"
             if claimed && !approved {
-                let approvers = try String.fetchAll(
+                let approvers = try DID.fetchAll(
                     db, sql: "SELECT approver_did FROM membership_approval WHERE community_uri = ? AND member_did = ?",
                     arguments: [rules.configURI, did])
                 approved = approvers.contains { rules.authorities.contains($0) }
@@ -126,15 +132,15 @@ public actor Community {
                     WHERE community_uri = ? ORDER BY created_at, uri
                     """, arguments: [rules.configURI])
             var hidden: [String: Bool] = [:]
-            var blocked: [String: Bool] = [:]
+            var blocked: [DID: Bool] = [:]
             for did in rules.blocklist { blocked[did] = true }
-            for row in rows where rules.authorities.contains(row["author_did"] as String) {
+            for row in rows where rules.authorities.contains(row["author_did"] as DID) {
                 let action: String = row["action"]
                 switch action {
                 case "hide_post", "unhide_post":
                     if let uri: String = row["target_uri"] { hidden[uri] = action == "hide_post" }
                 case "block_user", "unblock_user":
-                    if let did: String = row["target_did"] { blocked[did] = action == "block_user" || rules.blocklist.contains(did) }
+                    if let did: DID = row["target_did"] { blocked[did] = action == "block_user" || rules.blocklist.contains(did) }
                 default: break
                 }
             }
@@ -152,7 +158,7 @@ public actor Community {
     /// Indexes a post when its author is an active member and not blocked.
     /// - Returns: whether the post is in the index now.
     @discardableResult
-    func indexPost(uri: String, cid: String, author: String, createdAt: Int64, indexedAt: Int64) async throws -> Bool {
+    func indexPost(uri: String, cid: String, author: DID, createdAt: Int64, indexedAt: Int64) async throws -> Bool {
         let id = id
         return try await pool.write { db in
             // Statements prepared once per connection: this runs for every post.

@@ -1,5 +1,7 @@
+import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// A community as the index holds it: its config's fields and how many
 /// active members it has.
@@ -10,15 +12,15 @@ public struct IndexedCommunity: Sendable, Equatable {
     public let configURI: String
     public let configCID: String
     /// The config's author.
-    public let owner: String
+    public let owner: DID
     public let name: String
     public let description: String?
     public let stage: String
     public let accessType: String
     public let parentURI: String?
     public let feedMix: FeedMix
-    public let moderators: [String]
-    public let blocklist: [String]
+    public let moderators: [DID]
+    public let blocklist: [DID]
     /// The config's `createdAt`, as written.
     public let createdAt: String
     /// Active members, owner and moderators included.
@@ -45,7 +47,7 @@ public struct IndexedCommunity: Sendable, Equatable {
 
 /// An active member of a community, with the role the rules give it.
 public struct IndexedMember: Sendable, Equatable {
-    public let did: String
+    public let did: DID
     /// owner, moderator or member.
     public let role: String
     /// Whether the feed excludes its posts (blocked in the community).
@@ -57,20 +59,20 @@ public struct IndexedMember: Sendable, Equatable {
 public struct CommunityMembers: Sendable, Equatable {
     public let active: [IndexedMember]
     /// DIDs with an active claim that are not active members.
-    public let pending: [String]
+    public let pending: [DID]
 }
 
 /// One `net.atrarium.moderation.action` record as the index holds it.
 public struct IndexedModerationAction: Sendable, Equatable {
     public let uri: String
     /// Its author's DID.
-    public let author: String
+    public let author: DID
     /// The record's `action` (hide_post, unhide_post, block_user, unblock_user).
     public let action: String
     /// The post acted on, for hide_post and unhide_post.
     public let targetURI: String?
     /// The account acted on, for block_user and unblock_user.
-    public let targetDID: String?
+    public let targetDID: DID?
     /// The record's `createdAt`, as written.
     public let createdAt: String
 }

@@ -1,5 +1,7 @@
+import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// The reads of the community index that serve the world outside the
 /// ingest path (the dashboard API, `pds bench feedgen`): communities,
@@ -50,7 +52,7 @@ public struct CommunityIndexStore: Sendable {
     /// The first `limit` communities, by id, where `member` is active or
     /// has an active membership claim, each with `member`'s role there (nil
     /// when the claim does not count yet: pending).
-    public func communities(involving member: String, limit: Int) async throws -> [(community: IndexedCommunity, role: String?)] {
+    public func communities(involving member: DID, limit: Int) async throws -> [(community: IndexedCommunity, role: String?)] {
         try await pool.read { db -> [(community: IndexedCommunity, role: String?)] in
             try Row.fetchAll(
                 db,
@@ -70,11 +72,11 @@ public struct CommunityIndexStore: Sendable {
 
     /// The role the rules give `did` in community `id` (owner, moderator,
     /// member), or nil when it is not an active member.
-    public func role(of did: String, in id: String) async throws -> String? {
+    public func role(of did: DID, in id: String) async throws -> String? {
         try await pool.read { db in try Self.role(of: did, in: id, db: db) }
     }
 
-    private static func role(of did: String, in id: String, db: Database) throws -> String? {
+    private static func role(of did: DID, in id: String, db: Database) throws -> String? {
         try String.fetchOne(db, sql: "SELECT role FROM community_member WHERE community = ? AND did = ?", arguments: [id, did])
     }
 
@@ -93,7 +95,7 @@ public struct CommunityIndexStore: Sendable {
                     """, arguments: [id]
             ).map { IndexedMember(did: $0["did"], role: $0["role"], isBlocked: $0["blocked"]) }
             guard includePending else { return CommunityMembers(active: active, pending: []) }
-            let pending = try String.fetchAll(
+            let pending = try DID.fetchAll(
                 db,
                 sql: """
                     SELECT DISTINCT member_did FROM membership_claim WHERE community_uri = ? AND active = 1
@@ -105,7 +107,7 @@ public struct CommunityIndexStore: Sendable {
 
     /// Whether `did` is blocked in community `id` (by a moderation action
     /// that counts or by the config's blocklist).
-    public func isBlocked(_ did: String, in id: String) async throws -> Bool {
+    public func isBlocked(_ did: DID, in id: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM community_blocked_user WHERE community = ? AND did = ?", arguments: [id, did]) ?? false
         }
@@ -114,7 +116,7 @@ public struct CommunityIndexStore: Sendable {
     // MARK: - Membership claims and approvals
 
     /// Whether `did` has an active membership claim in the community of `configURI`.
-    public func hasActiveClaim(_ did: String, configURI: String) async throws -> Bool {
+    public func hasActiveClaim(_ did: DID, configURI: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM membership_claim WHERE community_uri = ? AND member_did = ? AND active = 1 LIMIT 1",
@@ -129,7 +131,7 @@ public struct CommunityIndexStore: Sendable {
 
     /// The URIs of every membership claim (active or not) `did` made on the
     /// community of `configURI`, in order.
-    public func claimURIs(of did: String, configURI: String) async throws -> [String] {
+    public func claimURIs(of did: DID, configURI: String) async throws -> [String] {
         try await pool.read { db in
             try String.fetchAll(
                 db, sql: "SELECT uri FROM membership_claim WHERE community_uri = ? AND member_did = ? ORDER BY uri", arguments: [configURI, did])
@@ -138,7 +140,7 @@ public struct CommunityIndexStore: Sendable {
 
     /// The URIs of the approvals `approver` wrote of `member`'s claim on the
     /// community of `configURI`.
-    public func approvalURIs(of member: String, by approver: String, configURI: String) async throws -> [String] {
+    public func approvalURIs(of member: DID, by approver: DID, configURI: String) async throws -> [String] {
         try await pool.read { db in
             try String.fetchAll(
                 db, sql: "SELECT uri FROM membership_approval WHERE community_uri = ? AND member_did = ? AND approver_did = ?",

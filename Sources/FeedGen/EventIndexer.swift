@@ -2,6 +2,7 @@ import ATProto
 import Foundation
 import GRDB
 import Logging
+import ServiceStorage
 
 /// Applies ingested events to the community index: community configs,
 /// membership claims and approvals, moderation actions, posts (routed to
@@ -31,7 +32,7 @@ public struct EventIndexer: Sendable {
                 try db.execute(sql: "DELETE FROM community_post WHERE author_did = ?", arguments: [did])
                 return db.changesCount
             }
-            logger.info("feedgen: account \(status), its posts removed", metadata: ["did": .string(did), "posts": "\(removed)"])
+            logger.info("feedgen: account \(status), its posts removed", metadata: ["did": .string(did.string), "posts": "\(removed)"])
         case .record(let change):
             switch change.collection {
             case AtrariumRecords.post: try await applyPost(change, now: now)
@@ -200,18 +201,21 @@ public struct EventIndexer: Sendable {
 
     private func applyApproval(_ change: RecordChange) async throws {
         let uri = change.uri
-        let affected: (community: String, member: String)?
+        let affected: (community: String, member: DID)?
         if change.operation == .delete {
             affected = try await pool.write { db in
                 let row = try Row.fetchOne(db, sql: "SELECT community_uri, member_did FROM membership_approval WHERE uri = ?", arguments: [uri])
                 try db.execute(sql: "DELETE FROM membership_approval WHERE uri = ?", arguments: [uri])
-                return row.map { (community: $0["community_uri"] as String, member: $0["member_did"] as String) }
+                return row.map { (community: $0["community_uri"] as String, member: $0["member_did"] as DID) }
             }
         } else {
             let record = change.record ?? .null
             try AtrariumRecords.validate(record, collection: AtrariumRecords.approval)
             let target = record["community"]?.stringValue ?? ""
-            let member = record["member"]?.stringValue ?? ""
+            // The lexicon's `format: did`, checked by `validate` above.
+            guard let member = record["member"]?.stringValue.flatMap({ try? DID($0) }) else {
+                throw FeedGenError.invalidRecord("an approval needs a member DID")
+            }
             try await pool.write { db in
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO membership_approval (uri, approver_did, community_uri, member_did) VALUES (?, ?, ?, ?)",
@@ -239,7 +243,7 @@ public struct EventIndexer: Sendable {
             let action = record["action"]?.stringValue ?? ""
             let target = record["target"]
             let targetURI = target?["uri"]?.stringValue
-            let targetDID = target?["did"]?.stringValue
+            let targetDID = target?["did"]?.stringValue.flatMap { try? DID($0) }
             let isPostAction = action == "hide_post" || action == "unhide_post"
             guard isPostAction ? targetURI != nil : targetDID != nil else {
                 throw FeedGenError.invalidRecord("\(action) needs a \(isPostAction ? "post (strongRef)" : "user (did)") target")

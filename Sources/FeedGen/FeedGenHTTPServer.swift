@@ -27,10 +27,10 @@ public enum FeedGenHTTPServer {
         }
         router.get("/xrpc/_health") { _, _ in json(["version": "feedgen"]) }
         router.get("/.well-known/did.json") { _, _ in
-            guard generator.did.hasPrefix("did:web:") else {
+            guard generator.did.method == "web" else {
                 return json(["error": "NotFound", "message": "the feed generator's DID is not a did:web"], status: .notFound)
             }
-            return json(["@context": ["https://www.w3.org/ns/did/v1"], "id": .string(generator.did), "service": [generator.didDocumentService]])
+            return json(["@context": ["https://www.w3.org/ns/did/v1"], "id": .string(generator.did.string), "service": [generator.didDocumentService]])
         }
         return Application(
             router: router,

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import JetstreamCompression
 import Logging
+import ServiceStorage
 
 /// The Atrarium feed generator: its database, the ingest pipeline (cheap
 /// filter → buffer → durable queue → processor → community index), the
@@ -11,7 +12,7 @@ import Logging
 public final class FeedGenerator: Sendable {
     public let config: FeedGenConfig
     /// The feed generator's DID (`aud` of service tokens).
-    public let did: String
+    public let did: DID
     /// Where the feed generator is reached (`#bsky_fg` endpoint).
     public let serviceEndpoint: String
     public let pool: DatabasePool
@@ -31,11 +32,12 @@ public final class FeedGenerator: Sendable {
     public let logger: Logger
 
     /// The record key of a community's `app.bsky.feed.generator` record.
-    public static func feedRecordKey(communityID: String) -> String { "atrarium-" + communityID }
+    /// `atrarium-<id>`: letters, digits and a hyphen, always a record key.
+    public static func feedRecordKey(communityID: String) -> RecordKey { RecordKey(unchecked: "atrarium-" + communityID) }
 
     /// Opens (creating on first start) `<dataDirectory>/feedgen.sqlite`.
     public init(
-        config: FeedGenConfig, dataDirectory: String, did: String, serviceEndpoint: String,
+        config: FeedGenConfig, dataDirectory: String, did: DID, serviceEndpoint: String,
         keyResolver: (any SigningKeyResolver)?, logger: Logger
     ) throws {
         self.config = config
@@ -53,14 +55,14 @@ public final class FeedGenerator: Sendable {
         buffer = IngestBuffer(queue: queue, logger: logger) { processor.notify() }
         skeletons = FeedSkeletonQuery(reader: pool)
         index = CommunityIndexStore(pool: pool)
-        auth = keyResolver.map { ServiceAuthVerifier(resolver: $0, audience: did) }
+        auth = keyResolver.map { ServiceAuthVerifier(resolver: $0, audience: did.string) }
     }
 
     /// Makes the accounts already involved in the index known to the cheap
     /// filter, so their deletes and takedowns pass it after a restart.
     public func loadKnownAccounts() async throws {
         let dids = try await pool.read { db in
-            try String.fetchAll(
+            try DID.fetchAll(
                 db,
                 sql: """
                     SELECT did FROM community_member UNION SELECT author_did FROM community_post
@@ -109,22 +111,25 @@ public final class FeedGenerator: Sendable {
         let id = String(rkey.dropFirst("atrarium-".count))
         let publisher = uri.authority.string
         let owner = try await pool.read { db in try String.fetchOne(db, sql: "SELECT owner_did FROM community WHERE id = ?", arguments: [id]) }
-        guard let owner, publisher == owner || publisher == did else { throw FeedGenError.unknownFeed(feed) }
+        guard let owner, publisher == owner || publisher == did.string else { throw FeedGenError.unknownFeed(feed) }
         return id
     }
 
     /// The feed URI of a community (published in its owner's repository).
-    public static func feedURI(communityID: String, owner: String) -> String {
-        "at://\(owner)/app.bsky.feed.generator/\(feedRecordKey(communityID: communityID))"
+    public static func feedURI(communityID: String, owner: DID) -> String {
+        ATURI(
+            authority: .did(owner), collection: AtrariumRecords.feedGenerator,
+            recordKey: feedRecordKey(communityID: communityID)
+        ).string
     }
 
     /// `app.bsky.feed.describeFeedGenerator`: `{did, feeds: [{uri}]}`.
     public func describeFeedGenerator() async throws -> DataValue {
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, owner_did FROM community ORDER BY id").map { ($0["id"] as String, $0["owner_did"] as String) }
+            try Row.fetchAll(db, sql: "SELECT id, owner_did FROM community ORDER BY id").map { ($0["id"] as String, $0["owner_did"] as DID) }
         }
         return [
-            "did": .string(did),
+            "did": .string(did.string),
             "feeds": .array(rows.map { ["uri": .string(Self.feedURI(communityID: $0.0, owner: $0.1))] }),
         ]
     }
@@ -147,7 +152,7 @@ public final class FeedGenerator: Sendable {
         logger.info(
             "feedgen: started",
             metadata: [
-                "did": .string(did), "jetstream": "\(config.jetstreamURLs)", "local": "\(local != nil)",
+                "did": .string(did.string), "jetstream": "\(config.jetstreamURLs)", "local": "\(local != nil)",
                 "retentionSeconds": "\(config.retentionSeconds)",
             ])
         await withTaskGroup(of: Void.self) { group in

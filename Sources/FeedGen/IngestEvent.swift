@@ -4,10 +4,10 @@ import ATProto
 /// record created, updated or deleted, or an account's status changing.
 public enum IngestEvent: Sendable, Equatable {
     case record(RecordChange)
-    case account(did: String, active: Bool, status: String?)
+    case account(did: DID, active: Bool, status: String?)
 
     /// The account the event concerns.
-    public var did: String {
+    public var did: DID {
         switch self {
         case .record(let change): return change.did
         case .account(let did, _, _): return did
@@ -19,14 +19,14 @@ public enum IngestEvent: Sendable, Equatable {
         switch self {
         case .record(let c):
             var map: DataMap = [
-                "kind": "record", "did": .string(c.did), "collection": .string(c.collection), "rkey": .string(c.rkey),
+                "kind": "record", "did": .string(c.did.string), "collection": .string(c.collection.string), "rkey": .string(c.rkey.string),
                 "operation": .string(c.operation.rawValue),
             ]
             if let cid = c.cid { map["cid"] = .string(cid) }
             if let record = c.record { map["record"] = record }
             return .map(map)
         case .account(let did, let active, let status):
-            var map: DataMap = ["kind": "account", "did": .string(did), "active": .bool(active)]
+            var map: DataMap = ["kind": "account", "did": .string(did.string), "active": .bool(active)]
             if let status { map["status"] = .string(status) }
             return .map(map)
         }
@@ -34,7 +34,7 @@ public enum IngestEvent: Sendable, Equatable {
 
     /// Reads an event back from ``dataValue``.
     public init(dataValue value: DataValue) throws(FeedGenError) {
-        guard let did = value["did"]?.stringValue, DID.isValid(did) else { throw .malformedEvent("event has no valid did") }
+        guard let did = value["did"]?.stringValue.flatMap({ try? DID($0) }) else { throw .malformedEvent("event has no valid did") }
         switch value["kind"]?.stringValue {
         case "record":
             guard let collection = value["collection"]?.stringValue, let rkey = value["rkey"]?.stringValue,
@@ -42,7 +42,7 @@ public enum IngestEvent: Sendable, Equatable {
             else { throw .malformedEvent("record event lacks collection, rkey or operation") }
             self = .record(
                 try RecordChange(
-                    did: did, collection: collection, rkey: rkey, operation: operation, cid: value["cid"]?.stringValue,
+                    did: did.string, collection: collection, rkey: rkey, operation: operation, cid: value["cid"]?.stringValue,
                     record: value["record"]))
         case "account":
             self = .account(did: did, active: value["active"]?.boolValue ?? false, status: value["status"]?.stringValue)
@@ -59,9 +59,9 @@ public struct RecordChange: Sendable, Equatable {
         case create, update, delete
     }
 
-    public let did: String
-    public let collection: String
-    public let rkey: String
+    public let did: DID
+    public let collection: NSID
+    public let rkey: RecordKey
     public let operation: Operation
     /// The record's CID (absent for deletes).
     public let cid: String?
@@ -72,21 +72,25 @@ public struct RecordChange: Sendable, Equatable {
     public init(did: String, collection: String, rkey: String, operation: Operation, cid: String?, record: DataValue?)
         throws(FeedGenError)
     {
-        guard DID.isValid(did) else { throw .malformedEvent("invalid did '\(did.prefix(100))'") }
-        guard NSID.isValid(collection) else { throw .malformedEvent("invalid collection '\(collection.prefix(100))'") }
-        guard RecordKey.isValid(rkey) else { throw .malformedEvent("invalid rkey '\(rkey.prefix(100))'") }
+        guard let parsedDID = try? DID(did) else { throw .malformedEvent("invalid did '\(did.prefix(100))'") }
+        guard let parsedCollection = try? NSID(collection) else {
+            throw .malformedEvent("invalid collection '\(collection.prefix(100))'")
+        }
+        guard let parsedRKey = try? RecordKey(rkey) else { throw .malformedEvent("invalid rkey '\(rkey.prefix(100))'") }
         if operation != .delete {
             guard let cid, (try? CID(string: cid)) != nil else { throw .malformedEvent("\(operation.rawValue) without a valid cid") }
             guard record?.mapValue != nil else { throw .malformedEvent("\(operation.rawValue) without a record object") }
         }
-        self.did = did
-        self.collection = collection
-        self.rkey = rkey
+        self.did = parsedDID
+        self.collection = parsedCollection
+        self.rkey = parsedRKey
         self.operation = operation
         self.cid = cid
         self.record = record
     }
 
     /// `at://did/collection/rkey`.
-    public var uri: String { "at://\(did)/\(collection)/\(rkey)" }
+    public var uri: String {
+        ATURI(authority: .did(did), collection: collection, recordKey: rkey).string
+    }
 }

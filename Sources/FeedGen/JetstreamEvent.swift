@@ -19,7 +19,7 @@ public struct JetstreamEvent: Sendable, Equatable {
             throw .malformedEvent("not JSON: \(error)")
         }
         guard value.mapValue != nil else { throw .malformedEvent("not a JSON object") }
-        guard let did = value["did"]?.stringValue, DID.isValid(did) else { throw .malformedEvent("missing or invalid did") }
+        guard let did = value["did"]?.stringValue.flatMap({ try? DID($0) }) else { throw .malformedEvent("missing or invalid did") }
         guard let time = value["time_us"]?.intValue, time > 0 else { throw .malformedEvent("missing or invalid time_us") }
         timeMicroseconds = time
         switch value["kind"]?.stringValue {
@@ -33,7 +33,7 @@ public struct JetstreamEvent: Sendable, Equatable {
             }
             event = .record(
                 try RecordChange(
-                    did: did, collection: collection, rkey: rkey, operation: operation, cid: commit["cid"]?.stringValue,
+                    did: did.string, collection: collection, rkey: rkey, operation: operation, cid: commit["cid"]?.stringValue,
                     record: operation == .delete ? nil : commit["record"]))
         case "account":
             guard let account = value["account"], account.mapValue != nil, let active = account["active"]?.boolValue else {

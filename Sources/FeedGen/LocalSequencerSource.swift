@@ -165,7 +165,7 @@ public struct LocalSequencerSource: Sendable {
                 let parts = path.split(separator: "/", maxSplits: 1)
                 guard parts.count == 2 else { continue }
                 let collection = String(parts[0]), rkey = String(parts[1])
-                guard collection == AtrariumRecords.post || collection.hasPrefix("net.atrarium.") else { continue }
+                guard collection == AtrariumRecords.post.string || collection.hasPrefix("net.atrarium.") else { continue }
                 var record: DataValue?
                 let cid = op["cid"]?.linkValue
                 if operation != .delete {

@@ -1,11 +1,12 @@
 import ATCrypto
+import ATProto
 import Foundation
 
 /// Finds the current atproto signing key of a DID (the `#atproto`
 /// verification method of its DID document). `forceRefresh` asks for a
 /// fresh resolution instead of a cached one.
 public protocol SigningKeyResolver: Sendable {
-    func signingKey(for did: String, forceRefresh: Bool) async throws -> PublicKey
+    func signingKey(for did: DID, forceRefresh: Bool) async throws -> PublicKey
 }
 
 /// Verifies the service JWT a client (the AppView, for a user) sends with
@@ -17,7 +18,7 @@ public actor ServiceAuthVerifier {
     let resolver: any SigningKeyResolver
     let audience: String
     let keyLifetime: TimeInterval
-    private var cache: [String: (key: PublicKey, fetched: Date)] = [:]
+    private var cache: [DID: (key: PublicKey, fetched: Date)] = [:]
 
     public static let feedSkeletonMethod = "app.bsky.feed.getFeedSkeleton"
 
@@ -29,7 +30,7 @@ public actor ServiceAuthVerifier {
 
     /// Verifies `token` for `method`. - Returns: the requester's DID.
     public func verify(_ token: String, method: String = ServiceAuthVerifier.feedSkeletonMethod, now: Date = Date())
-        async throws(FeedGenError) -> String
+        async throws(FeedGenError) -> DID
     {
         let unverified: DecodedJWT
         do {
@@ -37,7 +38,7 @@ public actor ServiceAuthVerifier {
         } catch {
             throw .invalidToken("Malformed service token: \(error)")
         }
-        guard let issuer = unverified.claims.iss?.split(separator: "#").first.map(String.init), issuer.hasPrefix("did:") else {
+        guard let issuer = unverified.claims.iss?.split(separator: "#").first.flatMap({ try? DID(String($0)) }) else {
             throw .invalidToken("Service token has no issuer DID (iss)")
         }
         guard ["ES256K", "ES256"].contains(unverified.header.alg) else {
@@ -78,7 +79,7 @@ public actor ServiceAuthVerifier {
         }
     }
 
-    private func key(for did: String, forceRefresh: Bool, now: Date) async throws(FeedGenError) -> PublicKey {
+    private func key(for did: DID, forceRefresh: Bool, now: Date) async throws(FeedGenError) -> PublicKey {
         if !forceRefresh, let cached = cache[did], now.timeIntervalSince(cached.fetched) < keyLifetime { return cached.key }
         let key: PublicKey
         do {

@@ -33,7 +33,7 @@ public actor DIDResolver {
 
     public let configuration: Configuration
     private let http: GuardedHTTPClient
-    private var cache: [String: (document: ResolvedDIDDocument, fetched: ContinuousClock.Instant)] = [:]
+    private var cache: [DID: (document: ResolvedDIDDocument, fetched: ContinuousClock.Instant)] = [:]
 
     public init(configuration: Configuration, http: GuardedHTTPClient? = nil) {
         self.configuration = configuration
@@ -41,7 +41,7 @@ public actor DIDResolver {
     }
 
     /// The document of `did`, from the cache when fresh.
-    public func resolve(_ did: String, forceRefresh: Bool = false) async throws(IdentityError) -> ResolvedDIDDocument {
+    public func resolve(_ did: DID, forceRefresh: Bool = false) async throws(IdentityError) -> ResolvedDIDDocument {
         let now = ContinuousClock.now
         if !forceRefresh, let cached = cache[did], now - cached.fetched < configuration.cacheTTL {
             return cached.document
@@ -50,7 +50,7 @@ public actor DIDResolver {
         let reply = try await http.get(url, accept: "application/did+ld+json, application/json", timeout: configuration.timeout)
         switch reply.status {
         case 200: break
-        case 404, 410: throw .didNotFound(did)
+        case 404, 410: throw .didNotFound(did.string)
         default: throw .unreachable("\(url) answered \(reply.status)")
         }
         let value: DataValue
@@ -66,7 +66,7 @@ public actor DIDResolver {
     }
 
     /// The `#atproto` signing key of `did`.
-    public func signingKey(for did: String, forceRefresh: Bool = false) async throws(IdentityError) -> PublicKey {
+    public func signingKey(for did: DID, forceRefresh: Bool = false) async throws(IdentityError) -> PublicKey {
         guard let key = try await resolve(did, forceRefresh: forceRefresh).signingKey else {
             throw .invalidDocument("\(did) has no #atproto signing key")
         }
@@ -74,41 +74,38 @@ public actor DIDResolver {
     }
 
     /// Forgets the cached document of `did` (after it changed here).
-    public func purge(_ did: String) {
+    public func purge(_ did: DID) {
         cache[did] = nil
     }
 
     /// Where the document of `did` is fetched from.
-    public func documentURL(_ did: String) throws(IdentityError) -> String {
-        if did.hasPrefix("did:plc:") {
-            let id = did.dropFirst(8)
-            guard id.count == 24, id.allSatisfy({ ("a"..."z").contains($0) || ("2"..."7").contains($0) }) else {
-                throw .unsupportedDID(did)
-            }
+    public func documentURL(_ did: DID) throws(IdentityError) -> String {
+        if did.method == "plc" {
+            guard did.isPLC else { throw .unsupportedDID(did.string) }
             guard let base = configuration.plcDirectoryURL, !base.isEmpty else {
                 throw .unreachable("no PLC directory is configured, so \(did) cannot be resolved")
             }
-            return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/" + did
+            return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/" + did.string
         }
-        if did.hasPrefix("did:web:") {
+        if did.method == "web" {
             return try Self.didWebDocumentURL(did)
         }
-        throw .unsupportedDID(did)
+        throw .unsupportedDID(did.string)
     }
 
     /// `https://<host>/.well-known/did.json` of a did:web (a `%3A` port is
     /// allowed; paths are not, as in atproto). Plain http is used only for
     /// `localhost` and loopback literals, which the outbound policy refuses
     /// unless private addresses are allowed.
-    public static func didWebDocumentURL(_ did: String) throws(IdentityError) -> String {
-        let rest = did.dropFirst(8)
-        guard DID.isValid(did), !rest.isEmpty, !rest.contains(":") else { throw .unsupportedDID(did) }
+    public static func didWebDocumentURL(_ did: DID) throws(IdentityError) -> String {
+        let rest = did.identifier
+        guard !rest.contains(":") else { throw .unsupportedDID(did.string) }
         let hostPort = rest.replacingOccurrences(of: "%3A", with: ":").replacingOccurrences(of: "%3a", with: ":")
         let parts = hostPort.split(separator: ":", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), !parts[0].isEmpty,
             parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }),
             parts.count == 1 || (UInt16(parts[1]) != nil)
-        else { throw .unsupportedDID(did) }
+        else { throw .unsupportedDID(did.string) }
         let host = String(parts[0]).lowercased()
         let insecure = host == "localhost" || IPAddress(host).map { !$0.isPublic } == true && host.hasPrefix("127.")
         return (insecure ? "http://" : "https://") + hostPort.lowercased() + "/.well-known/did.json"

@@ -43,7 +43,7 @@ public struct HandleResolver: Sendable {
     /// The DID `handle` names.
     /// - Throws: `IdentityError.handleNotFound` when neither method answers
     ///   with a DID, `.forbiddenAddress` when the HTTPS host is not public.
-    public func resolve(_ rawHandle: String) async throws(IdentityError) -> String {
+    public func resolve(_ rawHandle: String) async throws(IdentityError) -> DID {
         let handle = rawHandle.lowercased()
         guard Handle.isValid(handle) else { throw .handleNotFound(rawHandle) }
         if let did = try? await resolveDNS(handle) { return did }
@@ -51,23 +51,23 @@ public struct HandleResolver: Sendable {
     }
 
     /// The DID in the `_atproto.<handle>` TXT record, if exactly one.
-    public func resolveDNS(_ handle: String) async throws(IdentityError) -> String {
+    public func resolveDNS(_ handle: String) async throws(IdentityError) -> DID {
         guard let dns = configuration.dns else { throw .handleNotFound(handle) }
         let dids = try await dns.txt("_atproto." + handle).compactMap { record -> String? in
             guard record.hasPrefix("did=") else { return nil }
             return String(record.dropFirst(4)).trimmingCharacters(in: .whitespaces)
         }
-        guard dids.count == 1, let did = dids.first, DID.isValid(did) else { throw .handleNotFound(handle) }
+        guard dids.count == 1, let did = dids.first.flatMap({ try? DID($0) }) else { throw .handleNotFound(handle) }
         return did
     }
 
     /// The DID served at the handle's well-known URL.
-    public func resolveHTTPS(_ handle: String) async throws(IdentityError) -> String {
+    public func resolveHTTPS(_ handle: String) async throws(IdentityError) -> DID {
         let reply = try await http.get(configuration.wellKnownURL(handle), accept: "text/plain", timeout: configuration.timeout, maxBytes: 2048)
         guard reply.status == 200 else { throw .handleNotFound(handle) }
         let text = String(decoding: reply.body, as: UTF8.self)
-        let did = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard DID.isValid(did) else { throw .handleNotFound(handle) }
+        let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard let did = try? DID(line) else { throw .handleNotFound(handle) }
         return did
     }
 }

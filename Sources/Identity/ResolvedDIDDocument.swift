@@ -14,7 +14,7 @@ public struct ResolvedDIDDocument: Sendable, Equatable {
         public let endpoint: String
     }
 
-    public let did: String
+    public let did: DID
     /// The first `at://` entry of `alsoKnownAs`, without the scheme, lower case.
     public let handle: String?
     /// The `#atproto` key, when present and readable.
@@ -33,9 +33,9 @@ public struct ResolvedDIDDocument: Sendable, Equatable {
     }
 
     /// Parses `document` as the DID document of `did`: its `id` must be `did`.
-    public init(did: String, document: DataValue) throws(IdentityError) {
+    public init(did: DID, document: DataValue) throws(IdentityError) {
         guard case .map(let map) = document else { throw .invalidDocument("not a JSON object") }
-        guard map["id"]?.stringValue == did else {
+        guard map["id"]?.stringValue == did.string else {
             throw .invalidDocument("its id \(map["id"]?.stringValue ?? "(none)") is not \(did)")
         }
         self.did = did
@@ -44,10 +44,10 @@ public struct ResolvedDIDDocument: Sendable, Equatable {
             .first { $0.hasPrefix("at://") }.map { String($0.dropFirst(5)).lowercased() }
         var key: PublicKey? = nil
         for method in map["verificationMethod"]?.arrayValue ?? [] {
-            guard let id = method["id"]?.stringValue, id == "#atproto" || id == did + "#atproto",
+            guard let id = method["id"]?.stringValue, id == "#atproto" || id == did.string + "#atproto",
                 let type = method["type"]?.stringValue, let multibase = method["publicKeyMultibase"]?.stringValue
             else { continue }
-            if let controller = method["controller"]?.stringValue, controller != did { continue }
+            if let controller = method["controller"]?.stringValue, controller != did.string { continue }
             key = try? PublicKey(verificationMethodType: type, publicKeyMultibase: multibase)
             break
         }
@@ -60,8 +60,8 @@ public struct ResolvedDIDDocument: Sendable, Equatable {
             let fragment: String
             if id.hasPrefix("#") {
                 fragment = String(id.dropFirst())
-            } else if id.hasPrefix(did + "#") {
-                fragment = String(id.dropFirst(did.count + 1))
+            } else if id.hasPrefix(did.string + "#") {
+                fragment = String(id.dropFirst(did.string.count + 1))
             } else {
                 continue
             }

@@ -36,7 +36,7 @@ public struct ServiceJWTVerifier: Sendable {
     /// Checks `token` for `audience` and (when given) method `lxm`.
     /// - Returns: the issuer DID (without a `#service` fragment) and the claims.
     public func verify(_ token: String, audience: String, lxm: String?, now: Date = Date()) async throws(Failure)
-        -> (issuer: String, claims: JWTClaims)
+        -> (issuer: DID, claims: JWTClaims)
     {
         let decoded: DecodedJWT
         do {
@@ -44,7 +44,7 @@ public struct ServiceJWTVerifier: Sendable {
         } catch {
             throw .malformed("\(error)")
         }
-        guard let rawIss = decoded.claims.iss, let issuer = rawIss.split(separator: "#").first.map(String.init), DID.isValid(issuer)
+        guard let rawIss = decoded.claims.iss, let issuer = rawIss.split(separator: "#").first.flatMap({ try? DID(String($0)) })
         else { throw .malformed("iss is not a DID") }
         if let lxm, decoded.claims.lxm != lxm { throw .wrongMethod(expected: lxm, found: decoded.claims.lxm) }
         for refresh in [false, true] {

@@ -4,6 +4,7 @@ import FeedGen
 import Foundation
 import JetstreamCompression
 import Logging
+import Repo
 
 /// `pds bench feedgen`: the feed generator's ingest throughput, its
 /// event-to-queryable latency, and the feed skeleton query at scale.
@@ -24,7 +25,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let generator = try FeedGenerator(
-            config: FeedGenConfig(), dataDirectory: directory, did: "did:web:bench.example", serviceEndpoint: "https://bench.example",
+            config: FeedGenConfig(), dataDirectory: directory, did: try DID("did:web:bench.example"), serviceEndpoint: "https://bench.example",
             keyResolver: nil, logger: logger)
         let processing = Task { await generator.processor.run() }
         defer { processing.cancel() }
@@ -41,7 +42,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
             setup.append(.record(try RecordChange(did: owner, collection: "net.atrarium.community.config", rkey: "c" + id, operation: .create, cid: Self.cid(id), record: config)))
             for m in 0..<10 {
                 let membership: DataValue = [
-                    "$type": "net.atrarium.community.membership", "community": .string("at://\(owner)/net.atrarium.community.config/c\(id)"),
+                    "$type": "net.atrarium.community.membership", "community": .string(Self.uri(owner, "net.atrarium.community.config", "c\(id)")),
                     "role": "member", "status": "active", "joinedAt": "2026-11-23T10:00:00.000Z", "active": true,
                 ]
                 setup.append(.record(try RecordChange(did: Self.member(m), collection: "net.atrarium.community.membership", rkey: "m" + id, operation: .create, cid: Self.cid("m\(m)\(id)"), record: membership)))
@@ -100,7 +101,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         for n in 0..<300 {
             let rkey = "lat\(n)"
             let message = #"{"did":"\#(Self.member(n % 10))","time_us":\#(start + Int64(events + n)),"kind":"commit","commit":{"rev":"3l3qo2vutsw2b","operation":"create","collection":"app.bsky.feed.post","rkey":"\#(rkey)","record":{"$type":"app.bsky.feed.post","createdAt":"\#(nowText)","text":"latency #atrarium_\#(ids[0])"},"cid":"\#(Self.cid("lat\(n)"))"}}"#
-            let uri = "at://\(Self.member(n % 10))/app.bsky.feed.post/\(rkey)"
+            let uri = Self.uri(Self.member(n % 10), "app.bsky.feed.post", rkey)
             let sent = clock.now
             await ingest.handle(message)
             while try await !generator.index.isPostIndexed(uri) {
@@ -125,7 +126,7 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         var served = 0
         for q in 0..<queries {
             let id = feedIDs[(q * 7919) % feedIDs.count]
-            let feed = FeedGenerator.feedURI(communityID: id, owner: owner)
+            let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner))
             let t = clock.now
             let page = try await generator.getFeedSkeleton(feed: feed, limit: "50", cursor: nil, authorization: nil)
             firstPages.append(Bench.seconds(clock.now - t) * 1000)
@@ -150,17 +151,22 @@ struct FeedGenBenchmark: AsyncParsableCommand {
         let seeds = (0..<communities).map { c in
             let id = String(format: "%08x", 0xfe00_0000 + c)
             return CommunitySeed(
-                id: id, configURI: "at://\(owner)/net.atrarium.community.config/f\(id)", configCID: cid("f\(id)"), owner: owner, name: "Bench",
+                id: id, configURI: uri(owner, "net.atrarium.community.config", "f\(id)"), configCID: cid("f\(id)"), owner: owner, name: "Bench",
                 stage: "theme", accessType: "open", createdAt: "2026-11-23T10:00:00.000Z")
         }
         try await generator.index.bulkInsert(communities: seeds, indexedAt: now, postCount: posts) { p in
             let author = member(p % 10)
             return PostSeed(
-                community: String(format: "%08x", 0xfe00_0000 + p % communities), uri: "at://\(author)/app.bsky.feed.post/s\(p)",
+                community: String(format: "%08x", 0xfe00_0000 + p % communities), uri: uri(author, "app.bsky.feed.post", "s\(p)"),
                 cid: cid("s\(p)"), author: author, createdAt: now - Int64(posts - p) * 500)
         }
     }
 
+    /// The AT URI of a record of the benchmark's accounts (their DIDs and
+    /// record keys are made valid above).
+    static func uri(_ did: String, _ collection: String, _ rkey: String) -> String {
+        ATURI.record(DID(unchecked: did), collection: collection, rkey: rkey).string
+    }
     static func member(_ n: Int) -> String { String(format: "did:plc:benchmember%014d", n) }
     static func cid(_ seed: String) -> String { CID.compute(Array(seed.utf8)).string }
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {

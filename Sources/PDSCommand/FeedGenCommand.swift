@@ -1,3 +1,4 @@
+import ATProto
 import ArgumentParser
 import Atrarium
 import FeedGen
@@ -51,11 +52,11 @@ struct FeedGenServeCommand: AsyncParsableCommand {
         }
         // Service tokens are checked against the issuers' DID documents.
         let generator = try FeedGenerator(
-            config: feed, dataDirectory: pds.dataDirectory, did: feed.feedGeneratorDID ?? pds.resolvedServiceDID,
+            config: feed, dataDirectory: pds.dataDirectory, did: try DID(feed.feedGeneratorDID ?? pds.resolvedServiceDID),
             serviceEndpoint: feed.serviceEndpoint ?? "http://\(feed.bindAddress):\(feed.port)",
             keyResolver: DIDDocumentKeyResolver(config: pds), logger: logger)
         let app = FeedGenHTTPServer.application(generator: generator) { port in
-            logger.info("feedgen: listening", metadata: ["port": "\(port)", "did": .string(generator.did)])
+            logger.info("feedgen: listening", metadata: ["port": "\(port)", "did": .string(generator.did.string)])
         }
         try await app.runService()
     }
@@ -77,7 +78,7 @@ struct FeedGenRebuildCommand: AsyncParsableCommand {
         var logger = Logger(label: "feedgen")
         logger.logLevel = .warning
         let generator = try FeedGenerator(
-            config: feed, dataDirectory: pds.dataDirectory, did: feed.feedGeneratorDID ?? pds.resolvedServiceDID,
+            config: feed, dataDirectory: pds.dataDirectory, did: try DID(feed.feedGeneratorDID ?? pds.resolvedServiceDID),
             serviceEndpoint: feed.serviceEndpoint ?? pds.resolvedPublicURL, keyResolver: nil, logger: logger)
         try await generator.resetForRebuild()
         let servicePath = pds.dataDirectory + "/pds.sqlite"

@@ -49,7 +49,7 @@ struct RepoBenchmark: ParsableCommand {
 
         // A signed repository of those records, as a CAR in memory.
         let key = PrivateKey.generate(.secp256k1)
-        let did = "did:plc:benchbenchbenchbenchben"
+        let did = try DID("did:plc:benchbenchbenchbenchben")
         let commit = try SignedCommit.sign(did: did, data: bulkTree.rootCID, rev: generator.next().string, key: key)
         var blocks = nodes.merging(recordBlocks) { a, _ in a }
         blocks[commit.cid] = commit.bytes
@@ -89,7 +89,7 @@ struct RepoBenchmark: ParsableCommand {
                 guard let repo = try storage.repository(did: did) else { throw ValidationError("repository vanished") }
                 rev = try generator.next(after: rev)
                 let result = try repo.apply(
-                    [.create(collection: "app.bsky.feed.post", rkey: rev.string, record: Bench.samplePost(records + i))],
+                    [.create(collection: try NSID("app.bsky.feed.post"), rkey: RecordKey(rev), record: Bench.samplePost(records + i))],
                     key: key, rev: rev)
                 try storage.apply(result)
                 blocksWritten += result.newBlocks.count

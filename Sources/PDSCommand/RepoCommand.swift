@@ -39,7 +39,7 @@ struct RepoCommand: ParsableCommand {
 
         @Argument(help: "The CAR file.") var file: String
         @Option(help: "The repository's signing key as did:key, to check the commit signature.") var key: String?
-        @Option(help: "The DID the repository must belong to.") var did: String?
+        @Option(help: "The DID the repository must belong to.") var did: DID?
 
         func run() throws {
             let publicKey = try key.map { try PublicKey(didKey: $0) }
@@ -95,7 +95,7 @@ struct RepoCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a stored repository as a CAR file.")
 
-        @Argument(help: "The repository's DID.") var did: String
+        @Argument(help: "The repository's DID.") var did: DID
         @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
         @Option(help: "Only blocks written after this rev.") var since: String?
         @OptionGroup var storage: StorageOptions

@@ -4,7 +4,7 @@ import MST
 /// Everything one commit produced: what storage must write and remove, and
 /// what the firehose must announce.
 public struct CommitResult: Sendable {
-    public let did: String
+    public let did: DID
     public let commit: SignedCommit
     public let commitCID: CID
     /// The rev of the previous commit; nil for the first one.

@@ -1,6 +1,7 @@
 import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// Reads of the `record` table: the index of every hosted record's CID by
 /// `(did, collection, rkey)`, written in the same transaction as each
@@ -10,7 +11,7 @@ import GRDB
 public enum RecordIndex {
     /// The CID of one record and its DAG-CBOR (nil when its block is
     /// missing), or nil when there is no such record: one statement.
-    public static func record(did: String, collection: String, rkey: String, db: Database) throws -> (cid: CID, bytes: [UInt8]?)? {
+    public static func record(did: DID, collection: NSID, rkey: RecordKey, db: Database) throws -> (cid: CID, bytes: [UInt8]?)? {
         let statement = try db.cachedStatement(
             sql: "SELECT r.cid, b.content FROM record r LEFT JOIN blockstore b ON b.did = r.did AND b.cid = r.cid "
                 + "WHERE r.did = ? AND r.collection = ? AND r.rkey = ?")
@@ -23,8 +24,8 @@ public enum RecordIndex {
     /// each with its DAG-CBOR (nil when its block is missing): one
     /// statement, not a query per record.
     public static func list(
-        did: String, collection: String, cursor: String?, limit: Int, reverse: Bool, db: Database
-    ) throws -> [(rkey: String, cid: CID, bytes: [UInt8]?)] {
+        did: DID, collection: NSID, cursor: String?, limit: Int, reverse: Bool, db: Database
+    ) throws -> [(rkey: RecordKey, cid: CID, bytes: [UInt8]?)] {
         var arguments: StatementArguments = [did, collection]
         var range = ""
         if let cursor {

@@ -5,7 +5,7 @@ public enum RepoError: Error, Equatable, CustomStringConvertible {
     case malformedCommit(String)
     case unsupportedCommitVersion(Int64)
     case badSignature
-    case wrongDID(expected: String, found: String)
+    case wrongDID(expected: DID, found: DID)
     case missingBlock(CID)
     case recordExists(String)
     case recordNotFound(String)
@@ -15,7 +15,7 @@ public enum RepoError: Error, Equatable, CustomStringConvertible {
     case rootMismatch(expected: CID, computed: CID)
     case revNotIncreasing(previous: String, next: String)
     case revInFuture(String)
-    case concurrentWrite(String)
+    case concurrentWrite(DID)
     case operationMismatch(String)
 
     public var description: String {

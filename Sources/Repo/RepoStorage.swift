@@ -17,17 +17,17 @@ public final class RepoStorage: Sendable {
     }
 
     /// The blocks of one repository.
-    public func blockStore(did: String) -> SQLiteBlockStore {
+    public func blockStore(did: DID) -> SQLiteBlockStore {
         SQLiteBlockStore(did: did, reader: pool)
     }
 
     /// The current commit of a repository, or nil when it is not hosted.
-    public func currentCommit(did: String) throws -> (cid: CID, rev: String)? {
+    public func currentCommit(did: DID) throws -> (cid: CID, rev: String)? {
         try pool.read { db in try RepoStorage.currentCommit(did: did, db: db) }
     }
 
     /// The current commit of a repository, read through an open connection.
-    public static func currentCommit(did: String, db: Database) throws -> (cid: CID, rev: String)? {
+    public static func currentCommit(did: DID, db: Database) throws -> (cid: CID, rev: String)? {
         let statement = try db.cachedStatement(sql: "SELECT cid, rev FROM repo_root WHERE did = ?")
         guard let row = try Row.fetchOne(statement, arguments: [did]) else { return nil }
         let data: Data = row["cid"]
@@ -35,7 +35,7 @@ public final class RepoStorage: Sendable {
     }
 
     /// The repository at its current commit, or nil when it is not hosted.
-    public func repository(did: String) throws -> Repository? {
+    public func repository(did: DID) throws -> Repository? {
         guard let head = try currentCommit(did: did) else { return nil }
         return try Repository(did: did, commitCID: head.cid, store: blockStore(did: did))
     }
@@ -43,7 +43,7 @@ public final class RepoStorage: Sendable {
     /// The repository at its current commit, read through an open connection
     /// (see ``DatabaseBlockStore``, which also says what `nodeCache` is
     /// for): valid only inside that GRDB closure.
-    public static func repository(did: String, db: Database, nodeCache: MSTNodeCache? = nil) throws -> Repository? {
+    public static func repository(did: DID, db: Database, nodeCache: MSTNodeCache? = nil) throws -> Repository? {
         guard let head = try currentCommit(did: did, db: db) else { return nil }
         return try Repository(
             did: did, commitCID: head.cid, store: DatabaseBlockStore(did: did, db: db, nodeCache: nodeCache))
@@ -127,8 +127,8 @@ public final class RepoStorage: Sendable {
     /// blob usage), so they change atomically with the repository.
     @discardableResult
     public func importCAR<Source: CARByteSource>(
-        _ source: Source, expectedDID: String? = nil, rules: RepoImportRules = .none,
-        alsoInTransaction: ((WriteTransaction, _ did: String) throws -> Void)? = nil
+        _ source: Source, expectedDID: DID? = nil, rules: RepoImportRules = .none,
+        alsoInTransaction: ((WriteTransaction, _ did: DID) throws -> Void)? = nil
     ) throws -> RepoVerification {
         var reader = try CARReader(source: source)
         guard let root = reader.roots.first, reader.roots.count == 1 else { throw RepoError.noRoot }
@@ -185,7 +185,7 @@ public final class RepoStorage: Sendable {
     /// The export reads through a snapshot connection of its own rather than
     /// one of the pool's readers: `sink` may wait for a slow client, and a
     /// pool reader held that long could leave requests waiting for one.
-    public func exportCAR(did: String, since: String? = nil, sink: @escaping ([UInt8]) throws -> Void) throws {
+    public func exportCAR(did: DID, since: String? = nil, sink: @escaping ([UInt8]) throws -> Void) throws {
         try pool.makeSnapshot().read { db in
             guard let head = try RepoStorage.currentCommit(did: did, db: db) else { throw RepoError.noRoot }
             guard let commitBytes = try SQLiteBlockStore.getBlock(head.cid, did: did, db: db) else {

@@ -5,7 +5,7 @@ import MST
 
 /// What verifying a whole repository found.
 public struct RepoVerification: Sendable {
-    public let did: String
+    public let did: DID
     public let rev: String
     public let commitCID: CID
     public let data: CID
@@ -24,7 +24,7 @@ public enum RepoVerifier {
     /// MST is well formed and canonical (see ``MerkleSearchTree/validate(_:)``),
     /// and every record block is present.
     public static func verifyCAR<Source: CARByteSource>(
-        _ source: Source, expectedDID: String? = nil, key: PublicKey? = nil
+        _ source: Source, expectedDID: DID? = nil, key: PublicKey? = nil
     ) throws -> RepoVerification {
         var reader = try CARReader(source: source)
         guard let root = reader.roots.first, reader.roots.count == 1 else { throw RepoError.noRoot }
@@ -33,7 +33,7 @@ public enum RepoVerifier {
 
     /// The same checks over blocks already read.
     public static func verify(
-        root: CID, blocks: [CID: [UInt8]], expectedDID: String? = nil, key: PublicKey? = nil
+        root: CID, blocks: [CID: [UInt8]], expectedDID: DID? = nil, key: PublicKey? = nil
     ) throws -> RepoVerification {
         let store = MemoryBlockStore(blocks)
         let repo = try Repository(did: expectedDID, commitCID: root, store: store)
@@ -62,7 +62,7 @@ public enum RepoVerifier {
     @discardableResult
     public static func verifyCommit(
         commitCID: CID, blocks: [CID: [UInt8]], ops: [RepoOperation], prevData: CID?, key: PublicKey?,
-        expectedDID: String? = nil
+        expectedDID: DID? = nil
     ) throws -> SignedCommit {
         let store = MemoryBlockStore(blocks)
         let repo = try Repository(did: expectedDID, commitCID: commitCID, store: store)

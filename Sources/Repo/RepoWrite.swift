@@ -2,14 +2,14 @@ import ATProto
 
 /// One change asked of a repository, as `applyWrites` carries it.
 public enum RepoWrite: Sendable {
-    case create(collection: String, rkey: String, record: DataValue)
-    case update(collection: String, rkey: String, record: DataValue)
-    case delete(collection: String, rkey: String)
+    case create(collection: NSID, rkey: RecordKey, record: DataValue)
+    case update(collection: NSID, rkey: RecordKey, record: DataValue)
+    case delete(collection: NSID, rkey: RecordKey)
 
     /// The MST key `<collection>/<rkey>`.
     public var path: String {
         switch self {
-        case .create(let c, let r, _), .update(let c, let r, _), .delete(let c, let r): return c + "/" + r
+        case .create(let c, let r, _), .update(let c, let r, _), .delete(let c, let r): return c.string + "/" + r.string
         }
     }
 }

@@ -6,13 +6,13 @@ import MST
 /// store. Writing produces a ``CommitResult`` that storage applies; the value
 /// itself never changes.
 public struct Repository: Sendable {
-    public let did: String
+    public let did: DID
     public let commit: SignedCommit
     public let commitCID: CID
     public let store: any BlockStore
 
     /// Opens the repository whose current commit is `commitCID`.
-    public init(did: String? = nil, commitCID: CID, store: any BlockStore) throws {
+    public init(did: DID? = nil, commitCID: CID, store: any BlockStore) throws {
         guard let bytes = try store.getBlock(commitCID) else { throw RepoError.missingBlock(commitCID) }
         let commit = try SignedCommit(bytes: bytes)
         if let did, did != commit.did { throw RepoError.wrongDID(expected: did, found: commit.did) }
@@ -28,7 +28,7 @@ public struct Repository: Sendable {
     }
 
     /// The first commit of a new, empty repository.
-    public static func create(did: String, key: PrivateKey, rev: TID) throws -> CommitResult {
+    public static func create(did: DID, key: PrivateKey, rev: TID) throws -> CommitResult {
         var tree = MerkleSearchTree(store: MemoryBlockStore())
         let (root, nodes) = tree.serialize()
         let commit = try SignedCommit.sign(did: did, data: root, rev: rev.string, key: key)
@@ -42,12 +42,12 @@ public struct Repository: Sendable {
     }
 
     /// The record CID at `collection/rkey`, if any.
-    public func recordCID(collection: String, rkey: String) throws -> CID? {
-        try tree().get(collection + "/" + rkey)
+    public func recordCID(collection: NSID, rkey: RecordKey) throws -> CID? {
+        try tree().get(collection.string + "/" + rkey.string)
     }
 
     /// The record value at `collection/rkey`, if any.
-    public func record(collection: String, rkey: String) throws -> (cid: CID, value: DataValue)? {
+    public func record(collection: NSID, rkey: RecordKey) throws -> (cid: CID, value: DataValue)? {
         guard let cid = try recordCID(collection: collection, rkey: rkey) else { return nil }
         guard let bytes = try store.getBlock(cid) else { throw RepoError.missingBlock(cid) }
         return (cid, try DAGCBOR.decode(bytes))

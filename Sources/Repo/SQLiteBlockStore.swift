@@ -2,14 +2,15 @@ import ATProto
 import Foundation
 import GRDB
 import MST
+import ServiceStorage
 
 /// The blocks of one repository in the service database's `blockstore`
 /// table, read as the MST needs them.
 public struct SQLiteBlockStore: BlockStore {
-    public let did: String
+    public let did: DID
     let reader: any DatabaseReader
 
-    public init(did: String, reader: any DatabaseReader) {
+    public init(did: DID, reader: any DatabaseReader) {
         self.did = did
         self.reader = reader
     }
@@ -18,7 +19,7 @@ public struct SQLiteBlockStore: BlockStore {
         try reader.read { db in try SQLiteBlockStore.getBlock(cid, did: did, db: db) }
     }
 
-    static func getBlock(_ cid: CID, did: String, db: Database) throws -> [UInt8]? {
+    static func getBlock(_ cid: CID, did: DID, db: Database) throws -> [UInt8]? {
         let statement = try db.cachedStatement(sql: "SELECT content FROM blockstore WHERE did = ? AND cid = ?")
         return try Data.fetchOne(statement, arguments: [did, Data(cid.bytes)]).map { [UInt8]($0) }
     }
@@ -37,7 +38,7 @@ public struct SQLiteBlockStore: BlockStore {
 /// cache, nodes are also looked up there first and kept there (the
 /// writer's commits keep each repository's recent paths this way).
 public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
-    public let did: String
+    public let did: DID
     let db: Database
     private let memo = Memo()
 
@@ -48,7 +49,7 @@ public struct DatabaseBlockStore: BlockStore, @unchecked Sendable {
     /// Decoded nodes, kept as long as the blocks' bytes.
     public let nodeMemo: MSTNodeMemo?
 
-    public init(did: String, db: Database, nodeCache: MSTNodeCache? = nil) {
+    public init(did: DID, db: Database, nodeCache: MSTNodeCache? = nil) {
         self.did = did
         self.db = db
         nodeMemo = MSTNodeMemo(shared: nodeCache)

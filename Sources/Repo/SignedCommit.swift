@@ -7,7 +7,7 @@ import ATProto
 /// is kept as an explicit null, and `sig` signs the DAG-CBOR bytes of the
 /// commit without `sig`.
 public struct SignedCommit: Sendable, Equatable {
-    public let did: String
+    public let did: DID
     public let version: Int64
     public let data: CID
     public let rev: String
@@ -15,13 +15,13 @@ public struct SignedCommit: Sendable, Equatable {
     public let sig: [UInt8]
 
     /// Signs a new version-3 commit with the account's key.
-    public static func sign(did: String, data: CID, rev: String, key: PrivateKey) throws -> SignedCommit {
+    public static func sign(did: DID, data: CID, rev: String, key: PrivateKey) throws -> SignedCommit {
         let unsigned = unsignedValue(did: did, version: 3, data: data, rev: rev, prev: nil)
         let sig = try key.sign(DAGCBOR.encode(unsigned))
         return SignedCommit(did: did, version: 3, data: data, rev: rev, prev: nil, sig: sig)
     }
 
-    init(did: String, version: Int64, data: CID, rev: String, prev: CID?, sig: [UInt8]) {
+    init(did: DID, version: Int64, data: CID, rev: String, prev: CID?, sig: [UInt8]) {
         self.did = did
         self.version = version
         self.data = data
@@ -39,7 +39,7 @@ public struct SignedCommit: Sendable, Equatable {
             throw RepoError.malformedCommit("\(error)")
         }
         guard let map = value.mapValue else { throw RepoError.malformedCommit("not a map") }
-        guard case .string(let did)? = map["did"], DID.isValid(did) else {
+        guard case .string(let didString)? = map["did"], let did = try? DID(didString) else {
             throw RepoError.malformedCommit("did is missing or not a DID")
         }
         guard case .int(let version)? = map["version"] else { throw RepoError.malformedCommit("no integer version") }
@@ -62,8 +62,8 @@ public struct SignedCommit: Sendable, Equatable {
         self.init(did: did, version: version, data: data, rev: rev, prev: prev, sig: sig)
     }
 
-    static func unsignedValue(did: String, version: Int64, data: CID, rev: String, prev: CID?) -> DataValue {
-        ["did": .string(did), "version": .int(version), "data": .link(data), "rev": .string(rev),
+    static func unsignedValue(did: DID, version: Int64, data: CID, rev: String, prev: CID?) -> DataValue {
+        ["did": .string(did.string), "version": .int(version), "data": .link(data), "rev": .string(rev),
          "prev": prev.map { .link($0) } ?? .null]
     }
 

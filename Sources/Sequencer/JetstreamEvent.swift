@@ -10,7 +10,7 @@ public struct JetstreamEvent: Sendable, Equatable {
         case commit, identity, account
     }
 
-    public let did: String
+    public let did: DID
     public let kind: Kind
     /// The record's collection, for commit events.
     public let collection: String?
@@ -39,7 +39,7 @@ public struct JetstreamEvent: Sendable, Equatable {
 
     private static func message(_ event: SequencedEvent, kind: Kind, collection: String? = nil, payload: DataMap) -> JetstreamEvent {
         let value: DataValue = [
-            "did": .string(event.did), "time_us": .int(event.timeUS), "kind": .string(kind.rawValue),
+            "did": .string(event.did.string), "time_us": .int(event.timeUS), "kind": .string(kind.rawValue),
             kind.rawValue: .map(payload),
         ]
         return JetstreamEvent(did: event.did, kind: kind, collection: collection, timeUS: event.timeUS, json: ATProtoJSON.encode(value))

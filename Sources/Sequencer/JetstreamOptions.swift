@@ -14,7 +14,7 @@ public struct JetstreamOptions: Sendable, Equatable {
     /// `app.bsky.graph.*` given as `app.bsky.graph.`.
     public var collectionPrefixes: [String] = []
     /// Empty means every account.
-    public var dids: Set<String> = []
+    public var dids: Set<DID> = []
     /// 0 means no limit.
     public var maxMessageSizeBytes: Int = 0
 
@@ -39,8 +39,8 @@ public struct JetstreamOptions: Sendable, Equatable {
                 collections.insert(wanted)
             }
         }
-        for did in wantedDids {
-            guard DID.isValid(did) else { throw .invalid("wantedDids", did) }
+        for string in wantedDids {
+            guard let did = try? DID(string) else { throw .invalid("wantedDids", string) }
             dids.insert(did)
         }
         self.maxMessageSizeBytes = maxMessageSizeBytes

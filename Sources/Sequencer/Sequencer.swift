@@ -1,6 +1,7 @@
 import ATProto
 import Foundation
 import GRDB
+import ServiceStorage
 
 /// The durable event log (`repo_seq`). Events are appended inside the same
 /// write transaction as the change they announce, so the log and the data

@@ -9,10 +9,10 @@ import Repo
 /// without `seq` (added when the event is framed).
 public struct SequencerEvent: Sendable, Equatable {
     public let type: String
-    public let did: String
+    public let did: DID
     public let body: DataMap
 
-    public init(type: String, did: String, body: DataMap) {
+    public init(type: String, did: DID, body: DataMap) {
         self.type = type
         self.did = did
         self.body = body
@@ -36,7 +36,7 @@ public struct SequencerEvent: Sendable, Equatable {
         }
         var body: DataMap = [
             "rebase": false, "tooBig": false,
-            "repo": .string(result.did),
+            "repo": .string(result.did.string),
             "commit": .link(result.commitCID),
             "rev": .string(result.rev),
             "since": result.since.map(DataValue.string) ?? .null,
@@ -51,13 +51,13 @@ public struct SequencerEvent: Sendable, Equatable {
 
     /// A `#sync` event: the account's repository is now at this commit (on
     /// creation, import or reset); the CAR holds only the signed commit.
-    public static func sync(did: String, commitCID: CID, commitBytes: [UInt8], rev: String, time: Date = Date())
+    public static func sync(did: DID, commitCID: CID, commitBytes: [UInt8], rev: String, time: Date = Date())
         -> SequencerEvent
     {
         SequencerEvent(
             type: "#sync", did: did,
             body: [
-                "did": .string(did),
+                "did": .string(did.string),
                 "blocks": .bytes(CARWriter.bytes(roots: [commitCID], blocks: [(cid: commitCID, bytes: commitBytes)])),
                 "rev": .string(rev),
                 "time": .string(ATDatetime.format(time)),
@@ -65,16 +65,16 @@ public struct SequencerEvent: Sendable, Equatable {
     }
 
     /// An `#identity` event: the account's handle or DID document changed.
-    public static func identity(did: String, handle: String?, time: Date = Date()) -> SequencerEvent {
-        var body: DataMap = ["did": .string(did), "time": .string(ATDatetime.format(time))]
+    public static func identity(did: DID, handle: String?, time: Date = Date()) -> SequencerEvent {
+        var body: DataMap = ["did": .string(did.string), "time": .string(ATDatetime.format(time))]
         if let handle { body["handle"] = .string(handle) }
         return SequencerEvent(type: "#identity", did: did, body: body)
     }
 
     /// An `#account` event: whether the account is active and, when not,
     /// why (`takendown`, `suspended`, `deleted`, `deactivated`, ...).
-    public static func account(did: String, active: Bool, status: String?, time: Date = Date()) -> SequencerEvent {
-        var body: DataMap = ["did": .string(did), "active": .bool(active), "time": .string(ATDatetime.format(time))]
+    public static func account(did: DID, active: Bool, status: String?, time: Date = Date()) -> SequencerEvent {
+        var body: DataMap = ["did": .string(did.string), "active": .bool(active), "time": .string(ATDatetime.format(time))]
         if !active, let status { body["status"] = .string(status) }
         return SequencerEvent(type: "#account", did: did, body: body)
     }
@@ -83,7 +83,7 @@ public struct SequencerEvent: Sendable, Equatable {
 /// An event as the log stores it.
 public struct SequencedEvent: Sendable, Equatable {
     public let seq: Int64
-    public let did: String
+    public let did: DID
     public let type: String
     /// The DAG-CBOR body without `seq`.
     public let event: [UInt8]
@@ -93,7 +93,7 @@ public struct SequencedEvent: Sendable, Equatable {
     /// position of the event in the Jetstream-format view.
     public let timeUS: Int64
 
-    public init(seq: Int64, did: String, type: String, event: [UInt8], sequencedAt: Int64, timeUS: Int64? = nil) {
+    public init(seq: Int64, did: DID, type: String, event: [UInt8], sequencedAt: Int64, timeUS: Int64? = nil) {
         self.seq = seq
         self.did = did
         self.type = type
@@ -155,7 +155,7 @@ public enum Frames {
 /// the single writer only inserts it.
 public struct EncodedSequencerEvent: Sendable {
     public let type: String
-    public let did: String
+    public let did: DID
     /// The DAG-CBOR body, without `seq`.
     public let body: [UInt8]
 

@@ -27,9 +27,9 @@ struct AtrariumEndToEndTests {
         // Publishing the feed generator record in the owner's repository.
         let published = try await server.createRecord(
             owner, "app.bsky.feed.generator",
-            FeedGeneratorRecord.record(communityID: id, name: "Herons", description: "Birds", feedGeneratorDID: box.generator.did),
-            rkey: FeedGenerator.feedRecordKey(communityID: id))
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+            FeedGeneratorRecord.record(communityID: id, name: "Herons", description: "Birds", feedGeneratorDID: box.generator.did.string),
+            rkey: FeedGenerator.feedRecordKey(communityID: id).string)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         #expect(published.uri == feed)
 
         _ = try await server.createRecord(alice, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
@@ -49,7 +49,7 @@ struct AtrariumEndToEndTests {
         // mallory declares herself owner of the same hashtag: ignored.
         _ = try await server.createRecord(mallory, "net.atrarium.community.config", AtrariumRecordValues.config(id), rkey: "mine")
         _ = try await server.createPost(mallory, "mine now #atrarium_\(id)")
-        let malloryFeed = try await server.feedPage(FeedGenerator.feedURI(communityID: id, owner: mallory.did))
+        let malloryFeed = try await server.feedPage(FeedGenerator.feedURI(communityID: id, owner: try DID(mallory.did)))
         #expect(malloryFeed.status == 400 && malloryFeed.error == "UnknownFeed")
 
         // The moderator hides a post and blocks alice.
@@ -80,7 +80,7 @@ struct AtrariumEndToEndTests {
         let owner = try await server.createAccount("owner")
         let carol = try await server.createAccount("carol")
         let community = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id, access: "invite-only")).uri
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         _ = try await server.createRecord(carol, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
         _ = try await server.createPost(carol, "let me in #atrarium_\(id)")
         let marker = try await server.createPost(owner, "marker #atrarium_\(id)")
@@ -97,7 +97,7 @@ struct AtrariumEndToEndTests {
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
         _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         let instant = Date().addingTimeInterval(-60)
         var uris: [String] = []
         for n in 0..<23 {
@@ -132,7 +132,7 @@ struct AtrariumEndToEndTests {
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
         _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         let post = try await server.createPost(owner, "hello #atrarium_\(id)")
         #expect(try await server.awaitFeed(feed, [post]) == [post])
 
@@ -152,7 +152,7 @@ struct AtrariumEndToEndTests {
         }
 
         // Service tokens: a valid one, then forged, expired, for another audience or method.
-        let account = try #require(try await server.services.accounts.account(did: owner.did))
+        let account = try #require(try await server.services.accounts.account(did: try DID(owner.did)))
         let aud = server.services.config.resolvedServiceDID
         let now = Int(Date().timeIntervalSince1970)
         func token(key: PrivateKey = account.signingKey, iss: String = owner.did, aud: String = aud, exp: Int = now + 60,
@@ -197,7 +197,7 @@ struct AtrariumEndToEndTests {
                 try? FileManager.default.removeItem(atPath: dataDirectory)
             }
         }
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         #expect(try await restarted.awaitFeed(feed, posts.reversed()) == posts.reversed())
 
         let takedown = try await restarted.adminProcedure(
@@ -217,7 +217,7 @@ struct AtrariumEndToEndTests {
         let alice = try await server.createAccount("alice")
         let community = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id)).uri
         _ = try await server.createRecord(alice, "net.atrarium.community.membership", AtrariumRecordValues.membership(community))
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         let t = Date()
         let a1 = try await server.createPost(alice, "via jetstream #atrarium_\(id)", createdAt: t.addingTimeInterval(-2))
         _ = try await server.createPost(alice, "no tag", createdAt: t.addingTimeInterval(-1))
@@ -247,7 +247,7 @@ struct AtrariumEndToEndTests {
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
         _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         let fresh = try await server.createPost(owner, "fresh #atrarium_\(id)")
         let aging = try await server.createPost(owner, "almost a minute old #atrarium_\(id)", createdAt: Date().addingTimeInterval(-54))
         #expect(try await server.awaitFeed(feed, [fresh, aging]) == [fresh, aging])
@@ -262,7 +262,7 @@ struct AtrariumEndToEndTests {
         defer { Task { await server.stop() } }
         let owner = try await server.createAccount("owner")
         _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         let post = try await server.createPost(owner, "hello #atrarium_\(id)")
         #expect(try await server.awaitFeed(feed, [post]) == [post])
 
@@ -303,10 +303,10 @@ struct AtrariumEndToEndTests {
         domain.serve(pds: "https://elsewhere.example.com", key: key.publicKey)
         var config = PDSConfig()
         config.allowPrivateOutbound = true
-        #expect(try await DIDDocumentKeyResolver(config: config).signingKey(for: domain.did, forceRefresh: false) == key.publicKey)
+        #expect(try await DIDDocumentKeyResolver(config: config).signingKey(for: try DID(domain.did), forceRefresh: false) == key.publicKey)
         // By default a loopback host is not contacted.
         await #expect(throws: (any Error).self) {
-            _ = try await DIDDocumentKeyResolver(config: PDSConfig()).signingKey(for: domain.did, forceRefresh: false)
+            _ = try await DIDDocumentKeyResolver(config: PDSConfig()).signingKey(for: try DID(domain.did), forceRefresh: false)
         }
     }
 }

@@ -47,7 +47,7 @@ struct AtrariumRestartTests {
 
         let second = try await ServerProcess(dataDirectory: data)
         defer { Task { await second.stop() } }
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         var uris: [String] = []
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

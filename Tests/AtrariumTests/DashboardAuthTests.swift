@@ -33,7 +33,7 @@ struct DashboardAuthTests {
         let wrongKey = try server.serviceToken(iss: owner.did, key: stranger)
         #expect(try await server.api("POST", "/api/communities", create, token: wrongKey).status == 401)
         // Wrong audience, wrong method, expired.
-        let ownerKey = try #require(try await server.services.accounts.account(did: owner.did)?.signingKey)
+        let ownerKey = try #require(try await server.services.accounts.account(did: try DID(owner.did))?.signingKey)
         #expect(try await server.api("GET", "/api/communities", token: try server.serviceToken(iss: owner.did, key: ownerKey, aud: "did:web:elsewhere.test")).status == 401)
         #expect(try await server.api("GET", "/api/communities", token: try server.serviceToken(iss: owner.did, key: ownerKey, lxm: "app.bsky.feed.getFeedSkeleton")).status == 401)
         #expect(try await server.api("GET", "/api/communities", token: try server.serviceToken(iss: owner.did, key: ownerKey, exp: -120)).status == 401)
@@ -50,7 +50,7 @@ struct DashboardAuthTests {
         let join = try await server.api("POST", "/api/communities/\(id)/members", nil, token: remoteToken)
         #expect(join.status == 202 && join["write"] == "client" && join["repo"]?.stringValue == remoteDID, "\(join.text)")
         let write = try #require(join["writes"]?.arrayValue?.first)
-        #expect(write["$type"] == "com.atproto.repo.applyWrites#create" && write["collection"]?.stringValue == AtrariumRecords.membership)
+        #expect(write["$type"] == "com.atproto.repo.applyWrites#create" && write["collection"]?.stringValue == AtrariumRecords.membership.string)
         #expect(write["value"]?["community"]?.stringValue == byService["uri"]?.stringValue)
         try AtrariumRecords.validate(try #require(write["value"]), collection: AtrariumRecords.membership)
         let remoteCreate = try await server.api("POST", "/api/communities", create, token: remoteToken)
@@ -94,7 +94,7 @@ struct DashboardAuthTests {
             "POST", "/api/communities", #"{"name": "Mix", "feedMix": {"own": 0.5, "parent": 0.25, "global": 0.25}}"#, token: owner.accessJwt)
         #expect(fractions.status == 201, "\(fractions.text)")
         let id = try #require(fractions["community"]?["id"]?.stringValue)
-        let stored = try await server.records(owner.did, AtrariumRecords.config).first?["value"]?["feedMix"]
+        let stored = try await server.records(owner.did, AtrariumRecords.config.string).first?["value"]?["feedMix"]
         #expect(stored?["own"]?.intValue == 50 && stored?["parent"]?.intValue == 25 && stored?["global"]?.intValue == 25)
         let thirds = try await server.api(
             "PUT", "/api/communities/\(id)", #"{"feedMix": {"own": 0.3333333333, "parent": 0.3333333333, "global": 0.3333333334}}"#,
@@ -103,12 +103,12 @@ struct DashboardAuthTests {
         #expect(thirds.status == 200 && (mix?["own"]?.intValue ?? 0) + (mix?["parent"]?.intValue ?? 0) + (mix?["global"]?.intValue ?? 0) == 100)
 
         // Bad updates change nothing.
-        let before = try await server.records(owner.did, AtrariumRecords.config).first?["cid"]
+        let before = try await server.records(owner.did, AtrariumRecords.config.string).first?["cid"]
         for body in [#"{"feedMix": {"own": 99}}"#, #"{"stage": "nope"}"#, #"{"name": null}"#, #"{"moderators": "x"}"#, ##"{"hashtag": "#atrarium_00000000"}"##] {
             let reply = try await server.api("PUT", "/api/communities/\(id)", body, token: owner.accessJwt)
             #expect(reply.status == 400, "\(body) → \(reply.status) \(reply.text)")
         }
-        #expect(try await server.records(owner.did, AtrariumRecords.config).first?["cid"] == before)
+        #expect(try await server.records(owner.did, AtrariumRecords.config.string).first?["cid"] == before)
         #expect(try await server.atrariumRecords(owner.did).count == 2)
         // Bad moderation input, too.
         for body in [
@@ -119,7 +119,7 @@ struct DashboardAuthTests {
             let reply = try await server.api("POST", "/api/moderation/actions", body, token: owner.accessJwt)
             #expect(reply.status == 400, "\(body) → \(reply.status) \(reply.text)")
         }
-        #expect(try await server.records(owner.did, AtrariumRecords.moderationAction).isEmpty)
+        #expect(try await server.records(owner.did, AtrariumRecords.moderationAction.string).isEmpty)
     }
 
     @Test func rateLimitsPerUserWithRetryAfter() async throws {

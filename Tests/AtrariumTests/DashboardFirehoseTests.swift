@@ -38,7 +38,7 @@ struct DashboardFirehoseTests {
         // Everything the API wrote, read back from the repositories.
         var written: [(uri: String, value: DataValue)] = []
         for session in [owner, carol] {
-            for collection in [AtrariumRecords.config, AtrariumRecords.membership, AtrariumRecords.approval, AtrariumRecords.moderationAction, "app.bsky.feed.generator"] {
+            for collection in [AtrariumRecords.config.string, AtrariumRecords.membership.string, AtrariumRecords.approval.string, AtrariumRecords.moderationAction.string, "app.bsky.feed.generator"] {
                 for record in try await server.records(session.did, collection) {
                     written.append((try #require(record["uri"]?.stringValue), try #require(record["value"])))
                 }

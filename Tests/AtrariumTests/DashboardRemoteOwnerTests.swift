@@ -26,7 +26,7 @@ struct DashboardRemoteOwnerTests {
         try await box.generator.indexer.apply(
             .record(
                 RecordChange(
-                    did: remote, collection: AtrariumRecords.config, rkey: id, operation: .create,
+                    did: remote, collection: AtrariumRecords.config.string, rkey: id, operation: .create,
                     cid: "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm", record: config)))
         let token = try server.serviceToken(iss: remote, key: key)
         let seen = try await server.api("GET", "/api/communities/\(id)", token: token)
@@ -37,7 +37,7 @@ struct DashboardRemoteOwnerTests {
         let approve = try await server.api("PUT", "/api/communities/\(id)/members/\(alice.did)", #"{"status": "active"}"#, token: token)
         #expect(approve.status == 202 && approve["write"] == "client" && approve["repo"]?.stringValue == remote, "\(approve.text)")
         let approval = try #require(approve["writes"]?.arrayValue?.first)
-        #expect(approval["collection"]?.stringValue == AtrariumRecords.approval && approval["value"]?["member"]?.stringValue == alice.did)
+        #expect(approval["collection"]?.stringValue == AtrariumRecords.approval.string && approval["value"]?["member"]?.stringValue == alice.did)
 
         // An edit: the whole new config, as an update of the same record key.
         let edit = try await server.api("PUT", "/api/communities/\(id)", #"{"name": "Renamed", "feedMix": {"own": 0.9, "parent": 0, "global": 0.1}}"#, token: token)

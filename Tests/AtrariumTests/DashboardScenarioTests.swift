@@ -30,18 +30,18 @@ struct DashboardScenarioTests {
         let configURI = try #require(created["uri"]?.stringValue)
         #expect(configURI == "at://\(owner.did)/net.atrarium.community.config/\(id)")
         // Both records are in the owner's repository; the feed is published.
-        let feedURI = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feedURI = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         #expect(created["feedUri"]?.stringValue == feedURI)
         let generatorRecord = try await server.query(
             "com.atproto.repo.getRecord",
-            [("repo", owner.did), ("collection", "app.bsky.feed.generator"), ("rkey", FeedGenerator.feedRecordKey(communityID: id))])
-        #expect(generatorRecord["value"]?["did"]?.stringValue == box.generator.did)
+            [("repo", owner.did), ("collection", "app.bsky.feed.generator"), ("rkey", FeedGenerator.feedRecordKey(communityID: id).string)])
+        #expect(generatorRecord["value"]?["did"]?.stringValue == box.generator.did.string)
         #expect(generatorRecord["value"]?["displayName"] == "Herons")
 
         // alice joins and posts with the hashtag.
         let joined = try await server.api("POST", "/api/communities/\(id)/members", "{}", token: alice.accessJwt)
         #expect(joined.status == 201 && joined["status"] == "active" && joined["role"] == "member", "\(joined.text)")
-        #expect(try await server.records(alice.did, AtrariumRecords.membership).count == 1)
+        #expect(try await server.records(alice.did, AtrariumRecords.membership.string).count == 1)
         let mine = try await server.api("GET", "/api/communities", query: [("member", "me")], token: alice.accessJwt)
         #expect(mine["communities"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [id])
         let post = try await server.createRecord(
@@ -67,14 +67,14 @@ struct DashboardScenarioTests {
         // The actions are listed for the owner, newest first, and are in the owner's repository.
         let actions = try await server.api("GET", "/api/moderation/actions", query: [("community", id)], token: owner.accessJwt)
         #expect(actions["actions"]?.arrayValue?.compactMap { $0["action"]?.stringValue } == ["unhide_post", "hide_post"])
-        #expect(try await server.records(owner.did, AtrariumRecords.moderationAction).count == 2)
+        #expect(try await server.records(owner.did, AtrariumRecords.moderationAction.string).count == 2)
         // A member may neither moderate nor read the moderation log.
         let forbidden = try await server.api(
             "POST", "/api/moderation/actions", #"{"community": "\#(id)", "action": "hide_post", "post": "\#(post.uri)"}"#,
             token: alice.accessJwt)
         #expect(forbidden.status == 403 && forbidden.error == "Forbidden")
         #expect(try await server.api("GET", "/api/moderation/actions", query: [("community", id)], token: alice.accessJwt).status == 403)
-        #expect(try await server.records(alice.did, AtrariumRecords.moderationAction).isEmpty)
+        #expect(try await server.records(alice.did, AtrariumRecords.moderationAction.string).isEmpty)
 
         // Removing a member of an open community blocks it; unblocking lets it back.
         let bob = try await server.createAccount("bob")
@@ -92,7 +92,7 @@ struct DashboardScenarioTests {
         // alice leaves: her membership record is deleted and her next post stays out.
         let left = try await server.api("DELETE", "/api/communities/\(id)/members/\(alice.did)", token: alice.accessJwt)
         #expect(left.status == 200 && left["left"] == true, "\(left.text)")
-        #expect(try await server.records(alice.did, AtrariumRecords.membership).isEmpty)
+        #expect(try await server.records(alice.did, AtrariumRecords.membership.string).isEmpty)
         _ = try await server.createPost(alice, "still here? #atrarium_\(id)")
         let marker = try await server.createPost(owner, "marker #atrarium_\(id)")
         #expect(try await server.awaitDashboardFeed(id, [marker, post.uri], token: owner.accessJwt).count == 2)
@@ -125,19 +125,19 @@ struct DashboardScenarioTests {
         #expect(try await server.atrariumRecords(erin.did).isEmpty)
         let approved = try await server.api("PUT", "\(members)/\(carol.did)", #"{"status": "active"}"#, token: owner.accessJwt)
         #expect(approved.status == 200 && approved["status"] == "active" && approved["role"] == "member", "\(approved.text)")
-        #expect(try await server.records(owner.did, AtrariumRecords.approval).count == 1)
+        #expect(try await server.records(owner.did, AtrariumRecords.approval.string).count == 1)
 
         // The owner makes carol a moderator: the config's moderators list.
         let promoted = try await server.api("PUT", "\(members)/\(carol.did)", #"{"role": "moderator"}"#, token: owner.accessJwt)
         #expect(promoted.status == 200 && promoted["role"] == "moderator", "\(promoted.text)")
-        let config = try await server.records(owner.did, AtrariumRecords.config)
+        let config = try await server.records(owner.did, AtrariumRecords.config.string)
         #expect(config.first?["value"]?["moderators"]?.arrayValue == [.string(carol.did)])
 
         // carol, now a moderator, approves dave, but may not change roles.
         _ = try await server.api("POST", members, nil, token: dave.accessJwt)
         let byModerator = try await server.api("PUT", "\(members)/\(dave.did)", #"{"status": "active"}"#, token: carol.accessJwt)
         #expect(byModerator.status == 200 && byModerator["status"] == "active", "\(byModerator.text)")
-        #expect(try await server.records(carol.did, AtrariumRecords.approval).count == 1)
+        #expect(try await server.records(carol.did, AtrariumRecords.approval.string).count == 1)
         let roleByModerator = try await server.api("PUT", "\(members)/\(dave.did)", #"{"role": "moderator"}"#, token: carol.accessJwt)
         #expect(roleByModerator.status == 403)
         // Nobody can be made owner; a moderator cannot remove the owner.
@@ -148,23 +148,23 @@ struct DashboardScenarioTests {
         let removed = try await server.api("DELETE", "\(members)/\(dave.did)", token: carol.accessJwt)
         #expect(removed.status == 200 && removed["blocked"] == true && removed["indexed"] == true, "\(removed.text)")
         #expect(removed["revokedApprovals"]?.arrayValue?.count == 1)
-        #expect(try await server.records(carol.did, AtrariumRecords.approval).isEmpty)
+        #expect(try await server.records(carol.did, AtrariumRecords.approval.string).isEmpty)
         let afterRemoval = try await server.api("GET", members, token: owner.accessJwt)
         #expect(afterRemoval["members"]?.arrayValue?.contains { $0["did"]?.stringValue == dave.did && $0["status"] == "active" } == false)
 
         // The owner demotes carol again.
         let demoted = try await server.api("PUT", "\(members)/\(carol.did)", #"{"role": "member"}"#, token: owner.accessJwt)
         #expect(demoted.status == 200 && demoted["role"] == "member", "\(demoted.text)")
-        #expect(try await server.records(owner.did, AtrariumRecords.config).first?["value"]?["moderators"]?.arrayValue == [])
+        #expect(try await server.records(owner.did, AtrariumRecords.config.string).first?["value"]?["moderators"]?.arrayValue == [])
         // The moderators list can also be set whole by editing the community.
         let listed = try await server.api(
             "PUT", "/api/communities/\(id)", #"{"moderators": ["\#(carol.did)", "\#(erin.did)"]}"#, token: owner.accessJwt)
         #expect(listed.status == 200, "\(listed.text)")
         #expect(
-            try await server.records(owner.did, AtrariumRecords.config).first?["value"]?["moderators"]?.arrayValue
+            try await server.records(owner.did, AtrariumRecords.config.string).first?["value"]?["moderators"]?.arrayValue
                 == [.string(carol.did), .string(erin.did)])
         #expect(try await server.api("PUT", "/api/communities/\(id)", #"{"moderators": []}"#, token: owner.accessJwt).status == 200)
-        #expect(try await server.records(owner.did, AtrariumRecords.config).first?["value"]?["moderators"]?.arrayValue == [])
+        #expect(try await server.records(owner.did, AtrariumRecords.config.string).first?["value"]?["moderators"]?.arrayValue == [])
         // Stage moves forward only; the owner alone edits the community.
         #expect(try await server.api("PUT", "/api/communities/\(id)", #"{"stage": "community"}"#, token: owner.accessJwt).status == 200)
         let back = try await server.api("PUT", "/api/communities/\(id)", #"{"stage": "theme"}"#, token: owner.accessJwt)

@@ -14,8 +14,8 @@ struct TestKeyResolver: SigningKeyResolver {
     let remote: [String: PublicKey]
     let local: LocalAccountKeyResolver
 
-    func signingKey(for did: String, forceRefresh: Bool) async throws -> PublicKey {
-        if let key = remote[did] { return key }
+    func signingKey(for did: DID, forceRefresh: Bool) async throws -> PublicKey {
+        if let key = remote[did.string] { return key }
         return try await local.signingKey(for: did, forceRefresh: forceRefresh)
     }
 }
@@ -57,7 +57,7 @@ extension TestServer {
     func atrariumRecords(_ did: String) async throws -> [String] {
         var uris: [String] = []
         for collection in [
-            AtrariumRecords.config, AtrariumRecords.membership, AtrariumRecords.approval, AtrariumRecords.moderationAction,
+            AtrariumRecords.config.string, AtrariumRecords.membership.string, AtrariumRecords.approval.string, AtrariumRecords.moderationAction.string,
             "app.bsky.feed.generator",
         ] {
             uris += try await records(did, collection).compactMap { $0["uri"]?.stringValue }

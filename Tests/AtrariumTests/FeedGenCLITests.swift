@@ -16,7 +16,7 @@ struct FeedGenCLITests {
         let (server, _) = try await TestServer.startWithFeedGen()
         let owner = try await server.createAccount("owner")
         _ = try await server.createRecord(owner, "net.atrarium.community.config", AtrariumRecordValues.config(id))
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         let t = Date()
         var posts: [String] = []
         for n in 0..<5 { posts.append(try await server.createPost(owner, "post \(n) #atrarium_\(id)", createdAt: t.addingTimeInterval(Double(n - 10)))) }

@@ -50,7 +50,7 @@ struct LocalIngestTests {
             for try await (n, uri) in group { uris[n] = uri }
             return uris
         }
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner.did)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner.did))
         let expected = Array(posts.reversed())
         #expect(try await server.awaitFeed(feed, expected, limit: 100) == expected)
         // The source's cursor reached the end of the log.

@@ -99,14 +99,14 @@ struct CommunityIndexTests {
         let post = "at://\(webOwner)/app.bsky.feed.post/p1"
         #expect(try await f.feedURIs(id, owner: webOwner) == [post])
         let byGenerator = try await f.generator.getFeedSkeleton(
-            feed: FeedGenerator.feedURI(communityID: id, owner: FeedGenFixture.generatorDID), limit: nil, cursor: nil, authorization: nil)
+            feed: FeedGenerator.feedURI(communityID: id, owner: try DID(FeedGenFixture.generatorDID)), limit: nil, cursor: nil, authorization: nil)
         #expect(byGenerator["feed"]?.arrayValue?.compactMap { $0["post"]?.stringValue } == [post])
         let description = try await f.generator.describeFeedGenerator()
-        #expect(description["feeds"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } == [FeedGenerator.feedURI(communityID: id, owner: webOwner)])
+        #expect(description["feeds"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } == [FeedGenerator.feedURI(communityID: id, owner: try DID(webOwner))])
         // Any other publisher is unknown.
-        await #expect(throws: FeedGenError.unknownFeed(FeedGenerator.feedURI(communityID: id, owner: "did:web:other.example.org"))) {
+        await #expect(throws: FeedGenError.unknownFeed(FeedGenerator.feedURI(communityID: id, owner: try DID("did:web:other.example.org")))) {
             _ = try await f.generator.getFeedSkeleton(
-                feed: FeedGenerator.feedURI(communityID: id, owner: "did:web:other.example.org"), limit: nil, cursor: nil, authorization: nil)
+                feed: FeedGenerator.feedURI(communityID: id, owner: try DID("did:web:other.example.org")), limit: nil, cursor: nil, authorization: nil)
         }
     }
 
@@ -121,12 +121,12 @@ struct CommunityIndexTests {
             try Records.create(mallory, "app.bsky.feed.post", "p1", Records.post("I own this #atrarium_\(id)", at: t)),
         ])
         let description = try await f.generator.describeFeedGenerator()
-        #expect(description["feeds"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } == [FeedGenerator.feedURI(communityID: id, owner: owner)])
+        #expect(description["feeds"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } == [FeedGenerator.feedURI(communityID: id, owner: try DID(owner))])
         #expect(try await f.feedURIs(id, owner: owner).isEmpty)
         // Her feed URI is unknown.
-        await #expect(throws: FeedGenError.unknownFeed(FeedGenerator.feedURI(communityID: id, owner: mallory))) {
+        await #expect(throws: FeedGenError.unknownFeed(FeedGenerator.feedURI(communityID: id, owner: try DID(mallory)))) {
             _ = try await f.generator.getFeedSkeleton(
-                feed: FeedGenerator.feedURI(communityID: id, owner: mallory), limit: nil, cursor: nil, authorization: nil)
+                feed: FeedGenerator.feedURI(communityID: id, owner: try DID(mallory)), limit: nil, cursor: nil, authorization: nil)
         }
     }
 
@@ -186,7 +186,7 @@ struct CommunityIndexTests {
         let feeds = try await f.generator.describeFeedGenerator()["feeds"]?.arrayValue?.count
         #expect(feeds == 1)
 
-        try await f.ingest([.account(did: alice, active: false, status: "takendown")])
+        try await f.ingest([.account(did: try DID(alice), active: false, status: "takendown")])
         #expect(try await f.feedURIs(id, owner: owner).isEmpty)
     }
 

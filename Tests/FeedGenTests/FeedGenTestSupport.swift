@@ -17,7 +17,7 @@ struct FeedGenFixture {
         var logger = Logger(label: "feedgen-test")
         logger.logLevel = .critical
         generator = try FeedGenerator(
-            config: config, dataDirectory: dir, did: Self.generatorDID, serviceEndpoint: "https://feeds.example.com",
+            config: config, dataDirectory: dir, did: try DID(Self.generatorDID), serviceEndpoint: "https://feeds.example.com",
             keyResolver: resolver, logger: logger)
     }
 
@@ -37,7 +37,7 @@ struct FeedGenFixture {
         var cursor: String?
         repeat {
             let page = try await generator.getFeedSkeleton(
-                feed: FeedGenerator.feedURI(communityID: id, owner: owner), limit: String(limit), cursor: cursor, authorization: nil)
+                feed: FeedGenerator.feedURI(communityID: id, owner: try DID(owner)), limit: String(limit), cursor: cursor, authorization: nil)
             uris += page["feed"]?.arrayValue?.compactMap { $0["post"]?.stringValue } ?? []
             cursor = page["cursor"]?.stringValue
         } while cursor != nil

@@ -41,7 +41,7 @@ struct FeedMixAndCursorTests {
             events.append(event)
         }
         try await f.ingest(events)
-        let feed = FeedGenerator.feedURI(communityID: child, owner: owner)
+        let feed = FeedGenerator.feedURI(communityID: child, owner: try DID(owner))
         let first = try await f.generator.getFeedSkeleton(feed: feed, limit: "10", cursor: nil, authorization: nil)
         let firstURIs = first["feed"]?.arrayValue?.compactMap { $0["post"]?.stringValue } ?? []
         #expect(firstURIs.count == 10)
@@ -78,7 +78,7 @@ struct FeedMixAndCursorTests {
             events.append(try Records.create(owner, "net.atrarium.moderation.action", "h\(n)", Records.hide(community, uri: ref.uri, cid: ref.cid)))
         }
         try await f.ingest(events)
-        let feed = FeedGenerator.feedURI(communityID: child, owner: owner)
+        let feed = FeedGenerator.feedURI(communityID: child, owner: try DID(owner))
         var pages: [[String]] = []
         var cursor: String?
         repeat {

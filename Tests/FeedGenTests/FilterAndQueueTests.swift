@@ -39,7 +39,7 @@ struct FilterAndQueueTests {
         let filter = CandidateFilter()
         let delete = IngestEvent.record(try! RecordChange(did: owner, collection: "app.bsky.feed.post", rkey: "a", operation: .delete, cid: nil, record: nil))
         #expect(!filter.admits(delete, mentionsAtrarium: false))
-        filter.remember([owner])
+        filter.remember([try! DID(owner)])
         #expect(filter.admits(delete, mentionsAtrarium: false))
     }
 
@@ -108,7 +108,7 @@ struct FilterAndQueueTests {
         #expect(!reopened.generator.filter.admits(delete, mentionsAtrarium: false))
         try await reopened.generator.loadKnownAccounts()
         #expect(reopened.generator.filter.admits(delete, mentionsAtrarium: false))
-        #expect(!reopened.generator.filter.admits(.account(did: "did:plc:stranger0000000000000000", active: false, status: "deleted"), mentionsAtrarium: false))
+        #expect(!reopened.generator.filter.admits(.account(did: try DID("did:plc:stranger0000000000000000"), active: false, status: "deleted"), mentionsAtrarium: false))
     }
 
     @Test func failuresAreRetriedWithBackoffThenDeadLettered() async throws {

@@ -1,3 +1,4 @@
+import ATProto
 import Sequencer
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 @Suite("Local log feed")
 struct LocalLogFeedTests {
     static func event(_ seq: Int64) -> SequencedEvent {
-        SequencedEvent(seq: seq, did: "did:plc:alice0000000000000000000", type: "#commit", event: [0xA0], sequencedAt: 1_790_000_000_000)
+        SequencedEvent(seq: seq, did: DID(unchecked: "did:plc:alice0000000000000000000"), type: "#commit", event: [0xA0], sequencedAt: 1_790_000_000_000)
     }
 
     @Test func deliveriesAreTakenWholeAndInOrder() async {

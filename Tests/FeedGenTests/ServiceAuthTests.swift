@@ -1,4 +1,5 @@
 import ATCrypto
+import ATProto
 import FeedGen
 import Foundation
 import Synchronization
@@ -18,9 +19,9 @@ final class RotatingResolver: SigningKeyResolver {
     var forcedRefreshes: Int { calls.withLock { $0.filter { $0 }.count } }
     var lookups: Int { calls.withLock { $0.count } }
 
-    func signingKey(for did: String, forceRefresh: Bool) async throws -> PublicKey {
+    func signingKey(for did: DID, forceRefresh: Bool) async throws -> PublicKey {
         calls.withLock { $0.append(forceRefresh) }
-        guard did == "did:plc:requester000000000000" else { throw FeedGenError.invalidToken("unknown DID") }
+        guard did.string == "did:plc:requester000000000000" else { throw FeedGenError.invalidToken("unknown DID") }
         return forceRefresh ? current : stale
     }
 }
@@ -41,11 +42,11 @@ struct ServiceAuthTests {
         let old = PrivateKey.generate(type), new = PrivateKey.generate(type)
         let resolver = RotatingResolver(stale: old.publicKey, current: new.publicKey)
         let verifier = ServiceAuthVerifier(resolver: resolver, audience: audience)
-        #expect(try await verifier.verify(try token(old)) == did)
-        #expect(try await verifier.verify(try token(old)) == did)
+        #expect(try await verifier.verify(try token(old)).string == did)
+        #expect(try await verifier.verify(try token(old)).string == did)
         #expect(resolver.lookups == 1)  // cached
         // Signed with the rotated key: one forced refresh finds it.
-        #expect(try await verifier.verify(try token(new)) == did)
+        #expect(try await verifier.verify(try token(new)).string == did)
         #expect(resolver.forcedRefreshes == 1)
     }
 

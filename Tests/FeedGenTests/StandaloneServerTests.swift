@@ -43,7 +43,7 @@ struct StandaloneServerTests {
             let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)" + path)!)
             return ((response as! HTTPURLResponse).statusCode, try? ATProtoJSON.decode(Array(data), mode: .lenient))
         }
-        let feed = FeedGenerator.feedURI(communityID: id, owner: owner)
+        let feed = FeedGenerator.feedURI(communityID: id, owner: try DID(owner))
         let query = "/xrpc/app.bsky.feed.getFeedSkeleton?feed=" + feed.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         var posts: [String] = []
         let deadline = ContinuousClock.now + .seconds(30)

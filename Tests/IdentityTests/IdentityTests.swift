@@ -66,22 +66,23 @@ struct IdentityTests {
     @Test func documentParsing() throws {
         let key = PrivateKey.generate(.secp256k1).publicKey
         let did = "did:plc:abcdefghijklmnopqrstuvwx"
-        let parsed = try ResolvedDIDDocument(did: did, document: Self.document(did: did, key: key, handle: "Alice.Example.com", pds: "https://pds.example.com"))
+        let parsed = try ResolvedDIDDocument(did: try DID(did), document: Self.document(did: did, key: key, handle: "Alice.Example.com", pds: "https://pds.example.com"))
         #expect(parsed.handle == "alice.example.com")
         #expect(parsed.signingKey == key)
         #expect(parsed.pdsEndpoint == "https://pds.example.com")
         #expect(parsed.serviceEndpoint("#bsky_fg") == "https://feeds.example.com")
         #expect(throws: IdentityError.self) {
-            try ResolvedDIDDocument(did: "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz", document: Self.document(did: did, key: key, handle: "a.b", pds: "x"))
+            try ResolvedDIDDocument(did: try DID("did:plc:zzzzzzzzzzzzzzzzzzzzzzzz"), document: Self.document(did: did, key: key, handle: "a.b", pds: "x"))
         }
     }
 
     @Test func didWebURLs() throws {
-        #expect(try DIDResolver.didWebDocumentURL("did:web:example.com") == "https://example.com/.well-known/did.json")
-        #expect(try DIDResolver.didWebDocumentURL("did:web:localhost%3A2583") == "http://localhost:2583/.well-known/did.json")
-        #expect(try DIDResolver.didWebDocumentURL("did:web:127.0.0.1%3A80") == "http://127.0.0.1:80/.well-known/did.json")
-        #expect(throws: IdentityError.self) { try DIDResolver.didWebDocumentURL("did:web:example.com:user:alice") }
-        #expect(throws: IdentityError.self) { try DIDResolver.didWebDocumentURL("did:web:exa/mple.com") }
+        #expect(try DIDResolver.didWebDocumentURL(try DID("did:web:example.com")) == "https://example.com/.well-known/did.json")
+        #expect(try DIDResolver.didWebDocumentURL(try DID("did:web:localhost%3A2583")) == "http://localhost:2583/.well-known/did.json")
+        #expect(try DIDResolver.didWebDocumentURL(try DID("did:web:127.0.0.1%3A80")) == "http://127.0.0.1:80/.well-known/did.json")
+        #expect(throws: IdentityError.self) { try DIDResolver.didWebDocumentURL(try DID("did:web:example.com:user:alice")) }
+        // A host with a slash is not even a DID, so no document URL can be asked for.
+        #expect(throws: SyntaxError.self) { try DID("did:web:exa/mple.com") }
     }
 
     /// A did:web host double that counts fetches.
@@ -145,20 +146,20 @@ struct IdentityTests {
         let did = "did:web:127.0.0.1%3A\(host.port)"
         // Without permission, the loopback host is refused before any connection.
         let strict = DIDResolver(configuration: .init(plcDirectoryURL: nil))
-        await #expect(throws: IdentityError.forbiddenAddress(host: "127.0.0.1", address: "127.0.0.1")) { try await strict.resolve(did) }
+        await #expect(throws: IdentityError.forbiddenAddress(host: "127.0.0.1", address: "127.0.0.1")) { try await strict.resolve(try DID(did)) }
         for target in ["did:web:10.0.0.1", "did:web:169.254.169.254", "did:web:192.168.0.1%3A8080"] {
-            await #expect(throws: IdentityError.self, "\(target)") { try await strict.resolve(target) }
+            await #expect(throws: IdentityError.self, "\(target)") { try await strict.resolve(try DID(target)) }
         }
         #expect(host.fetches == 0)
 
         let resolver = DIDResolver(configuration: .init(plcDirectoryURL: nil, policy: OutboundPolicy(allowedHostPorts: ["127.0.0.1:\(host.port)"])))
-        #expect(try await resolver.signingKey(for: did) == key)
-        _ = try await resolver.resolve(did)
+        #expect(try await resolver.signingKey(for: try DID(did)) == key)
+        _ = try await resolver.resolve(try DID(did))
         #expect(host.fetches == 1, "the second resolution comes from the cache")
-        _ = try await resolver.resolve(did, forceRefresh: true)
+        _ = try await resolver.resolve(try DID(did), forceRefresh: true)
         #expect(host.fetches == 2)
-        await #expect(throws: IdentityError.self) { try await resolver.resolve("did:plc:abcdefghijklmnopqrstuvwx") }
-        await #expect(throws: IdentityError.unsupportedDID("did:key:zQ3sh")) { try await resolver.resolve("did:key:zQ3sh") }
+        await #expect(throws: IdentityError.self) { try await resolver.resolve(try DID("did:plc:abcdefghijklmnopqrstuvwx")) }
+        await #expect(throws: IdentityError.unsupportedDID("did:key:zQ3sh")) { try await resolver.resolve(try DID("did:key:zQ3sh")) }
     }
 
     /// The key a document host currently serves.
@@ -183,7 +184,7 @@ struct IdentityTests {
                          typ: "JWT", key: key)
         }
         let ok = try await verifier.verify(try token(first), audience: "did:web:feeds.example.com", lxm: "app.bsky.feed.getFeedSkeleton")
-        #expect(ok.issuer == iss)
+        #expect(ok.issuer.string == iss)
         await #expect(throws: ServiceJWTVerifier.Failure.self) {
             try await verifier.verify(try token(first, aud: "did:web:other.example.com"), audience: "did:web:feeds.example.com", lxm: nil)
         }
@@ -197,7 +198,7 @@ struct IdentityTests {
         let second = PrivateKey.generate(.secp256k1)
         current.key.withLock { $0 = second.publicKey }
         let fetches = host.fetches
-        #expect(try await verifier.verify(try token(second), audience: "did:web:feeds.example.com", lxm: nil).issuer == iss)
+        #expect(try await verifier.verify(try token(second), audience: "did:web:feeds.example.com", lxm: nil).issuer.string == iss)
         #expect(host.fetches == fetches + 1)
         // A token by a key the document never named fails after that refresh.
         await #expect(throws: ServiceJWTVerifier.Failure.badSignature) {
@@ -225,7 +226,7 @@ struct IdentityTests {
         dns.truncate.withLock { $0 = false }
 
         let handles = HandleResolver(configuration: .init(dns: client, policy: OutboundPolicy(), wellKnownURL: { _ in "http://10.0.0.1/.well-known/atproto-did" }))
-        #expect(try await handles.resolve("Alice.Example.com") == "did:plc:abcdefghijklmnopqrstuvwx")
+        #expect(try await handles.resolve("Alice.Example.com").string == "did:plc:abcdefghijklmnopqrstuvwx")
         // Two DIDs is ambiguous: DNS fails, and the HTTPS fallback's private address is refused.
         await #expect(throws: IdentityError.forbiddenAddress(host: "10.0.0.1", address: "10.0.0.1")) { try await handles.resolve("two.example.com") }
 
@@ -239,7 +240,7 @@ struct IdentityTests {
         defer { host.stop() }
         let url: @Sendable (String) -> String = { [port = host.port] _ in "http://127.0.0.1:\(port)/.well-known/atproto-did" }
         let allowed = HandleResolver(configuration: .init(dns: nil, policy: OutboundPolicy(allowPrivate: true), wellKnownURL: url))
-        #expect(try await allowed.resolve("bob.example.com") == "did:web:127.0.0.1%3A\(host.port)")
+        #expect(try await allowed.resolve("bob.example.com").string == "did:web:127.0.0.1%3A\(host.port)")
         let strict = HandleResolver(configuration: .init(dns: nil, policy: OutboundPolicy(), wellKnownURL: url))
         await #expect(throws: IdentityError.forbiddenAddress(host: "127.0.0.1", address: "127.0.0.1")) { try await strict.resolve("bob.example.com") }
         await #expect(throws: IdentityError.handleNotFound("not a handle")) { try await allowed.resolve("not a handle") }

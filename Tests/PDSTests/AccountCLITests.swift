@@ -100,8 +100,8 @@ struct AccountCLITests {
         #expect(try await server.procedure("com.atproto.server.createAccount", .map(input)).error == "InvalidInviteCode")
 
         // Both ways of creating an account store the same kind of row.
-        let cliRow = try await server.services.accounts.account(did: did)
-        let apiRow = try await server.services.accounts.account(did: gus["did"]?.stringValue ?? "")
+        let cliRow = try await server.services.accounts.account(did: try DID(did))
+        let apiRow = try await server.services.accounts.account(did: try DID(gus["did"]?.stringValue ?? ""))
         #expect(cliRow?.signingKey.type == apiRow?.signingKey.type && apiRow?.status == .active)
         #expect(try await server.count("SELECT COUNT(*) FROM account WHERE plc_genesis IS NOT NULL") == 3)
 

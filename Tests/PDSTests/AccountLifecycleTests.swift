@@ -214,7 +214,7 @@ struct AccountLifecycleTests {
         #expect(try await server.login(carol.handle, "old-pass").status == 401)
         let fresh = try await server.login("carol@example.com", "new-pass")
         #expect(fresh.status == 200 && fresh["did"]?.stringValue == carol.did)
-        let hash = try await server.services.accounts.passwordHash(did: carol.did)
+        let hash = try await server.services.accounts.passwordHash(did: try DID(carol.did))
         #expect(hash?.hasPrefix("$argon2id$") == true)
         let reused = try await server.procedure("com.atproto.server.resetPassword", ["token": .string(token), "password": "third"])
         #expect(reused.error == "InvalidToken")

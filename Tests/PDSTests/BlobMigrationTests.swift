@@ -37,7 +37,7 @@ struct BlobMigrationTests {
         #expect(imported.status == 200, "\(imported.text)")
         #expect(try await new.rev(alice.did) == (try await old.rev(alice.did)))
         // The import is announced on the firehose as a #sync of the new commit.
-        let events = try await new.sequencedEvents().filter { $0.did == alice.did }
+        let events = try await new.sequencedEvents().filter { $0.did.string == alice.did }
         #expect(events.map(\.type) == ["#sync"])
         #expect(try events.first?.body()["rev"]?.stringValue == (try await old.rev(alice.did)))
         let records = try await new.query(

@@ -54,7 +54,7 @@ struct BlobTests {
         #expect(try await server.query("com.atproto.sync.listBlobs", [("did", alice.did)])["cids"] == [])
 
         let report = try await collector.runOnce()
-        #expect(report.deleted == [.init(did: alice.did, cid: expectedCID.string)])
+        #expect(report.deleted == [.init(did: try DID(alice.did), cid: expectedCID.string)])
         #expect(report.filesDeleted == [expectedCID.string])
         let gone = try await server.query("com.atproto.sync.getBlob", [("did", alice.did), ("cid", expectedCID.string)])
         #expect(gone.status == 400 && gone.error == "BlobNotFound")
@@ -82,7 +82,7 @@ struct BlobTests {
 
         let report = try await BlobGarbageCollector(services: server.services).runOnce()
         let oldCID = try #require(old["ref"]?.linkValue)
-        #expect(report.deleted == [.init(did: alice.did, cid: oldCID.string)])
+        #expect(report.deleted == [.init(did: try DID(alice.did), cid: oldCID.string)])
         #expect(try server.blobFiles().count == 2)
         for blob in [oldReferenced, young] {
             let cid = try #require(blob["ref"]?.linkValue)
@@ -103,7 +103,7 @@ struct BlobTests {
         _ = try await server.uploadedBlob(png, token: bob.accessJwt)
         #expect(try await server.createPost(bob, images: [blob]).status == 200)
         let report = try await BlobGarbageCollector(services: server.services, gracePeriod: 0).runOnce()
-        #expect(report.deleted.map(\.did) == [alice.did])
+        #expect(report.deleted.map(\.did.string) == [alice.did])
         #expect(report.filesDeleted.isEmpty)
         let cid = try #require(blob["ref"]?.linkValue).string
         #expect(try await server.query("com.atproto.sync.getBlob", [("did", bob.did), ("cid", cid)]).body == png)

@@ -26,15 +26,15 @@ struct CommitTipsTests {
     /// Every `#commit` event of `did` verifies on its own (signature,
     /// operations, inversion to `prevData`) and chains to the one before.
     func verifyCommitChain(_ server: TestServer, did: String) async throws -> Int {
-        let key = try await server.services.accounts.account(did: did)?.signingKey.publicKey
+        let key = try await server.services.accounts.account(did: try DID(did))?.signingKey.publicKey
         var previous: (data: CID, rev: String)?
         var count = 0
-        for event in try await server.sequencedEvents() where event.did == did && event.type == "#commit" {
+        for event in try await server.sequencedEvents() where event.did.string == did && event.type == "#commit" {
             let body = try event.body()
             let (_, blocks) = try carBlocks(try #require(body["blocks"]?.bytesValue))
             let commit = try RepoVerifier.verifyCommit(
                 commitCID: try #require(body["commit"]?.linkValue), blocks: blocks, ops: try repoOperations(body),
-                prevData: body["prevData"]?.linkValue, key: key, expectedDID: did)
+                prevData: body["prevData"]?.linkValue, key: key, expectedDID: try DID(did))
             if let previous {
                 #expect(body["prevData"]?.linkValue == previous.data)
                 #expect(body["since"]?.stringValue == previous.rev)
@@ -70,12 +70,12 @@ struct CommitTipsTests {
         #expect(built.builtAhead + built.builtAgain + built.builtOnWriter == 50)
         #expect(built.builtAhead >= 10)
         #expect(try await verifyCommitChain(server, did: alice.did) == 50)
-        let repo = try #require(try server.services.repos.repository(did: alice.did))
+        let repo = try #require(try server.services.repos.repository(did: try DID(alice.did)))
         #expect(try repo.tree().count() == 50)
         var car: [UInt8] = []
-        try server.services.repos.exportCAR(did: alice.did) { car += $0 }
-        let key = try #require(try await server.services.accounts.account(did: alice.did)).signingKey.publicKey
-        #expect(try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: alice.did, key: key).recordCount == 50)
+        try server.services.repos.exportCAR(did: try DID(alice.did)) { car += $0 }
+        let key = try #require(try await server.services.accounts.account(did: try DID(alice.did))).signingKey.publicKey
+        #expect(try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: try DID(alice.did), key: key).recordCount == 50)
     }
 
     /// A commit stored without this server's commit path (another process
@@ -87,25 +87,25 @@ struct CommitTipsTests {
         defer { Task { await server.stop() } }
         let bob = try await server.createAccount("bob")
         for n in 0..<3 { #expect(try await create(server, bob, n).status == 200) }
-        let tip = try #require(server.services.commitTips.tip(bob.did))
+        let tip = try #require(server.services.commitTips.tip(try DID(bob.did)))
 
-        let account = try #require(try await server.services.accounts.account(did: bob.did))
+        let account = try #require(try await server.services.accounts.account(did: try DID(bob.did)))
         let rkey = TIDGenerator().next().string
-        let elsewhere = try server.services.repos.repository(did: bob.did)!.apply(
-            [.create(collection: "app.bsky.feed.post", rkey: rkey, record: Self.post(100))],
+        let elsewhere = try server.services.repos.repository(did: try DID(bob.did))!.apply(
+            [.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkey), record: Self.post(100))],
             key: account.signingKey, rev: TIDGenerator().next())
         try server.services.repos.apply(elsewhere)
-        #expect(server.services.commitTips.tip(bob.did) == tip)
+        #expect(server.services.commitTips.tip(try DID(bob.did)) == tip)
 
         let before = server.services.commitTips.built
         let reply = try await create(server, bob, 3)
         #expect(reply.status == 200, "\(reply.text)")
         #expect(server.services.commitTips.built.builtAgain == before.builtAgain + 1)
-        let repo = try #require(try server.services.repos.repository(did: bob.did))
+        let repo = try #require(try server.services.repos.repository(did: try DID(bob.did)))
         #expect(repo.commit.rev == reply["commit"]?["rev"]?.stringValue)
         #expect(try repo.tree().count() == 5)
-        #expect(try repo.record(collection: "app.bsky.feed.post", rkey: rkey) != nil)
-        #expect(server.services.commitTips.tip(bob.did) == repo.commitCID)
+        #expect(try repo.record(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkey)) != nil)
+        #expect(server.services.commitTips.tip(try DID(bob.did)) == repo.commitCID)
         // The next one is built ahead again, on the commit just stored.
         #expect(try await create(server, bob, 4).status == 200)
         #expect(server.services.commitTips.built.builtAhead == before.builtAhead + 1)
@@ -121,19 +121,19 @@ struct CommitTipsTests {
         let twice = TIDGenerator().next().string
         #expect(try await create(server, carol, 0, rkey: twice).status == 200)
         #expect(try await create(server, carol, 1).status == 200)
-        #expect(server.services.commitTips.tip(carol.did) != nil)
-        let rev = try #require(try server.services.repos.repository(did: carol.did)).commit.rev
+        #expect(server.services.commitTips.tip(try DID(carol.did)) != nil)
+        let rev = try #require(try server.services.repos.repository(did: try DID(carol.did))).commit.rev
 
         let again = try await create(server, carol, 2, rkey: twice)
         #expect(again.status == 400)
         #expect(again.error == "InvalidSwap")
-        #expect(server.services.commitTips.tip(carol.did) == nil)
-        #expect(try server.services.repos.repository(did: carol.did)!.commit.rev == rev)
+        #expect(server.services.commitTips.tip(try DID(carol.did)) == nil)
+        #expect(try server.services.repos.repository(did: try DID(carol.did))!.commit.rev == rev)
 
         let before = server.services.commitTips.built
         #expect(try await create(server, carol, 3).status == 200)
         #expect(server.services.commitTips.built.builtOnWriter == before.builtOnWriter + 1)
-        #expect(server.services.commitTips.tip(carol.did) == (try server.services.repos.repository(did: carol.did))?.commitCID)
+        #expect(server.services.commitTips.tip(try DID(carol.did)) == (try server.services.repos.repository(did: try DID(carol.did)))?.commitCID)
         #expect(try await verifyCommitChain(server, did: carol.did) == 3)
     }
 }

@@ -99,7 +99,7 @@ struct CrashSafetyTests {
             let key = try #require(try await server.query("com.atproto.server.getSession", token: account.accessJwt)
                 .json?["didDoc"]?["verificationMethod"]?.arrayValue?.first?["publicKeyMultibase"]?.stringValue)
             let verified = try RepoVerifier.verifyCAR(
-                InMemoryByteSource(car.body), expectedDID: account.did, key: try PublicKey(multikey: key))
+                InMemoryByteSource(car.body), expectedDID: try DID(account.did), key: try PublicKey(multikey: key))
             #expect(verified.signatureVerified && verified.rev == latestRevs[account.did])
         }
     }

@@ -31,17 +31,17 @@ struct DidWebAccountTests {
         let created = try await server.procedure("com.atproto.server.createAccount", input)
         #expect(created.status == 200, "\(created.text)")
         let token = try #require(created["accessJwt"]?.stringValue)
-        #expect(try await server.services.accounts.account(did: domain.did)?.status == .deactivated)
+        #expect(try await server.services.accounts.account(did: try DID(domain.did))?.status == .deactivated)
         // Not yet: the document lacks the account's key.
         let early = try await server.procedure("com.atproto.server.activateAccount", token: token)
         #expect(early.status == 400 && early.text.contains("#atproto key"), "\(early.text)")
-        #expect(try await server.services.accounts.account(did: domain.did)?.status == .deactivated)
+        #expect(try await server.services.accounts.account(did: try DID(domain.did))?.status == .deactivated)
 
         let credentials = try await server.query("com.atproto.identity.getRecommendedDidCredentials", token: token)
         let didKey = try #require(credentials["verificationMethods"]?["atproto"]?.stringValue)
         domain.serve(pds: server.baseURL, key: try PublicKey(didKey: didKey))
         #expect(try await server.procedure("com.atproto.server.activateAccount", token: token).status == 200)
-        #expect(try await server.services.accounts.account(did: domain.did)?.status == .active)
+        #expect(try await server.services.accounts.account(did: try DID(domain.did))?.status == .active)
         let session = TestServer.Session(did: domain.did, handle: "carol.test", accessJwt: token, refreshJwt: "")
         #expect(try await server.createPost(session, text: "from my own domain", images: []).status == 200)
 

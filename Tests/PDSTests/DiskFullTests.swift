@@ -105,7 +105,7 @@ struct DiskFullTests {
         #expect(seqs == Array(1...Int64(seqs.count)))
         let car = try await server.query("com.atproto.sync.getRepo", [("did", alice.did)])
         let verified = try RepoVerifier.verifyCAR(
-            InMemoryByteSource(car.body), expectedDID: alice.did, key: try await server.signingKey(alice.did).publicKey)
+            InMemoryByteSource(car.body), expectedDID: try DID(alice.did), key: try await server.signingKey(alice.did).publicKey)
         #expect(verified.recordCount == acknowledged.count)
     }
 }

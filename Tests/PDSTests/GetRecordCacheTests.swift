@@ -21,7 +21,7 @@ struct GetRecordCacheTests {
     }
 
     static func isCached(_ server: TestServer, _ repo: String, _ rkey: String) -> Bool {
-        server.services.recordCache.answer(for: .init(repo: repo, collection: "app.bsky.feed.post", rkey: rkey)) != nil
+        server.services.recordCache.answer(for: .init(repo: repo, collection: try! NSID("app.bsky.feed.post"), rkey: try! RecordKey(rkey))) != nil
     }
 
     /// A server whose cache learns of this process's changes only from
@@ -132,7 +132,7 @@ struct GetRecordCacheTests {
         config.dataDirectory = server.dataDirectory.path
         let other = try PDSServices(config: config, passwordStrength: .testing)
         _ = try await LocalRepoWriter(services: other).apply(
-            did: alice.did, [.update(collection: "app.bsky.feed.post", rkey: rkey, record: Self.post("after"))])
+            did: try DID(alice.did), [.update(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkey), record: Self.post("after"))])
 
         var text: DataValue? = nil
         let deadline = Date().addingTimeInterval(15)

@@ -15,7 +15,7 @@ import Testing
 struct IdentityEndpointTests {
     /// The `#identity` events of `did`, as (handle) values.
     static func identityHandles(_ server: TestServer, _ did: String) async throws -> [String?] {
-        try await server.sequencedEvents().filter { $0.did == did && $0.type == "#identity" }.map {
+        try await server.sequencedEvents().filter { $0.did.string == did && $0.type == "#identity" }.map {
             try DAGCBOR.decode($0.event)["handle"]?.stringValue
         }
     }
@@ -28,13 +28,13 @@ struct IdentityEndpointTests {
         let alice = try await server.createAccount("alice")
         let operations = plc.operations(alice.did)
         #expect(operations.count == 1, "refusals: \(plc.state.refusals.withLock { $0 })")
-        let account = try #require(try await server.services.accounts.account(did: alice.did))
+        let account = try #require(try await server.services.accounts.account(did: try DID(alice.did)))
         #expect(operations.first?["verificationMethods"]?["atproto"]?.stringValue == account.signingKey.publicKey.didKey)
         #expect(operations.first?["services"]?["atproto_pds"]?["endpoint"]?.stringValue == server.baseURL)
         #expect(operations.first?["alsoKnownAs"] == ["at://alice.test"])
         #expect(try await server.count("SELECT COUNT(*) FROM plc_operation WHERE did = ? AND state = 'submitted'", [alice.did]) == 1)
         // The server resolves its own account through the directory.
-        let resolved = try await server.services.identity.dids.resolve(alice.did)
+        let resolved = try await server.services.identity.dids.resolve(try DID(alice.did))
         #expect(resolved.signingKey == account.signingKey.publicKey)
         #expect(resolved.handle == "alice.test")
     }
@@ -286,7 +286,7 @@ struct HostedDidWebTests {
         #expect(document["alsoKnownAs"]?[0]?.stringValue == "at://carol.test")
         #expect(document["service"]?[0]?["serviceEndpoint"]?.stringValue == server.baseURL)
         #expect(document["verificationMethod"] == created["didDoc"]?["verificationMethod"])
-        let account = try #require(try await server.services.accounts.account(did: "did:web:carol.test"))
+        let account = try #require(try await server.services.accounts.account(did: try DID("did:web:carol.test")))
         #expect(document["verificationMethod"]?[0]?["publicKeyMultibase"]?.stringValue == account.signingKey.publicKey.multikey)
 
         // Active at once: it posts, and the network heard of it like any new account.
@@ -306,7 +306,7 @@ struct HostedDidWebTests {
             "com.atproto.server.createAccount",
             ["handle": "dave.test", "did": "did:web:carol.test", "email": "dave@example.com", "password": "a long password"])
         #expect(mismatched.status == 400 && mismatched.error == "InvalidRequest", "\(mismatched.text)")
-        #expect(try await server.services.accounts.account(did: "did:web:carol.test") == nil)
+        #expect(try await server.services.accounts.account(did: try DID("did:web:carol.test")) == nil)
         #expect(try await server.request("GET", "/.well-known/did.json", headers: ["Host": "carol.test"]).status == 404)
     }
 }

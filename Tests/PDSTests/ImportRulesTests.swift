@@ -12,7 +12,7 @@ import Testing
 extension TestServer {
     /// The signing key an account has here.
     func signingKey(_ did: String) async throws -> PrivateKey {
-        try #require(try await services.accounts.account(did: did)).signingKey
+        try #require(try await services.accounts.account(did: try DID(did))).signingKey
     }
 }
 
@@ -22,10 +22,10 @@ extension TestServer {
 struct ImportRulesTests {
     /// A one-post repository of `did` signed by `key` at `rev`, as a CAR.
     static func repositoryCAR(did: String, key: PrivateKey, rev: TID, text: String = "imported") throws -> [UInt8] {
-        let first = try Repository.create(did: did, key: key, rev: TID(timestampMicros: rev.timestampMicros - 1, clockID: 0))
-        let repo = try Repository(did: did, commitCID: first.commitCID, store: MemoryBlockStore(first.newBlocks))
+        let first = try Repository.create(did: try DID(did), key: key, rev: TID(timestampMicros: rev.timestampMicros - 1, clockID: 0))
+        let repo = try Repository(did: try DID(did), commitCID: first.commitCID, store: MemoryBlockStore(first.newBlocks))
         let post: DataValue = ["$type": "app.bsky.feed.post", "text": .string(text), "createdAt": "2026-01-01T00:00:00.000Z"]
-        let commit = try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "3kaaaaaaaaaa2", record: post)], key: key, rev: rev)
+        let commit = try repo.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("3kaaaaaaaaaa2"), record: post)], key: key, rev: rev)
         return CARWriter.bytes(roots: [commit.commitCID], blocks: commit.newBlocks.map { (cid: $0.key, bytes: $0.value) })
     }
 

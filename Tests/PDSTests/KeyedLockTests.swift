@@ -30,7 +30,7 @@ struct KeyedLockTests {
     }
 
     @Test func oneHolderPerKeyAndNoLostUpdates() async throws {
-        let lock = KeyedLock()
+        let lock = KeyedLock<String>()
         let record = Record()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<300 {
@@ -64,7 +64,7 @@ struct KeyedLockTests {
     }
 
     @Test func waitersAreServedInArrivalOrderAndOtherKeysRunMeanwhile() async throws {
-        let lock = KeyedLock()
+        let lock = KeyedLock<String>()
         let record = Record()
         let (gate, open) = AsyncStream<Void>.makeStream()
         let holder = Task {
@@ -91,7 +91,7 @@ struct KeyedLockTests {
 
     @Test func aThrowingBodyReleasesTheLock() async throws {
         struct Failure: Error {}
-        let lock = KeyedLock()
+        let lock = KeyedLock<String>()
         await #expect(throws: Failure.self) { try await lock.withLock("a") { throw Failure() } }
         let value = try await lock.withLock("a") { 42 }
         #expect(value == 42)

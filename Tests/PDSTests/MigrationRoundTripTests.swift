@@ -41,7 +41,7 @@ struct MigrationRoundTripTests {
             headers: ["Authorization": "Bearer \(serviceToken)"])
         #expect(created.status == 200, "\(created.text)")
         let token = try #require(created["accessJwt"]?.stringValue)
-        #expect(try await new.services.accounts.account(did: alice.did)?.status == .deactivated)
+        #expect(try await new.services.accounts.account(did: try DID(alice.did))?.status == .deactivated)
 
         // 2. Repository and blobs.
         let car = try await old.query("com.atproto.sync.getRepo", [("did", alice.did)])
@@ -73,25 +73,25 @@ struct MigrationRoundTripTests {
         // 4. Activate on the new server, deactivate on the old one.
         #expect(try await new.procedure("com.atproto.server.activateAccount", token: token).status == 200)
         #expect(try await old.procedure("com.atproto.server.deactivateAccount", token: alice.accessJwt).status == 200)
-        #expect(try await old.services.accounts.account(did: alice.did)?.status == .deactivated)
+        #expect(try await old.services.accounts.account(did: try DID(alice.did))?.status == .deactivated)
         #expect(try await old.query("com.atproto.sync.getRepo", [("did", alice.did)]).status != 200)
 
         // The DID document now names the new server and its key; the repository verifies there.
-        let document = try await new.services.identity.dids.resolve(alice.did, forceRefresh: true)
-        let account = try #require(try await new.services.accounts.account(did: alice.did))
+        let document = try await new.services.identity.dids.resolve(try DID(alice.did), forceRefresh: true)
+        let account = try #require(try await new.services.accounts.account(did: try DID(alice.did)))
         #expect(document.pdsEndpoint == new.baseURL)
         #expect(document.signingKey == account.signingKey.publicKey)
         let status = try await new.query("com.atproto.server.checkAccountStatus", token: token)
         #expect(status["activated"] == true && status["validDid"] == true, "\(status.text)")
         let imported2 = try await new.query("com.atproto.sync.getRepo", [("did", alice.did)])
         #expect(imported2.status == 200)
-        #expect(try RepoVerifier.verifyCAR(InMemoryByteSource(imported2.body), expectedDID: alice.did).recordCount == 2)
+        #expect(try RepoVerifier.verifyCAR(InMemoryByteSource(imported2.body), expectedDID: try DID(alice.did)).recordCount == 2)
         // New writes are signed with the key the DID document names.
         let session = TestServer.Session(did: alice.did, handle: "alice.test", accessJwt: token, refreshJwt: "")
         #expect(try await new.createPost(session, text: "moved", images: []).status == 200)
         let exported = try await new.query("com.atproto.sync.getRepo", [("did", alice.did)])
         let key = try #require(document.signingKey)
-        let verification = try RepoVerifier.verifyCAR(InMemoryByteSource(exported.body), expectedDID: alice.did, key: key)
+        let verification = try RepoVerifier.verifyCAR(InMemoryByteSource(exported.body), expectedDID: try DID(alice.did), key: key)
         #expect(verification.recordCount == 3 && verification.signatureVerified)
     }
 }

@@ -155,7 +155,7 @@ struct ProxyTests {
             "com.atproto.server.getServiceAuth", [("aud", "did:web:video.test"), ("lxm", "com.atproto.repo.uploadBlob")], token: alice.accessJwt)
         let serviceToken = try #require(minted["token"]?.stringValue)
         #expect(try JWT.decodeUnverified(serviceToken).header.alg == "ES256")
-        let account = try #require(try await setup.server.services.accounts.account(did: alice.did))
+        let account = try #require(try await setup.server.services.accounts.account(did: try DID(alice.did)))
         #expect(account.signingKey.publicKey.type == .p256)
         #expect(try JWT.verify(serviceToken, key: account.signingKey.publicKey, expectedAudience: "did:web:video.test").iss == alice.did)
     }
@@ -290,7 +290,7 @@ struct ProxyTests {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let alice = try await server.createAccount("alice")
-        let account = try #require(try await server.services.accounts.account(did: alice.did))
+        let account = try #require(try await server.services.accounts.account(did: try DID(alice.did)))
         let serviceDID = server.services.config.resolvedServiceDID
         func serviceAuth(_ params: [(String, String)]) async throws -> TestServer.Reply {
             try await server.query("com.atproto.server.getServiceAuth", params, token: alice.accessJwt)

@@ -9,11 +9,11 @@ import Testing
 @Suite("Record read cache")
 struct RecordReadCacheTests {
     static func answer(_ did: String, _ text: String) -> RecordReadCache.Answer {
-        .init(did: did, cid: CID.compute(Array(text.utf8)), body: Array("{\"text\":\"\(text)\"}".utf8))
+        .init(did: try! DID(did), cid: CID.compute(Array(text.utf8)), body: Array("{\"text\":\"\(text)\"}".utf8))
     }
 
     static func key(_ repo: String, _ rkey: String) -> RecordReadCache.Key {
-        .init(repo: repo, collection: "app.bsky.feed.post", rkey: rkey)
+        .init(repo: repo, collection: try! NSID("app.bsky.feed.post"), rkey: try! RecordKey(rkey))
     }
 
     @Test func anAccountsChangeMakesOnlyItsAnswersStale() {
@@ -22,14 +22,14 @@ struct RecordReadCacheTests {
         cache.store(Self.answer("did:plc:alice", "a2"), for: Self.key("alice.test", "2"), readAt: cache.stamp())
         cache.store(Self.answer("did:plc:bob", "b1"), for: Self.key("did:plc:bob", "1"), readAt: cache.stamp())
         #expect(cache.answer(for: Self.key("did:plc:alice", "1"))?.body == Self.answer("did:plc:alice", "a1").body)
-        #expect(cache.answer(for: Self.key("alice.test", "2"))?.did == "did:plc:alice")
+        #expect(cache.answer(for: Self.key("alice.test", "2"))?.did.string == "did:plc:alice")
         #expect(cache.answer(for: Self.key("did:plc:alice", "3")) == nil)
 
-        cache.accountChanged("did:plc:alice")
+        cache.accountChanged(try! DID("did:plc:alice"))
         // Stale whether the client named the account by DID or by handle.
         #expect(cache.answer(for: Self.key("did:plc:alice", "1")) == nil)
         #expect(cache.answer(for: Self.key("alice.test", "2")) == nil)
-        #expect(cache.answer(for: Self.key("did:plc:bob", "1"))?.did == "did:plc:bob")
+        #expect(cache.answer(for: Self.key("did:plc:bob", "1"))?.did.string == "did:plc:bob")
         #expect(cache.usage.entries == 1)
 
         // Read after the change: kept.
@@ -40,7 +40,7 @@ struct RecordReadCacheTests {
     @Test func aReadThatRacedAChangeIsNotStored() {
         let cache = RecordReadCache(capacity: 1 << 20)
         let before = cache.stamp()
-        cache.accountChanged("did:plc:alice")
+        cache.accountChanged(try! DID("did:plc:alice"))
         // The read began before the change: what it read may be the old value.
         cache.store(Self.answer("did:plc:alice", "old"), for: Self.key("did:plc:alice", "1"), readAt: before)
         #expect(cache.answer(for: Self.key("did:plc:alice", "1")) == nil)
@@ -62,7 +62,7 @@ struct RecordReadCacheTests {
         #expect(cache.answer(for: Self.key("did:plc:alice", "4999")) != nil)
         #expect(cache.answer(for: Self.key("did:plc:alice", "0")) == nil)
         // One answer may not take more than a quarter of the cache.
-        let big = RecordReadCache.Answer(did: "did:plc:alice", cid: CID.compute([1]), body: [UInt8](repeating: 32, count: capacity / 4))
+        let big = RecordReadCache.Answer(did: try! DID("did:plc:alice"), cid: CID.compute([1]), body: [UInt8](repeating: 32, count: capacity / 4))
         cache.store(big, for: Self.key("did:plc:alice", "big"), readAt: cache.stamp())
         #expect(cache.answer(for: Self.key("did:plc:alice", "big")) == nil)
         // Re-storing the same keys does not grow the count of bytes.
@@ -101,11 +101,11 @@ struct RecordReadCacheTests {
 
     @Test func forgettingWhenAccountsChangedDropsEveryAnswer() {
         let cache = RecordReadCache(capacity: 1 << 20, maxTrackedAccounts: 3)
-        for name in ["a", "b", "c"] { cache.accountChanged("did:plc:\(name)") }
+        for name in ["a", "b", "c"] { cache.accountChanged(try! DID("did:plc:\(name)")) }
         cache.store(Self.answer("did:plc:z", "z"), for: Self.key("did:plc:z", "1"), readAt: cache.stamp())
         let inFlight = cache.stamp()
         // A fourth account: the table of changes is emptied, and with it the answers.
-        cache.accountChanged("did:plc:d")
+        cache.accountChanged(try! DID("did:plc:d"))
         #expect(cache.usage.entries == 0)
         cache.store(Self.answer("did:plc:a", "a"), for: Self.key("did:plc:a", "1"), readAt: inFlight)
         #expect(cache.answer(for: Self.key("did:plc:a", "1")) == nil)
@@ -133,7 +133,7 @@ struct RecordReadCacheTests {
                         let key = Self.key(did, "\(i % 16)")
                         if worker == 0 && i % 10 == 0 {
                             version.bump(did)
-                            cache.accountChanged(did)
+                            cache.accountChanged(try! DID(did))
                             continue
                         }
                         let stamp = cache.stamp()

@@ -160,7 +160,7 @@ struct RepoEndpointTests {
             return all
         }
         #expect(Set(revs).count == 40)
-        let repo = try #require(try server.services.repos.repository(did: carol.did))
+        let repo = try #require(try server.services.repos.repository(did: try DID(carol.did)))
         #expect(try repo.tree().count() == 40)
         // The stored commit's rev is the greatest rev handed out.
         #expect(repo.commit.rev == revs.max())

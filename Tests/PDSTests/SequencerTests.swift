@@ -52,7 +52,7 @@ struct SequencerLogTests {
         // Account creation: #identity, #account (active), #sync of the first commit.
         let created = try await server.sequencedEvents()
         #expect(created.map(\.type) == ["#identity", "#account", "#sync", "#identity", "#account", "#sync"])
-        #expect(created.map(\.did) == [alice.did, alice.did, alice.did, bob.did, bob.did, bob.did])
+        #expect(created.map(\.did.string) == [alice.did, alice.did, alice.did, bob.did, bob.did, bob.did])
         let account = try created[1].body()
         #expect(account["active"] == true && account["did"]?.stringValue == alice.did && account["seq"] == 2)
         #expect(try created[0].body()["handle"] == "alice.test")
@@ -108,9 +108,9 @@ struct SequencerLogTests {
             let commitCID = try #require(body["commit"]?.linkValue)
             #expect(roots == [commitCID])
             let ops = try repoOperations(body)
-            let key = try await server.services.accounts.account(did: did)?.signingKey.publicKey
+            let key = try await server.services.accounts.account(did: try DID(did))?.signingKey.publicKey
             let commit = try RepoVerifier.verifyCommit(
-                commitCID: commitCID, blocks: blocks, ops: ops, prevData: body["prevData"]?.linkValue, key: key, expectedDID: did)
+                commitCID: commitCID, blocks: blocks, ops: ops, prevData: body["prevData"]?.linkValue, key: key, expectedDID: try DID(did))
             if let previous = previousData[did] { #expect(body["prevData"]?.linkValue == previous) }
             if let previous = previousRev[did] { #expect(body["since"]?.stringValue == previous) }
             #expect(body["rev"]?.stringValue == commit.rev && body["rebase"] == false && body["tooBig"] == false)
@@ -128,8 +128,8 @@ struct SequencerLogTests {
         let alice = try await server.createAccount("alice")
         #expect(try await server.procedure("com.atproto.server.deactivateAccount", token: alice.accessJwt).status == 200)
         #expect(try await server.procedure("com.atproto.server.activateAccount", token: alice.accessJwt).status == 200)
-        try await AccountAdmin.setTakedown(did: alice.did, applied: true, ref: nil, services: server.services)
-        try await AccountAdmin.delete(did: alice.did, services: server.services)
+        try await AccountAdmin.setTakedown(did: try DID(alice.did), applied: true, ref: nil, services: server.services)
+        try await AccountAdmin.delete(did: try DID(alice.did), services: server.services)
         let accountEvents = try await server.sequencedEvents().filter { $0.type == "#account" }.map { try $0.body() }
         #expect(accountEvents.map { $0["active"] } == [true, false, true, false, false])
         #expect(accountEvents.map { $0["status"] } == [nil, "deactivated", nil, "takendown", "deleted"])

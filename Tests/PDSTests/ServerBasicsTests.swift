@@ -90,6 +90,9 @@ struct ConfigTests {
         // Bad values are errors, not silent defaults.
         #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_PORT": "eighty"]) }
         #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_SIGNING_KEY_TYPE": "ed25519"]) }
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_BSKY_APP_VIEW_DID": "api.bsky.app"]) }
+        #expect(throws: (any Error).self) { try PDSConfig.load(file: nil, environment: ["PDS_SERVICE_DID": "did:web:"]) }
+        #expect(try PDSConfig.load(file: nil, environment: ["PDS_BSKY_APP_VIEW_DID": "did:web:api.bsky.app"]).appViewDID == "did:web:api.bsky.app")
         try Data(#"{"port": "not a number"}"#.utf8).write(to: file)
         #expect(throws: (any Error).self) { try PDSConfig.load(file: file.path, environment: [:]) }
 

@@ -24,17 +24,17 @@ struct SessionCheckCacheTests {
     @Test func answersAreReusedUntilAnAccountOrSessionChanges() async throws {
         let cache = SessionCheckCache(lifetime: .seconds(600))
         let reads = Reads()
-        for _ in 0..<5 { #expect(try await cache.answer(sessionID: "s1", did: "did:plc:a") { reads.read() }.open) }
+        for _ in 0..<5 { #expect(try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { reads.read() }.open) }
         #expect(reads.made == 1)
         // Another session, or the same session ID under another DID, is another answer.
-        _ = try await cache.answer(sessionID: "s2", did: "did:plc:a") { reads.read() }
-        _ = try await cache.answer(sessionID: "s1", did: "did:plc:b") { reads.read(open: false) }
+        _ = try await cache.answer(sessionID: "s2", did: try DID("did:plc:a")) { reads.read() }
+        _ = try await cache.answer(sessionID: "s1", did: try DID("did:plc:b")) { reads.read(open: false) }
         #expect(reads.made == 3)
-        #expect(try await cache.answer(sessionID: "s1", did: "did:plc:b") { reads.read() }.open == false)
+        #expect(try await cache.answer(sessionID: "s1", did: try DID("did:plc:b")) { reads.read() }.open == false)
         #expect(reads.made == 3)
 
         cache.invalidateAll()
-        #expect(try await cache.answer(sessionID: "s1", did: "did:plc:a") { reads.read(open: false) }.open == false)
+        #expect(try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { reads.read(open: false) }.open == false)
         #expect(reads.made == 4)
     }
 
@@ -42,18 +42,18 @@ struct SessionCheckCacheTests {
         let cache = SessionCheckCache(lifetime: .seconds(600))
         let reads = Reads()
         // The change commits while the read runs: what it read may predate it.
-        _ = try await cache.answer(sessionID: "s1", did: "did:plc:a") { reads.read(during: { cache.invalidateAll() }) }
-        #expect(try await cache.answer(sessionID: "s1", did: "did:plc:a") { reads.read(open: false) }.open == false)
+        _ = try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { reads.read(during: { cache.invalidateAll() }) }
+        #expect(try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { reads.read(open: false) }.open == false)
         #expect(reads.made == 2)
         // That second answer, read after the change, is kept.
-        #expect(try await cache.answer(sessionID: "s1", did: "did:plc:a") { reads.read() }.open == false)
+        #expect(try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { reads.read() }.open == false)
         #expect(reads.made == 2)
     }
 
     @Test func answersAreReadAgainAfterTheirLifetime() async throws {
         let cache = SessionCheckCache(lifetime: .zero)
         let reads = Reads()
-        for _ in 0..<3 { _ = try await cache.answer(sessionID: "s1", did: "did:plc:a") { reads.read() } }
+        for _ in 0..<3 { _ = try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { reads.read() } }
         #expect(reads.made == 3)
     }
 
@@ -61,9 +61,9 @@ struct SessionCheckCacheTests {
         let cache = SessionCheckCache(lifetime: .seconds(600))
         let reads = Reads()
         await #expect(throws: TestError.self) {
-            _ = try await cache.answer(sessionID: "s1", did: "did:plc:a") { throw TestError("disk on fire") }
+            _ = try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { throw TestError("disk on fire") }
         }
-        _ = try await cache.answer(sessionID: "s1", did: "did:plc:a") { reads.read() }
+        _ = try await cache.answer(sessionID: "s1", did: try DID("did:plc:a")) { reads.read() }
         #expect(reads.made == 1)
     }
 

@@ -102,7 +102,7 @@ struct SessionTests {
         let forgedToken = try JWT.sign(claims: forged, typ: "at+jwt", key: PrivateKey.generate(.ed25519))
         #expect(try await server.query("com.atproto.server.getSession", token: forgedToken).error == "InvalidToken")
         let expired = try server.services.tokens.accessToken(
-            did: "did:plc:abc", scope: .access, sessionID: "x", now: Date().addingTimeInterval(-3 * 3600))
+            did: try DID("did:plc:abc"), scope: .access, sessionID: "x", now: Date().addingTimeInterval(-3 * 3600))
         #expect(try await server.query("com.atproto.server.getSession", token: expired).error == "ExpiredToken")
     }
 }
@@ -155,8 +155,8 @@ struct SessionTokenTests {
     @Test func aCachedTokenStillExpiresAndKeepsItsType() throws {
         let tokens = SessionTokens(key: .generate(.ed25519), serviceDID: "did:web:example.com")
         let now = Date()
-        let access = try tokens.accessToken(did: "did:plc:abc", scope: .access, sessionID: "s1", now: now)
-        #expect(try tokens.verify(access, type: "at+jwt", now: now).did == "did:plc:abc")  // now cached
+        let access = try tokens.accessToken(did: try DID("did:plc:abc"), scope: .access, sessionID: "s1", now: now)
+        #expect(try tokens.verify(access, type: "at+jwt", now: now).did.string == "did:plc:abc")  // now cached
         #expect(try tokens.verify(access, type: "at+jwt", now: now).jti == "s1")
         #expect(throws: XRPCError.self) { try tokens.verify(access, type: "refresh+jwt", now: now) }
         do {
@@ -167,7 +167,7 @@ struct SessionTokenTests {
         }
         // A token signed by another key is never accepted, cached or not.
         let other = SessionTokens(key: .generate(.ed25519), serviceDID: "did:web:example.com")
-        let forged = try other.accessToken(did: "did:plc:abc", scope: .access, sessionID: "s1", now: now)
+        let forged = try other.accessToken(did: try DID("did:plc:abc"), scope: .access, sessionID: "s1", now: now)
         #expect(throws: XRPCError.self) { try tokens.verify(forged, type: "at+jwt", now: now) }
     }
 }

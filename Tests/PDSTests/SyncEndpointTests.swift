@@ -24,12 +24,12 @@ struct SyncEndpointTests {
                 token: alice.accessJwt)
             rkeys.append(String(reply["uri"]!.stringValue!.split(separator: "/").last!))
         }
-        let account = try #require(try await server.services.accounts.account(did: alice.did))
+        let account = try #require(try await server.services.accounts.account(did: try DID(alice.did)))
 
         // getRepo streams a CAR that verifies against the account's key.
         let car = try await server.query("com.atproto.sync.getRepo", [("did", alice.did)])
         #expect(car.status == 200 && car.headers["content-type"] == "application/vnd.ipld.car")
-        let verified = try RepoVerifier.verifyCAR(InMemoryByteSource(car.body), expectedDID: alice.did, key: account.signingKey.publicKey)
+        let verified = try RepoVerifier.verifyCAR(InMemoryByteSource(car.body), expectedDID: try DID(alice.did), key: account.signingKey.publicKey)
         #expect(verified.recordCount == 30)
 
         // since: only blocks of later revs.
@@ -49,9 +49,9 @@ struct SyncEndpointTests {
         var proofReader = try CARReader(source: InMemoryByteSource(proof.body))
         let root = try #require(proofReader.roots.first)
         let blocks = try proofReader.readAll()
-        let repo = try Repository(did: alice.did, commitCID: root, store: MemoryBlockStore(blocks))
+        let repo = try Repository(did: try DID(alice.did), commitCID: root, store: MemoryBlockStore(blocks))
         #expect(repo.commit.verify(with: account.signingKey.publicKey))
-        let record = try #require(try repo.record(collection: "app.bsky.feed.post", rkey: rkeys[4]))
+        let record = try #require(try repo.record(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkeys[4])))
         #expect(record.value["text"] == "post 4")
 
         // getBlocks.

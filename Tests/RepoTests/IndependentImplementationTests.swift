@@ -79,9 +79,15 @@ struct IndependentImplementationTests {
         #expect(imported.status == 0 && imported.output.contains("150 records"), "\(imported.output)")
         let again = car.deletingLastPathComponent().appendingPathComponent("again.car").path
         let exported = try await RepoTestSupport.run(
-            Self.pds, ["repo", "export", RepoTestSupport.did, "--data-dir", dataDir, "--output", again])
+            Self.pds, ["repo", "export", RepoTestSupport.did.string, "--data-dir", dataDir, "--output", again])
         #expect(exported.status == 0, "\(exported.output)")
         let reverify = try await RepoTestSupport.run(Self.pds, ["repo", "verify", again, "--key", key.publicKey.didKey])
         #expect(reverify.status == 0, "\(reverify.output)")
+
+        // A DID argument is checked when it is parsed, before any file is opened.
+        let notADID = try await RepoTestSupport.run(Self.pds, ["repo", "export", "alice.example.com", "--data-dir", dataDir])
+        #expect(notADID.status != 0 && notADID.output.contains("alice.example.com"), "\(notADID.output)")
+        let wrongDID = try await RepoTestSupport.run(Self.pds, ["repo", "verify", car.path, "--did", "did:plc:"])
+        #expect(wrongDID.status != 0 && wrongDID.output.contains("did:plc:"), "\(wrongDID.output)")
     }
 }

@@ -32,7 +32,7 @@ struct RepoStorageTests {
         var rev = try TID(repo.commit.rev)
         for chunk in stride(from: 0, to: 100, by: 20) {
             rev = try generator.next(after: rev)
-            let writes = rkeys[chunk..<chunk + 20].map { RepoWrite.delete(collection: "app.bsky.feed.post", rkey: $0) }
+            let writes = try rkeys[chunk..<chunk + 20].map { RepoWrite.delete(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey($0)) }
             try storage.apply(try repo.apply(Array(writes), key: key, rev: rev))
             repo = try storage.repository(did: did)!
         }
@@ -64,16 +64,16 @@ struct RepoStorageTests {
             }
         }
         try commit([
-            .create(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa2", record: twin),
-            .create(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa3", record: twin),
+            .create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("3aaaaaaaaaaa2"), record: twin),
+            .create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("3aaaaaaaaaaa3"), record: twin),
         ])
         #expect(try stored())
 
-        try commit([.delete(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa2")])
+        try commit([.delete(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("3aaaaaaaaaaa2"))])
         #expect(try stored(), "the other record still uses it")
-        #expect(try repo.record(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa3")?.cid == cid)
+        #expect(try repo.record(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("3aaaaaaaaaaa3"))?.cid == cid)
 
-        try commit([.delete(collection: "app.bsky.feed.post", rkey: "3aaaaaaaaaaa3")])
+        try commit([.delete(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("3aaaaaaaaaaa3"))])
         #expect(try !stored())
         var live = 1
         try repo.tree().forEachNode { _, _ in live += 1 }
@@ -111,9 +111,9 @@ struct RepoStorageTests {
         _ = try RepoTestSupport.populated(storage, key: key, count: 10)
         let repo = try storage.repository(did: did)!
         let generator = TIDGenerator()
-        let a = try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "a", record: RepoTestSupport.post(1))],
+        let a = try repo.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("a"), record: RepoTestSupport.post(1))],
                                key: key, rev: generator.next())
-        let b = try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "b", record: RepoTestSupport.post(2))],
+        let b = try repo.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("b"), record: RepoTestSupport.post(2))],
                                key: key, rev: generator.next())
         try storage.apply(a)
         let before = try blockCount(storage)
@@ -143,10 +143,10 @@ struct RepoStorageTests {
             let rev = generator.next()
             let writes: [RepoWrite]
             if n % 3 == 2 {
-                writes = [.delete(collection: "app.bsky.feed.post", rkey: rkeys.removeFirst())]
+                writes = [.delete(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkeys.removeFirst()))]
             } else {
                 rkeys.append(generator.next().string)
-                writes = [.create(collection: "app.bsky.feed.post", rkey: rkeys.last!, record: RepoTestSupport.post(n))]
+                writes = [.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkeys.last!), record: RepoTestSupport.post(n))]
             }
             let expected = try plain.pool.write { db in
                 let result = try RepoStorage.repository(did: did, db: db)!.apply(writes, key: key, rev: rev)
@@ -187,7 +187,7 @@ struct RepoStorageTests {
             try RepoVerifier.verifyCAR(InMemoryByteSource(car), key: PrivateKey.generate(.secp256k1).publicKey)
         }
         #expect(throws: RepoError.self) {
-            try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: "did:plc:someoneelse22222222222")
+            try RepoVerifier.verifyCAR(InMemoryByteSource(car), expectedDID: try DID("did:plc:someoneelse22222222222"))
         }
 
         let (other, otherDir) = try RepoTestSupport.storage()

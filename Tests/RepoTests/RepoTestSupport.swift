@@ -7,7 +7,7 @@ import Repo
 
 /// Shared helpers: a temporary database, sample records and process runs.
 enum RepoTestSupport {
-    static let did = "did:plc:abcdefghijklmnopqrstuvwx"
+    static let did = try! DID("did:plc:abcdefghijklmnopqrstuvwx")
 
     /// A fresh service database in a temporary folder.
     static func storage() throws -> (RepoStorage, URL) {
@@ -40,7 +40,7 @@ enum RepoTestSupport {
             for _ in 0..<min(batch, count - n) {
                 let rkey = generator.next().string
                 rkeys.append(rkey)
-                writes.append(.create(collection: "app.bsky.feed.post", rkey: rkey, record: post(n)))
+                writes.append(.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkey), record: post(n)))
                 n += 1
             }
             rev = try generator.next(after: rev)

@@ -41,15 +41,15 @@ struct RepositoryTests {
             var writes: [RepoWrite] = []
             for i in 0..<5 {
                 let rkey = generator.next().string
-                writes.append(.create(collection: "app.bsky.feed.post", rkey: rkey, record: RepoTestSupport.post(round * 10 + i)))
+                writes.append(.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey(rkey), record: RepoTestSupport.post(round * 10 + i)))
                 paths.append("app.bsky.feed.post/" + rkey)
             }
             if round > 2 {
                 let victim = paths.remove(at: round % paths.count)
                 let parts = victim.split(separator: "/").map(String.init)
-                writes.append(.delete(collection: parts[0], rkey: parts[1]))
+                writes.append(.delete(collection: try NSID(parts[0]), rkey: try RecordKey(parts[1])))
                 let target = paths[round % paths.count].split(separator: "/").map(String.init)
-                writes.append(.update(collection: target[0], rkey: target[1], record: RepoTestSupport.post(-round)))
+                writes.append(.update(collection: try NSID(target[0]), rkey: try RecordKey(target[1]), record: RepoTestSupport.post(-round)))
                 expectedCount -= 1
             }
             expectedCount += 5
@@ -67,7 +67,7 @@ struct RepositoryTests {
         }
         #expect(try repo.tree().count() == expectedCount)
         let first = paths[0].split(separator: "/").map(String.init)
-        #expect(try repo.record(collection: first[0], rkey: first[1])?.value["$type"] == "app.bsky.feed.post")
+        #expect(try repo.record(collection: try NSID(first[0]), rkey: try RecordKey(first[1]))?.value["$type"] == "app.bsky.feed.post")
     }
 
     @Test func badWritesAreRefusedWithoutChange() throws {
@@ -75,33 +75,36 @@ struct RepositoryTests {
         let rev = generator.next()
         let post = RepoTestSupport.post(1)
         #expect(throws: RepoError.recordNotFound("app.bsky.feed.post/nothere")) {
-            try repo.apply([.delete(collection: "app.bsky.feed.post", rkey: "nothere")], key: key, rev: rev)
+            try repo.apply([.delete(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("nothere"))], key: key, rev: rev)
         }
         #expect(throws: RepoError.recordNotFound("app.bsky.feed.post/nothere")) {
-            try repo.apply([.update(collection: "app.bsky.feed.post", rkey: "nothere", record: post)], key: key, rev: rev)
+            try repo.apply([.update(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("nothere"), record: post)], key: key, rev: rev)
         }
+        // A record key with a space cannot be parsed; one made unchecked is
+        // still refused by the repository's own check of each path.
+        #expect(throws: SyntaxError.self) { try RecordKey("bad key") }
         #expect(throws: RepoError.invalidPath("app.bsky.feed.post/bad key")) {
-            try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "bad key", record: post)], key: key, rev: rev)
+            try repo.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: RecordKey(unchecked: "bad key"), record: post)], key: key, rev: rev)
         }
         #expect(throws: RepoError.self) {
-            try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "a", record: "not a map")], key: key, rev: rev)
+            try repo.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("a"), record: "not a map")], key: key, rev: rev)
         }
         #expect(throws: RepoError.self) {
             try repo.apply(
-                [.create(collection: "app.bsky.feed.post", rkey: "a", record: post),
-                 .delete(collection: "app.bsky.feed.post", rkey: "a")], key: key, rev: rev)
+                [.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("a"), record: post),
+                 .delete(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("a"))], key: key, rev: rev)
         }
         // A rev that does not follow the current one.
         #expect(throws: RepoError.self) {
-            try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "a", record: post)], key: key,
+            try repo.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("a"), record: post)], key: key,
                            rev: TID(timestampMicros: 1, clockID: 0))
         }
         // Creating over an existing record.
-        let created = try repo.apply([.create(collection: "app.bsky.feed.post", rkey: "a", record: post)], key: key, rev: rev)
+        let created = try repo.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("a"), record: post)], key: key, rev: rev)
         let store = MemoryBlockStore(created.newBlocks.merging(try allBlocks(repo)) { a, _ in a })
         let next = try Repository(did: did, commitCID: created.commitCID, store: store)
         #expect(throws: RepoError.recordExists("app.bsky.feed.post/a")) {
-            try next.apply([.create(collection: "app.bsky.feed.post", rkey: "a", record: post)], key: key,
+            try next.apply([.create(collection: try NSID("app.bsky.feed.post"), rkey: try RecordKey("a"), record: post)], key: key,
                            rev: try generator.next(after: rev))
         }
     }
@@ -115,7 +118,7 @@ struct RepositoryTests {
     @Test func commitVerificationCatchesTampering() throws {
         let (repo, _, generator) = try start()
         let result = try repo.apply(
-            (0..<10).map { .create(collection: "app.bsky.feed.like", rkey: "k\($0)", record: RepoTestSupport.post($0)) },
+            (0..<10).map { .create(collection: try NSID("app.bsky.feed.like"), rkey: try RecordKey("k\($0)"), record: RepoTestSupport.post($0)) },
             key: key, rev: generator.next())
         func verify(blocks: [CID: [UInt8]]? = nil, ops: [RepoOperation]? = nil, prevData: CID? = nil, key k: PublicKey? = nil) throws {
             try RepoVerifier.verifyCommit(

@@ -40,7 +40,7 @@ struct SequencerHubTests {
                         for n in 0..<perWriter {
                             try await pool.write { db in
                                 let body: DataMap = ["burst": .int(Int64(burst)), "n": .int(Int64(n))]
-                                try Sequencer.append(SequencerEvent(type: "#identity", did: "did:plc:writer\(writer)", body: body), db: db)
+                                try Sequencer.append(SequencerEvent(type: "#identity", did: try DID("did:plc:writer\(writer)"), body: body), db: db)
                             }
                             hub.notify()
                         }

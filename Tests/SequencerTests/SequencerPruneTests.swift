@@ -15,7 +15,7 @@ struct SequencerPruneTests {
         let pool = try ServiceDatabase.open(path: directory.appendingPathComponent("pds.sqlite").path)
         try pool.write { db in
             for n in 0..<count {
-                let event = SequencerEvent(type: "#identity", did: "did:plc:e\(n)", body: ["did": .string("did:plc:e\(n)")])
+                let event = SequencerEvent(type: "#identity", did: try DID("did:plc:e\(n)"), body: ["did": .string("did:plc:e\(n)")])
                 try Sequencer.append(event, db: db, now: now.addingTimeInterval(Double(n - count + 1) * 60))
             }
         }

@@ -24,7 +24,7 @@ extension DashboardAPI {
                 continue
             }
             var map: DataMap = [
-                "$type": .string(AtrariumRecords.config), "name": .string(try body.requiredString("name")),
+                "$type": .string(AtrariumRecords.config.string), "name": .string(try body.requiredString("name")),
                 "hashtag": .string(CommunityHashtag.hashtag(id: id)), "stage": .string(try body.string("stage") ?? "theme"),
                 "accessType": .string(try body.string("accessType") ?? "open"), "createdAt": .string(ATDatetime.now().string),
                 "moderators": .array((try body.strings("moderators") ?? []).map(DataValue.string)),
@@ -33,12 +33,12 @@ extension DashboardAPI {
             let record = DataValue.map(map)
             let config = try AtrariumRecords.checkConfig(record)
             let feedRecord = FeedGeneratorRecord.record(
-                communityID: id, name: config.name, description: config.description, feedGeneratorDID: generator.did)
+                communityID: id, name: config.name, description: config.description, feedGeneratorDID: generator.did.string)
             let outcome = try await write(
                 caller,
                 [
-                    .create(collection: AtrariumRecords.config, rkey: id, record: record),
-                    .create(collection: "app.bsky.feed.generator", rkey: FeedGenerator.feedRecordKey(communityID: id), record: feedRecord),
+                    .create(collection: AtrariumRecords.config, rkey: AtrariumRecords.configKey(id), record: record),
+                    .create(collection: AtrariumRecords.feedGenerator, rkey: FeedGenerator.feedRecordKey(communityID: id), record: feedRecord),
                 ])
             let result: LocalRepoWriter.Result
             switch outcome {
@@ -52,8 +52,8 @@ extension DashboardAPI {
                 // Another config claimed the hashtag first: take ours back and draw again.
                 _ = try await writer.apply(
                     did: caller.did,
-                    [.delete(collection: AtrariumRecords.config, rkey: id),
-                     .delete(collection: "app.bsky.feed.generator", rkey: FeedGenerator.feedRecordKey(communityID: id))])
+                    [.delete(collection: AtrariumRecords.config, rkey: AtrariumRecords.configKey(id)),
+                     .delete(collection: AtrariumRecords.feedGenerator, rkey: FeedGenerator.feedRecordKey(communityID: id))])
                 services.logger.info("dashboard: hashtag collision, drawing another", metadata: ["id": .string(id), "attempt": "\(attempt)"])
                 continue
             }
@@ -74,10 +74,10 @@ extension DashboardAPI {
     func listCommunities(_ call: DashboardRequest) async throws -> DashboardAnswer {
         let caller = try call.user
         let limit = try call.intQuery("limit", default: 100, range: 1...500)
-        var member: String?
+        var member: DID?
         if let raw = call.queryValue("member") {
-            member = raw == "me" ? caller.did : raw
-            guard let member, member.hasPrefix("did:") else { throw DashboardError.badRequest("member must be 'me' or a DID") }
+            member = raw == "me" ? caller.did : try? DID(raw)
+            guard member != nil else { throw DashboardError.badRequest("member must be 'me' or a DID") }
         }
         let found: [(CommunityView, String?)]
         if let member {
@@ -148,9 +148,9 @@ extension DashboardAPI {
         if config.name != community.name || config.description != community.description {
             operations.append(
                 .update(
-                    collection: "app.bsky.feed.generator", rkey: FeedGenerator.feedRecordKey(communityID: community.id),
+                    collection: AtrariumRecords.feedGenerator, rkey: FeedGenerator.feedRecordKey(communityID: community.id),
                     record: FeedGeneratorRecord.record(
-                        communityID: community.id, name: config.name, description: config.description, feedGeneratorDID: generator.did)))
+                        communityID: community.id, name: config.name, description: config.description, feedGeneratorDID: generator.did.string)))
         }
         switch try await write(caller, operations) {
         case .client(let answer): return answer

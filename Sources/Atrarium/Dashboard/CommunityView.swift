@@ -9,20 +9,20 @@ struct CommunityView: Sendable {
     let id: String
     let configURI: String
     let configCID: String
-    let owner: String
+    let owner: DID
     let name: String
     let description: String?
     let stage: String
     let accessType: String
     let parentURI: String?
     let feedMix: FeedMix
-    let moderators: [String]
-    let blocklist: [String]
+    let moderators: [DID]
+    let blocklist: [DID]
     let createdAt: String
     let memberCount: Int
 
     /// A community from its config record, before the index has it.
-    init(id: String, uri: String, cid: String, owner: String, config: CommunityConfig, memberCount: Int) {
+    init(id: String, uri: String, cid: String, owner: DID, config: CommunityConfig, memberCount: Int) {
         self.id = id
         configURI = uri
         configCID = cid
@@ -61,12 +61,12 @@ struct CommunityView: Sendable {
     /// repository is not on this PDS).
     var record: DataValue {
         var map: DataMap = [
-            "$type": .string(AtrariumRecords.config), "name": .string(name), "hashtag": .string(CommunityHashtag.hashtag(id: id)),
+            "$type": .string(AtrariumRecords.config.string), "name": .string(name), "hashtag": .string(CommunityHashtag.hashtag(id: id)),
             "stage": .string(stage), "accessType": .string(accessType),
             "feedMix": ["own": .int(Int64(feedMix.own)), "parent": .int(Int64(feedMix.parent)), "global": .int(Int64(feedMix.global))],
-            "moderators": .array(moderators.map(DataValue.string)), "createdAt": .string(createdAt),
+            "moderators": .array(moderators.map { .string($0.string) }), "createdAt": .string(createdAt),
         ]
-        if !blocklist.isEmpty { map["blocklist"] = .array(blocklist.map(DataValue.string)) }
+        if !blocklist.isEmpty { map["blocklist"] = .array(blocklist.map { .string($0.string) }) }
         if let description { map["description"] = .string(description) }
         if let parentURI { map["parentCommunity"] = .string(parentURI) }
         return .map(map)
@@ -75,11 +75,11 @@ struct CommunityView: Sendable {
     /// The JSON of the API, with the caller's `role` when known.
     func json(role: String?) -> DataValue {
         var map: DataMap = [
-            "id": .string(id), "uri": .string(configURI), "cid": .string(configCID), "owner": .string(owner),
+            "id": .string(id), "uri": .string(configURI), "cid": .string(configCID), "owner": .string(owner.string),
             "name": .string(name), "hashtag": .string(CommunityHashtag.hashtag(id: id)), "stage": .string(stage),
             "accessType": .string(accessType),
             "feedMix": ["own": .int(Int64(feedMix.own)), "parent": .int(Int64(feedMix.parent)), "global": .int(Int64(feedMix.global))],
-            "moderators": .array(moderators.map(DataValue.string)), "memberCount": .int(Int64(memberCount)),
+            "moderators": .array(moderators.map { .string($0.string) }), "memberCount": .int(Int64(memberCount)),
             "feedUri": .string(FeedGenerator.feedURI(communityID: id, owner: owner)),
         ]
         if let description { map["description"] = .string(description) }
@@ -93,11 +93,11 @@ struct CommunityView: Sendable {
 /// rules give), blocked (a member whose posts the feed excludes) or
 /// pending (a claim not yet approved).
 struct MemberView: Sendable {
-    let did: String
+    let did: DID
     let role: String
     let status: String
 
-    var json: DataValue { ["did": .string(did), "role": .string(role), "status": .string(status)] }
+    var json: DataValue { ["did": .string(did.string), "role": .string(role), "status": .string(status)] }
 }
 
 extension MemberView {

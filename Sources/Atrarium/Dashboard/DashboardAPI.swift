@@ -99,7 +99,7 @@ public struct DashboardAPI: Sendable {
                     route.access == .feed
                     ? .init(name: "dashboard-feed", max: config.feedRequestsPerHour, window: 3600)
                     : .init(name: "dashboard", max: config.requestsPerHour, window: 3600)
-                if let wait = services.rateLimiter.hit(limit, key: found.did) {
+                if let wait = services.rateLimiter.hit(limit, key: found.did.string) {
                     throw DashboardError(
                         .tooManyRequests, "RateLimitExceeded", "Too many requests; try again in \(wait) s", retryAfter: wait)
                 }

@@ -1,4 +1,5 @@
 import ATCrypto
+import ATProto
 import FeedGen
 import Foundation
 import HTTPTypes
@@ -6,7 +7,7 @@ import PDS
 
 /// Who calls the dashboard API.
 struct DashboardCaller: Sendable {
-    let did: String
+    let did: DID
     /// Whether the caller's repository is hosted on this PDS (writes are
     /// then made here; otherwise the API answers with the records to write).
     let isLocal: Bool
@@ -50,7 +51,7 @@ struct DashboardAuth: Sendable {
                 throw DashboardError.unauthorized(error.name, error.message)
             }
         }
-        let did: String
+        let did: DID
         do {
             did = try await serviceTokens.verify(token, method: Self.serviceMethod)
         } catch {

@@ -19,14 +19,14 @@ extension DashboardAPI {
         // Give creates their record keys now, so both paths name the same records.
         let keyed: [LocalRepoWriter.Operation] = operations.map { operation in
             if case .create(let collection, nil, let record) = operation {
-                return .create(collection: collection, rkey: services.tids.next().string, record: record)
+                return .create(collection: collection, rkey: RecordKey(services.tids.next()), record: record)
             }
             return operation
         }
         for operation in keyed {
             switch operation {
             case .create(let collection, _, let record), .update(let collection, _, let record, _):
-                if collection.hasPrefix("net.atrarium.") { try AtrariumRecords.validate(record, collection: collection) }
+                if collection.string.hasPrefix("net.atrarium.") { try AtrariumRecords.validate(record, collection: collection) }
             case .delete: break
             }
         }
@@ -35,28 +35,30 @@ extension DashboardAPI {
             switch operation {
             case .create(let collection, let rkey, let record):
                 return [
-                    "$type": "com.atproto.repo.applyWrites#create", "collection": .string(collection), "rkey": .string(rkey ?? ""),
+                    "$type": "com.atproto.repo.applyWrites#create", "collection": .string(collection.string), "rkey": .string(rkey?.string ?? ""),
                     "value": record,
                 ]
             case .update(let collection, let rkey, let record, _):
-                return ["$type": "com.atproto.repo.applyWrites#update", "collection": .string(collection), "rkey": .string(rkey), "value": record]
+                return ["$type": "com.atproto.repo.applyWrites#update", "collection": .string(collection.string), "rkey": .string(rkey.string), "value": record]
             case .delete(let collection, let rkey):
-                return ["$type": "com.atproto.repo.applyWrites#delete", "collection": .string(collection), "rkey": .string(rkey)]
+                return ["$type": "com.atproto.repo.applyWrites#delete", "collection": .string(collection.string), "rkey": .string(rkey.string)]
             }
         }
         return .client(
             DashboardAnswer(
                 status: .accepted,
                 [
-                    "write": "client", "repo": .string(caller.did), "writes": .array(writes),
+                    "write": "client", "repo": .string(caller.did.string), "writes": .array(writes),
                     "message": "Your repository is not on this server: write these records with com.atproto.repo.applyWrites on your PDS.",
                 ]))
     }
 
     /// The record key and collection of an `at://` URI.
-    static func parts(ofURI uri: String) -> (did: String, collection: String, rkey: String)? {
-        guard let parsed = try? ATURI(uri), let collection = parsed.collection?.string, let rkey = parsed.recordKey?.string else { return nil }
-        return (parsed.authority.string, collection, rkey)
+    static func parts(ofURI uri: String) -> (did: DID, collection: NSID, rkey: RecordKey)? {
+        guard let parsed = try? ATURI(uri), let did = parsed.authority.did, let collection = parsed.collection,
+            let rkey = parsed.recordKey
+        else { return nil }
+        return (did, collection, rkey)
     }
 
     /// The community `id` of the index, or 404.

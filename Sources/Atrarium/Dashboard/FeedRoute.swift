@@ -16,7 +16,7 @@ extension DashboardAPI {
         for item in page.items {
             var map: DataMap = ["uri": .string(item.uri), "cid": .string(item.cid)]
             if let parts = Self.parts(ofURI: item.uri) {
-                map["author"] = .string(parts.did)
+                map["author"] = .string(parts.did.string)
                 if let local = try await writer.record(did: parts.did, collection: parts.collection, rkey: parts.rkey),
                     let text = local.value["text"]?.stringValue
                 {

@@ -17,14 +17,14 @@ extension DashboardAPI {
         try Self.rejectUnknownFields(body, allowed: [])
         let community = try await existingCommunity(call.parameter("id"))
         if let role = try await index.role(of: caller.did, in: community.id) {
-            return DashboardAnswer(["did": .string(caller.did), "role": .string(role), "status": "active", "created": false])
+            return DashboardAnswer(["did": .string(caller.did.string), "role": .string(role), "status": "active", "created": false])
         }
         if try await index.hasActiveClaim(caller.did, configURI: community.configURI) {
-            return DashboardAnswer(["did": .string(caller.did), "role": "member", "status": "pending", "created": false])
+            return DashboardAnswer(["did": .string(caller.did.string), "role": "member", "status": "pending", "created": false])
         }
         let open = community.accessType == "open"
         let record: DataValue = [
-            "$type": .string(AtrariumRecords.membership), "community": .string(community.configURI), "role": "member",
+            "$type": .string(AtrariumRecords.membership.string), "community": .string(community.configURI), "role": "member",
             "status": .string(open ? "active" : "pending"), "joinedAt": .string(ATDatetime.now().string), "active": true,
         ]
         switch try await write(caller, [.create(collection: AtrariumRecords.membership, rkey: nil, record: record)]) {
@@ -40,7 +40,7 @@ extension DashboardAPI {
             return DashboardAnswer(
                 status: .created,
                 [
-                    "did": .string(caller.did), "role": .string(role ?? "member"), "status": .string(role != nil ? "active" : "pending"),
+                    "did": .string(caller.did.string), "role": .string(role ?? "member"), "status": .string(role != nil ? "active" : "pending"),
                     "uri": .string(uri), "cid": .string(result.written[0].cid ?? ""), "created": true, "indexed": .bool(indexed),
                 ])
         }
@@ -64,8 +64,8 @@ extension DashboardAPI {
         let body = try call.json
         try Self.rejectUnknownFields(body, allowed: ["status", "role"])
         let community = try await existingCommunity(call.parameter("id"))
-        let target = call.parameter("did")
-        guard (try? DID(target)) != nil else { throw DashboardError.badRequest("\(target) is not a DID") }
+        let rawTarget = call.parameter("did")
+        guard let target = try? DID(rawTarget) else { throw DashboardError.badRequest("\(rawTarget) is not a DID") }
         let status = try body.string("status")
         let role = try body.string("role")
         guard status != nil || role != nil else { throw DashboardError.badRequest("give status (\"active\") and/or role") }
@@ -84,7 +84,7 @@ extension DashboardAPI {
         var last: DashboardAnswer?
         if status != nil && current == nil {
             let record: DataValue = [
-                "$type": .string(AtrariumRecords.approval), "community": .string(community.configURI), "member": .string(target),
+                "$type": .string(AtrariumRecords.approval.string), "community": .string(community.configURI), "member": .string(target.string),
                 "createdAt": .string(ATDatetime.now().string),
             ]
             switch try await write(caller, [.create(collection: AtrariumRecords.approval, rkey: nil, record: record)]) {
@@ -100,8 +100,8 @@ extension DashboardAPI {
                 throw DashboardError.conflict("NotAMember", "approve \(target) before making them a moderator")
             }
             var map = try await currentConfig(community)
-            var moderators = (map["moderators"]?.arrayValue ?? []).compactMap(\.stringValue).filter { $0 != target }
-            if role == "moderator" { moderators.append(target) }
+            var moderators = (map["moderators"]?.arrayValue ?? []).compactMap(\.stringValue).filter { $0 != target.string }
+            if role == "moderator" { moderators.append(target.string) }
             map["moderators"] = .array(moderators.map(DataValue.string))
             let answer = try await saveConfig(caller, community: community, record: .map(map)) { _ in [:] }
             if answer.status == .accepted { last = answer }
@@ -111,7 +111,7 @@ extension DashboardAPI {
         }
         if let last { return last }
         return DashboardAnswer([
-            "did": .string(target), "role": .string(current ?? "member"), "status": .string(current != nil ? "active" : "pending"),
+            "did": .string(target.string), "role": .string(current ?? "member"), "status": .string(current != nil ? "active" : "pending"),
         ])
     }
 
@@ -123,8 +123,8 @@ extension DashboardAPI {
     func removeMember(_ call: DashboardRequest) async throws -> DashboardAnswer {
         let caller = try call.user
         let community = try await existingCommunity(call.parameter("id"))
-        let target = call.parameter("did")
-        guard (try? DID(target)) != nil else { throw DashboardError.badRequest("\(target) is not a DID") }
+        let rawTarget = call.parameter("did")
+        guard let target = try? DID(rawTarget) else { throw DashboardError.badRequest("\(rawTarget) is not a DID") }
         let configURI = community.configURI
         if target == caller.did {
             guard target != community.owner else { throw DashboardError.conflict("OwnerCannotLeave", "the owner cannot leave its community") }
@@ -138,7 +138,7 @@ extension DashboardAPI {
                 _ = try await awaitIndex { index in
                     try await index.role(of: target, in: id) == nil || community.moderators.contains(target)
                 }
-                return DashboardAnswer(["did": .string(target), "left": true, "deleted": .array(claims.map(DataValue.string))])
+                return DashboardAnswer(["did": .string(target.string), "left": true, "deleted": .array(claims.map(DataValue.string))])
             }
         }
         let role = try await requireModerator(caller, of: community)
@@ -148,7 +148,7 @@ extension DashboardAPI {
         }
         if community.moderators.contains(target) {
             var map = try await currentConfig(community)
-            map["moderators"] = .array(community.moderators.filter { $0 != target }.map(DataValue.string))
+            map["moderators"] = .array(community.moderators.filter { $0 != target }.map { .string($0.string) })
             let answer = try await saveConfig(caller, community: community, record: .map(map)) { _ in [:] }
             if answer.status == .accepted { return answer }
         }
@@ -162,7 +162,7 @@ extension DashboardAPI {
             let id = community.id
             let indexed = try await awaitIndex { index in try await index.isBlocked(target, in: id) }
             return DashboardAnswer([
-                "did": .string(target), "removed": true, "blocked": true, "revokedApprovals": .array(approvals.map(DataValue.string)),
+                "did": .string(target.string), "removed": true, "blocked": true, "revokedApprovals": .array(approvals.map(DataValue.string)),
                 "action": .string(result.written.last?.uri ?? ""), "indexed": .bool(indexed),
             ])
         }

@@ -10,15 +10,15 @@ extension DashboardAPI {
     static let moderationFields: Set<String> = ["community", "action", "post", "cid", "user", "reason"]
 
     /// The record of one moderation action.
-    static func moderationRecord(action: String, community: String, post: (uri: String, cid: String)?, user: String?, reason: String?) -> DataValue {
+    static func moderationRecord(action: String, community: String, post: (uri: String, cid: String)?, user: DID?, reason: String?) -> DataValue {
         var map: DataMap = [
-            "$type": .string(AtrariumRecords.moderationAction), "action": .string(action), "community": .string(community),
+            "$type": .string(AtrariumRecords.moderationAction.string), "action": .string(action), "community": .string(community),
             "createdAt": .string(ATDatetime.now().string),
         ]
         if let post {
             map["target"] = ["$type": "com.atproto.repo.strongRef", "uri": .string(post.uri), "cid": .string(post.cid)]
         } else if let user {
-            map["target"] = ["$type": "net.atrarium.moderation.action#userTarget", "did": .string(user)]
+            map["target"] = ["$type": "net.atrarium.moderation.action#userTarget", "did": .string(user.string)]
         }
         if let reason { map["reason"] = .string(reason) }
         return .map(map)
@@ -33,7 +33,7 @@ extension DashboardAPI {
         let action = try body.requiredString("action")
         try await requireModerator(caller, of: community)
         var post: (uri: String, cid: String)?
-        var user: String?
+        var user: DID?
         switch action {
         case "hide_post", "unhide_post":
             let uri = try body.requiredString("post")
@@ -46,8 +46,8 @@ extension DashboardAPI {
             guard let cid else { throw DashboardError.badRequest("cid is required: the post is neither indexed nor hosted here") }
             post = (uri, cid)
         case "block_user", "unblock_user":
-            let did = try body.requiredString("user")
-            guard (try? DID(did)) != nil else { throw DashboardError.badRequest("user must be a DID") }
+            let rawUser = try body.requiredString("user")
+            guard let did = try? DID(rawUser) else { throw DashboardError.badRequest("user must be a DID") }
             guard did != community.owner else { throw DashboardError.forbidden("the owner cannot be blocked") }
             user = did
         default:
@@ -58,16 +58,15 @@ extension DashboardAPI {
         switch try await write(caller, [.create(collection: AtrariumRecords.moderationAction, rkey: nil, record: record)]) {
         case .client(let answer): return answer
         case .committed(let result):
-            let id = community.id, blocklist = community.blocklist, target = post?.uri ?? user ?? ""
-            let indexed = try await awaitIndex { index in
-                switch action {
-                case "hide_post", "unhide_post":
-                    let hidden = try await index.isHidden(post: target, in: id)
+            let id = community.id, blocklist = community.blocklist
+            let indexed = try await awaitIndex { [post, user] index in
+                if let post {
+                    let hidden = try await index.isHidden(post: post.uri, in: id)
                     return hidden == (action == "hide_post")
-                default:
-                    let blocked = try await index.isBlocked(target, in: id)
-                    return blocked == (action == "block_user") || blocklist.contains(target)
                 }
+                guard let user else { return false }
+                let blocked = try await index.isBlocked(user, in: id)
+                return blocked == (action == "block_user") || blocklist.contains(user)
             }
             return DashboardAnswer(
                 status: .created,
@@ -96,13 +95,13 @@ extension DashboardAPI {
 
     /// One recorded action as the API lists it: `effective` when its author
     /// is in `authorities`.
-    static func json(_ action: IndexedModerationAction, authorities: Set<String>) -> DataValue {
+    static func json(_ action: IndexedModerationAction, authorities: Set<DID>) -> DataValue {
         var map: DataMap = [
-            "uri": .string(action.uri), "author": .string(action.author), "action": .string(action.action),
+            "uri": .string(action.uri), "author": .string(action.author.string), "action": .string(action.action),
             "createdAt": .string(action.createdAt), "effective": .bool(authorities.contains(action.author)),
         ]
         if let uri = action.targetURI { map["post"] = .string(uri) }
-        if let did = action.targetDID { map["user"] = .string(did) }
+        if let did = action.targetDID { map["user"] = .string(did.string) }
         return .map(map)
     }
 }

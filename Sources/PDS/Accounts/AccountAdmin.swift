@@ -68,7 +68,7 @@ public enum AccountAdmin {
             try PLCOperationLog.append(genesis.operation, did: did, directoryConfigured: directoryConfigured, in: tx)
             try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
         }
-        services.logger.info("account created", metadata: ["did": .string(did), "handle": .string(handle)])
+        services.logger.info("account created", metadata: ["did": .string(did.string), "handle": .string(handle)])
         // Registered with the directory now when it answers, else retried in
         // the background by the PLC submitter.
         await PLCSubmitter.submitPending(did: did, services: services)
@@ -78,7 +78,7 @@ public enum AccountAdmin {
 
     /// What a new account is stored with.
     struct NewAccount: Sendable {
-        let did: String
+        let did: DID
         let handle: String
         let email: String?
         let passwordHash: String
@@ -116,7 +116,7 @@ public enum AccountAdmin {
     /// Announces a new, active account as the reference PDS does: its
     /// identity, its account status, and its repository's first commit (a
     /// `#sync`). Call inside the transaction that creates it.
-    static func sequenceNewAccount(did: String, handle: String, firstCommit: CommitResult, in tx: WriteTransaction) throws {
+    static func sequenceNewAccount(did: DID, handle: String, firstCommit: CommitResult, in tx: WriteTransaction) throws {
         try Sequencer.append(.identity(did: did, handle: handle), in: tx)
         try Sequencer.append(.account(did: did, active: true, status: nil), in: tx)
         try Sequencer.append(
@@ -142,7 +142,7 @@ public enum AccountAdmin {
 
     /// One line of an account listing.
     public struct Summary: Sendable {
-        public let did: String
+        public let did: DID
         public let handle: String
         public let email: String?
         public let status: AccountStatus
@@ -159,7 +159,7 @@ public enum AccountAdmin {
     /// Sets a new password: stores its Argon2id hash, ends every session
     /// (app-password sessions too), forgets pending password-reset tokens
     /// and failed logins. App passwords stay.
-    public static func setPassword(did: String, password: String, services: PDSServices) async throws {
+    public static func setPassword(did: DID, password: String, services: PDSServices) async throws {
         try checkPassword(password)
         let hash = try PasswordHasher.hash(password, strength: services.passwordStrength)
         try await services.storage.write { tx in
@@ -168,11 +168,11 @@ public enum AccountAdmin {
             }
             try storePasswordHash(hash, did: did, in: tx)
         }
-        services.logger.info("password changed; sessions ended", metadata: ["did": .string(did)])
+        services.logger.info("password changed; sessions ended", metadata: ["did": .string(did.string)])
     }
 
     /// The database part of `setPassword`, inside a caller's transaction.
-    static func storePasswordHash(_ hash: String, did: String, in tx: WriteTransaction) throws {
+    static func storePasswordHash(_ hash: String, did: DID, in tx: WriteTransaction) throws {
         try AccountStore.setPasswordHash(hash, did: did, in: tx)
         try EmailTokens.forget(.resetPassword, did: did, in: tx)
         try SessionStore.endAll(did: did, in: tx)

@@ -20,13 +20,13 @@ import ServiceStorage
 extension AccountAdmin {
     /// Appends the `#account` event of the account's current status (inside
     /// the transaction that changed it).
-    static func sequenceStatus(did: String, in tx: WriteTransaction) throws {
+    static func sequenceStatus(did: DID, in tx: WriteTransaction) throws {
         guard let status = try AccountStore.status(did: did, in: tx) else { return }
         try Sequencer.append(.account(did: did, active: status == .active, status: status.rawValue), in: tx)
     }
 
     /// The account with `did` unless deleted, inside a transaction.
-    static func existing(did: String, in tx: some StoreReading) throws -> Account {
+    static func existing(did: DID, in tx: some StoreReading) throws -> Account {
         guard let account = try AccountStore.account(did: did, in: tx), account.status != .deleted else {
             throw XRPCError.notFound("AccountNotFound", "Account not found: \(did)")
         }
@@ -40,18 +40,18 @@ extension AccountAdmin {
     /// serves its repository.
     /// - Parameter deleteAfter: the owner's hint of when the account may be
     ///   deleted (a datetime), stored as given.
-    public static func deactivate(did: String, deleteAfter: String?, services: PDSServices) async throws {
+    public static func deactivate(did: DID, deleteAfter: String?, services: PDSServices) async throws {
         try await services.storage.write { tx in
             _ = try existing(did: did, in: tx)
             try AccountStore.setDeactivated(did: did, deleteAfter: deleteAfter, in: tx)
             try sequenceStatus(did: did, in: tx)
         }
         services.sequencer.notify()
-        services.logger.info("account deactivated", metadata: ["did": .string(did)])
+        services.logger.info("account deactivated", metadata: ["did": .string(did.string)])
     }
 
     /// Reactivates a deactivated account (an active one stays active).
-    public static func activate(did: String, services: PDSServices) async throws {
+    public static func activate(did: DID, services: PDSServices) async throws {
         try await services.storage.write { tx in
             let account = try existing(did: did, in: tx)
             try AccountStore.clearDeactivation(did: did, in: tx)
@@ -62,14 +62,14 @@ extension AccountAdmin {
             if let sync = try SequencerEvent.syncOfStoredRepository(did: did, in: tx) { try Sequencer.append(sync, in: tx) }
         }
         services.sequencer.notify()
-        services.logger.info("account activated", metadata: ["did": .string(did)])
+        services.logger.info("account activated", metadata: ["did": .string(did.string)])
     }
 
     // MARK: - Takedown
 
     /// The admin view of an account's status (`com.atproto.admin.defs#statusAttr`s).
     public struct AdminStatus: Sendable {
-        public let did: String
+        public let did: DID
         public let takedownRef: String?
         public let deactivatedAt: String?
         public let status: AccountStatus
@@ -79,7 +79,7 @@ extension AccountAdmin {
     /// - Parameter ref: the takedown's reference; defaults to the current
     ///   time, as in the reference PDS.
     @discardableResult
-    public static func setTakedown(did: String, applied: Bool, ref: String?, services: PDSServices) async throws -> AdminStatus {
+    public static func setTakedown(did: DID, applied: Bool, ref: String?, services: PDSServices) async throws -> AdminStatus {
         let status = try await services.storage.write { tx in
             _ = try existing(did: did, in: tx)
             try AccountStore.setTakedownRef(applied ? (ref ?? AccountStore.now()) : nil, did: did, in: tx)
@@ -90,19 +90,19 @@ extension AccountAdmin {
         services.sequencer.notify()
         services.logger.notice(
             applied ? "account taken down; sessions ended" : "account takedown lifted",
-            metadata: ["did": .string(did), "status": .string(status.status.rawValue)])
+            metadata: ["did": .string(did.string), "status": .string(status.status.rawValue)])
         return status
     }
 
     /// The takedown and deactivation state of an account, or nil when there
     /// is no such account (or it is deleted).
-    public static func adminStatus(did: String, services: PDSServices) async throws -> AdminStatus? {
+    public static func adminStatus(did: DID, services: PDSServices) async throws -> AdminStatus? {
         try await services.storage.read { tx in try AccountStore.adminStatus(did: did, in: tx) }
     }
 
     /// The takedown and deactivation state of an account that is not
     /// deleted, inside a transaction.
-    static func adminStatus(did: String, in tx: some StoreReading) throws -> AdminStatus {
+    static func adminStatus(did: DID, in tx: some StoreReading) throws -> AdminStatus {
         guard let status = try AccountStore.adminStatus(did: did, in: tx) else {
             throw XRPCError.notFound("AccountNotFound", "Account not found: \(did)")
         }
@@ -120,7 +120,7 @@ extension AccountAdmin {
     ///   transaction (to spend the email token atomically); throwing there
     ///   changes nothing.
     public static func delete(
-        did: String, services: PDSServices, inTransaction check: @escaping @Sendable (WriteTransaction) throws -> Void = { _ in }
+        did: DID, services: PDSServices, inTransaction check: @escaping @Sendable (WriteTransaction) throws -> Void = { _ in }
     ) async throws {
         try await services.writeLock.withLock(did) {
             try await services.storage.write { tx in
@@ -140,6 +140,6 @@ extension AccountAdmin {
             }
         }
         services.sequencer.notify()
-        services.logger.notice("account deleted", metadata: ["did": .string(did)])
+        services.logger.notice("account deleted", metadata: ["did": .string(did.string)])
     }
 }

@@ -77,10 +77,10 @@ enum AccountMethods {
         let services = call.services
         try await limit(call, spendLimit)
         let input = try await call.jsonBody()
-        let did = try input.requiredString("did")
+        let rawDID = try input.requiredString("did")
         let password = try input.requiredString("password")
         let token = try input.requiredString("token")
-        guard DID.isValid(did), let account = try await AccountAdmin.find(did, services: services), account.did == did else {
+        guard let did = try? DID(rawDID), let account = try await AccountAdmin.find(rawDID, services: services), account.did == did else {
             throw XRPCError.invalidRequest("account not found")
         }
         let hash = try await services.accounts.passwordHash(did: did) ?? ""
@@ -125,7 +125,7 @@ enum AccountMethods {
             _ = try AccountAdmin.existing(did: did, in: tx)
             try AccountAdmin.storePasswordHash(hash, did: did, in: tx)
         }
-        services.logger.info("password reset; sessions ended", metadata: ["did": .string(did)])
+        services.logger.info("password reset; sessions ended", metadata: ["did": .string(did.string)])
         return .empty
     }
 }

@@ -25,11 +25,11 @@ import ServiceStorage
 /// and the account is created active.
 extension AccountAdmin {
     public static func createMigratingAccount(
-        did: String, handle rawHandle: String, email rawEmail: String?, password: String, inviteCode: String?,
+        did rawDID: String, handle rawHandle: String, email rawEmail: String?, password: String, inviteCode: String?,
         serviceToken: String?, services: PDSServices
     ) async throws -> Account {
-        guard did.hasPrefix("did:plc:") || did.hasPrefix("did:web:"), DID.isValid(did) else {
-            throw XRPCError.invalidRequest("Only did:plc and did:web accounts can move here: \(did)")
+        guard let did = try? DID(rawDID), did.method == "plc" || did.method == "web" else {
+            throw XRPCError.invalidRequest("Only did:plc and did:web accounts can move here: \(rawDID)")
         }
         let hosted = HostedDidWeb.isHosted(did, config: services.config)
         if hosted {
@@ -39,7 +39,7 @@ extension AccountAdmin {
         } else if let serviceToken, ServiceAuth.looksLikeServiceToken(serviceToken) {
             let issuer = try await ServiceAuth.verifyUserToken(serviceToken, lxm: "com.atproto.server.createAccount", services: services)
             guard issuer == did else { throw XRPCError.invalidToken("The service token was issued by \(issuer), not \(did)") }
-        } else if did.hasPrefix("did:web:") {
+        } else if did.method == "web" {
             // A new did:web (bring your own domain): the domain's document
             // must already name this server; activation later requires it
             // to name the account's key too.
@@ -89,7 +89,7 @@ extension AccountAdmin {
         }
         services.logger.info(
             hosted ? "did:web account created (document served here)" : "migrating account created (deactivated)",
-            metadata: ["did": .string(did), "handle": .string(handle)])
+            metadata: ["did": .string(did.string), "handle": .string(handle)])
         guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
         return account
     }
@@ -100,7 +100,7 @@ extension AccountAdmin {
 /// is checked when a PLC directory is configured.
 enum DIDDocumentCheck {
     static func assertPointsHere(_ account: Account, services: PDSServices) async throws {
-        let isWeb = account.did.hasPrefix("did:web:")
+        let isWeb = account.did.method == "web"
         // A hosted did:web's document is made here from the account itself.
         guard !HostedDidWeb.isHosted(account.did, config: services.config) else { return }
         guard isWeb || services.plcDirectory != nil else { return }

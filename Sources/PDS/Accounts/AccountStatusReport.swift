@@ -62,7 +62,7 @@ struct AccountStatusReport: Sendable {
     static func didPointsHere(_ genesis: [UInt8], account: Account, endpoint: String) -> Bool {
         guard let operation = try? DAGCBOR.decode(genesis) else { return false }
         let digest = Array(SHA256.hash(data: genesis))
-        return account.did == "did:plc:" + String(Base32.encode(digest).prefix(24))
+        return account.did.string == "did:plc:" + String(Base32.encode(digest).prefix(24))
             && operation["verificationMethods"]?["atproto"]?.stringValue == account.signingKey.publicKey.didKey
             && operation["services"]?["atproto_pds"]?["endpoint"]?.stringValue == endpoint
     }

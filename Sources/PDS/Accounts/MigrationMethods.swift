@@ -53,7 +53,7 @@ enum MigrationMethods {
         services.sequencer.notify()
         services.logger.info(
             "repository imported",
-            metadata: ["did": .string(did), "rev": .string(verification.rev),
+            metadata: ["did": .string(did.string), "rev": .string(verification.rev),
                        "records": .stringConvertible(verification.recordCount)])
         return .empty
     }
@@ -82,7 +82,7 @@ enum MigrationMethods {
         let rows = try await call.services.storage.read { tx in
             try BlobTracking.missingBlobs(did: user.did, after: cursor, limit: limit, in: tx)
         }
-        let blobs: [DataValue] = rows.map { ["cid": .string($0.cid), "recordUri": .string("at://\(user.did)/\($0.path)")] }
+        let blobs: [DataValue] = rows.map { ["cid": .string($0.cid), "recordUri": .string(ATURI.record(user.did, path: $0.path).string)] }
         var body: DataMap = ["blobs": .array(blobs)]
         if rows.count == limit, let last = rows.last { body["cursor"] = .string(last.cid) }
         return .json(.map(body))
@@ -103,7 +103,7 @@ public enum RepoImport {
     /// transaction: rebuild the blob usage of the records, and announce the
     /// new repository on the firehose with a `#sync` (consumers cannot follow
     /// a replaced repository commit by commit).
-    public static func afterImport(_ tx: WriteTransaction, did: String) throws {
+    public static func afterImport(_ tx: WriteTransaction, did: DID) throws {
         try AccountStore.setAwaitingImport(false, did: did, in: tx)
         try BlobTracking.rebuild(in: tx, did: did)
         if let sync = try SequencerEvent.syncOfStoredRepository(did: did, in: tx) {

@@ -48,8 +48,8 @@ enum AdminMethods {
         guard type == repoRefType else {
             throw XRPCError.invalidRequest("Unsupported subject type \(type): only \(repoRefType) subjects can be moderated here")
         }
-        let did = try subject.requiredString("did")
-        guard DID.isValid(did) else { throw XRPCError.invalidRequest("Input/subject/did must be a DID") }
+        let rawDID = try subject.requiredString("did")
+        guard let did = try? DID(rawDID) else { throw XRPCError.invalidRequest("Input/subject/did must be a DID") }
         let takedown = try statusAttr(input["takedown"], name: "takedown")
         let deactivated = try statusAttr(input["deactivated"], name: "deactivated")
         guard try await AccountAdmin.adminStatus(did: did, services: services) != nil else { throw notFound() }
@@ -72,17 +72,17 @@ enum AdminMethods {
 
     static func getSubjectStatus(_ call: XRPCCall) async throws -> XRPCResult {
         try call.requireAdmin()
-        guard let did = call.param("did") else {
+        guard let rawDID = call.param("did") else {
             if call.param("uri") != nil || call.param("blob") != nil {
                 throw XRPCError.invalidRequest("Only account subjects (did) are supported; this server keeps no record or blob takedowns")
             }
             throw XRPCError.invalidRequest("No provided subject")
         }
-        guard DID.isValid(did) else { throw XRPCError.invalidRequest("did must be a DID") }
+        guard let did = try? DID(rawDID) else { throw XRPCError.invalidRequest("did must be a DID") }
         guard let status = try await AccountAdmin.adminStatus(did: did, services: call.services) else { throw notFound() }
         let attrs = statusJSON(status)
         return .json([
-            "subject": ["$type": .string(repoRefType), "did": .string(did)], "takedown": attrs.takedown,
+            "subject": ["$type": .string(repoRefType), "did": .string(did.string)], "takedown": attrs.takedown,
             "deactivated": attrs.deactivated,
         ])
     }
@@ -90,12 +90,12 @@ enum AdminMethods {
     /// `com.atproto.admin.defs#accountView` of one account.
     static func getAccountInfo(_ call: XRPCCall) async throws -> XRPCResult {
         try call.requireAdmin()
-        let did = try call.requiredParam("did")
-        guard DID.isValid(did), let account = try await AccountAdmin.find(did, services: call.services), account.did == did else {
+        let rawDID = try call.requiredParam("did")
+        guard let did = try? DID(rawDID), let account = try await AccountAdmin.find(rawDID, services: call.services), account.did == did else {
             throw notFound("Account not found")
         }
         let services = call.services
-        var view: DataMap = ["did": .string(did), "handle": .string(account.handle), "indexedAt": .string(account.createdAt)]
+        var view: DataMap = ["did": .string(did.string), "handle": .string(account.handle), "indexedAt": .string(account.createdAt)]
         if let email = account.email { view["email"] = .string(email) }
         let extra = try await services.storage.read { tx -> DataMap in
             var extra: DataMap = [:]
@@ -111,7 +111,7 @@ enum AdminMethods {
         for (key, value) in extra { view[key] = value }
         view["invitesDisabled"] = false
         let profile = try await services.storage.read { tx in
-            try RepoStorage.repository(did: did, in: tx)?.record(collection: "app.bsky.actor.profile", rkey: "self")
+            try RepoStorage.repository(did: did, in: tx)?.record(collection: NSID(unchecked: "app.bsky.actor.profile"), rkey: RecordKey(unchecked: "self"))
         }
         if let profile { view["relatedRecords"] = [profile.value] }
         return .json(.map(view))

@@ -1,9 +1,10 @@
+import ATProto
 import Foundation
 import HTTPTypes
 
 /// Who made an authenticated call.
 public struct AuthenticatedUser: Sendable {
-    public let did: String
+    public let did: DID
     public let scope: AuthScope
     public let sessionID: String
     public let account: Account

@@ -15,7 +15,7 @@ enum ServiceAuth {
     static func mint(account: Account, aud: String, lxm: String?, exp: Int? = nil, now: Date = Date()) throws -> String {
         let iat = Int(now.timeIntervalSince1970)
         let claims = JWTClaims(
-            iss: account.did, aud: aud, exp: exp ?? iat + 60, iat: iat, lxm: lxm, jti: randomID())
+            iss: account.did.string, aud: aud, exp: exp ?? iat + 60, iat: iat, lxm: lxm, jti: randomID())
         return try JWT.sign(claims: claims, typ: type, key: account.signingKey)
     }
 
@@ -37,7 +37,7 @@ enum ServiceAuth {
     /// otherwise the key in its DID document, refreshed once if it does not
     /// verify), `aud` our service DID, `lxm`, `exp` (at most an hour away).
     /// - Returns: the issuer DID.
-    static func verifyUserToken(_ token: String, lxm: String, services: PDSServices) async throws -> String {
+    static func verifyUserToken(_ token: String, lxm: String, services: PDSServices) async throws -> DID {
         let decoded: DecodedJWT
         do {
             decoded = try JWT.decodeUnverified(token)
@@ -45,8 +45,7 @@ enum ServiceAuth {
             throw XRPCError.invalidToken("Malformed service token")
         }
         guard let rawIss = decoded.claims.iss else { throw XRPCError.invalidToken("The service token has no iss") }
-        let iss = String(rawIss.split(separator: "#").first ?? "")
-        guard DID.isValid(iss) else { throw XRPCError.invalidToken("The service token's iss is not a DID") }
+        guard let iss = try? DID(String(rawIss.split(separator: "#").first ?? "")) else { throw XRPCError.invalidToken("The service token's iss is not a DID") }
         guard decoded.claims.lxm == lxm else {
             throw XRPCError.invalidToken("The service token is for \(decoded.claims.lxm ?? "no method"), not \(lxm)")
         }

@@ -1,3 +1,4 @@
+import ATProto
 import Dispatch
 import Synchronization
 
@@ -21,7 +22,7 @@ final class SessionCheckCache: Sendable {
 
     private struct Key: Hashable {
         let sessionID: String
-        let did: String
+        let did: DID
     }
 
     private struct Entry {
@@ -47,7 +48,7 @@ final class SessionCheckCache: Sendable {
 
     /// The cached answer for this session, or the one `read` finds (which
     /// is then kept unless accounts or sessions changed meanwhile).
-    func answer(sessionID: String, did: String, read: () async throws -> Answer) async throws -> Answer {
+    func answer(sessionID: String, did: DID, read: () async throws -> Answer) async throws -> Answer {
         let key = Key(sessionID: sessionID, did: did)
         let now = DispatchTime.now().uptimeNanoseconds
         // Taken before the read: if a change commits while it runs, the

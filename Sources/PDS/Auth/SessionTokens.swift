@@ -1,4 +1,5 @@
 import ATCrypto
+import ATProto
 import Foundation
 import Synchronization
 
@@ -32,24 +33,24 @@ public struct SessionTokens: Sendable {
     }
 
     /// A new access token for `did` in session `sessionID`.
-    public func accessToken(did: String, scope: AuthScope, sessionID: String, now: Date = Date()) throws -> String {
+    public func accessToken(did: DID, scope: AuthScope, sessionID: String, now: Date = Date()) throws -> String {
         let iat = Int(now.timeIntervalSince1970)
         let claims = JWTClaims(
-            sub: did, aud: serviceDID, exp: iat + Int(accessLifetime), iat: iat, jti: sessionID, scope: scope.rawValue)
+            sub: did.string, aud: serviceDID, exp: iat + Int(accessLifetime), iat: iat, jti: sessionID, scope: scope.rawValue)
         return try JWT.sign(claims: claims, typ: "at+jwt", key: key)
     }
 
     /// A new refresh token with id `tokenID`.
-    public func refreshToken(did: String, tokenID: String, now: Date = Date()) throws -> (token: String, expiresAt: Int) {
+    public func refreshToken(did: DID, tokenID: String, now: Date = Date()) throws -> (token: String, expiresAt: Int) {
         let iat = Int(now.timeIntervalSince1970)
         let exp = iat + Int(refreshLifetime)
-        let claims = JWTClaims(sub: did, aud: serviceDID, exp: exp, iat: iat, jti: tokenID, scope: AuthScope.refresh.rawValue)
+        let claims = JWTClaims(sub: did.string, aud: serviceDID, exp: exp, iat: iat, jti: tokenID, scope: AuthScope.refresh.rawValue)
         return (try JWT.sign(claims: claims, typ: "refresh+jwt", key: key), exp)
     }
 
     /// Checks a token's signature, type, audience and expiry.
     /// - Returns: the subject DID, the scope and the `jti`.
-    public func verify(_ token: String, type: String, now: Date = Date()) throws(XRPCError) -> (did: String, scope: AuthScope, jti: String) {
+    public func verify(_ token: String, type: String, now: Date = Date()) throws(XRPCError) -> (did: DID, scope: AuthScope, jti: String) {
         if let known = verified.lookup(token, type: type) {
             guard known.exp > Int(now.timeIntervalSince1970) else { throw .expiredToken() }
             return (known.did, known.scope, known.jti)
@@ -62,9 +63,9 @@ public struct SessionTokens: Sendable {
         } catch {
             throw .invalidToken("\(error)")
         }
-        guard let did = claims.sub, let scopeName = claims.scope, let scope = AuthScope(rawValue: scopeName),
+        guard let did = claims.sub.flatMap({ try? DID($0) }), let scopeName = claims.scope, let scope = AuthScope(rawValue: scopeName),
             let jti = claims.jti
-        else { throw .invalidToken("the token lacks sub, scope or jti") }
+        else { throw .invalidToken("the token lacks sub (a DID), scope or jti") }
         if type == "refresh+jwt" && scope != .refresh { throw .invalidToken("not a refresh token") }
         if type == "at+jwt" && scope == .refresh { throw .invalidToken("a refresh token cannot be used for access") }
         if let exp = claims.exp {
@@ -78,7 +79,7 @@ public struct SessionTokens: Sendable {
 final class VerifiedTokens: Sendable {
     struct Entry: Sendable {
         let type: String
-        let did: String
+        let did: DID
         let scope: AuthScope
         let jti: String
         let exp: Int

@@ -15,7 +15,7 @@ import ServiceStorage
 public struct BlobGarbageCollector: Service {
     /// One `blob_ref` row deleted.
     public struct Deletion: Sendable, Equatable {
-        public let did: String
+        public let did: DID
         public let cid: String
     }
 
@@ -80,7 +80,7 @@ public struct BlobGarbageCollector: Service {
     /// Deletes one row if it is still unreferenced and old, then the file if
     /// no account holds the CID; under the blob's lock, so an upload of the
     /// same bytes cannot slip in between.
-    private func collect(did: String, cid: String, cutoff: Int, report: inout Report) async throws {
+    private func collect(did: DID, cid: String, cutoff: Int, report: inout Report) async throws {
         let services = self.services
         let (deleted, held) = try await services.blobLock.withLock(cid) {
             let outcome = try await services.storage.write { tx -> (Bool, Bool) in

@@ -20,7 +20,7 @@ enum BlobMethods {
     /// Who uploads: the session's account, or the local account that issued
     /// a service token for this server and `uploadBlob` (the video service
     /// uploads on the user's behalf that way).
-    static func uploader(_ call: XRPCCall) async throws -> String {
+    static func uploader(_ call: XRPCCall) async throws -> DID {
         if let token = call.bearerToken, ServiceAuth.looksLikeServiceToken(token) {
             let did = try await ServiceAuth.verifyUserToken(token, lxm: "com.atproto.repo.uploadBlob", services: call.services)
             guard let account = try await call.services.accounts.account(did: did),
@@ -41,7 +41,7 @@ enum BlobMethods {
         let uploaderDID = try await uploader(call)
         let config = services.config
         if let wait = services.rateLimiter.hit(
-            .init(name: "uploads", max: config.rateLimits.uploadsPerHour, window: 3600), key: uploaderDID)
+            .init(name: "uploads", max: config.rateLimits.uploadsPerHour, window: 3600), key: uploaderDID.string)
         {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
@@ -52,7 +52,7 @@ enum BlobMethods {
         let stored = try await store(file, cid: cid, mimeType: mimeType, did: uploaderDID, services: services)
         services.logger.info(
             "blob uploaded",
-            metadata: ["did": .string(uploaderDID), "cid": .string(cid.string), "size": .stringConvertible(file.size),
+            metadata: ["did": .string(uploaderDID.string), "cid": .string(cid.string), "size": .stringConvertible(file.size),
                        "mimeType": .string(stored)])
         return .json(["blob": BlobRef(ref: cid, mimeType: stored, size: Int64(file.size)).dataValue])
     }
@@ -63,7 +63,7 @@ enum BlobMethods {
     /// unrecorded file, never a record of a missing file.
     /// - Returns: the stored MIME type (an earlier upload of the same bytes
     ///   by the same account keeps its type).
-    static func store(_ file: RequestBodyFile, cid: CID, mimeType: String, did: String, services: PDSServices)
+    static func store(_ file: RequestBodyFile, cid: CID, mimeType: String, did: DID, services: PDSServices)
         async throws -> String
     {
         let quota = services.config.blobQuotaPerAccount

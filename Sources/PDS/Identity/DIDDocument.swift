@@ -4,14 +4,20 @@ import ATProto
 /// The DID document of an account hosted here: its handle, its repository
 /// signing key (Multikey `#atproto`) and this server as `#atproto_pds`.
 enum DIDDocument {
-    static func of(did: String, handle: String, signingKey: PublicKey, pdsEndpoint: String) -> DataValue {
+    /// The `alsoKnownAs` of a DID document or PLC operation naming an
+    /// account's handle (checked when it was set): `["at://<handle>"]`.
+    static func alsoKnownAs(_ handle: String) -> DataValue {
+        [.string(ATURI(authority: .handle(Handle(unchecked: handle))).string)]
+    }
+
+    static func of(did: DID, handle: String, signingKey: PublicKey, pdsEndpoint: String) -> DataValue {
         [
             "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1", "https://w3id.org/security/suites/secp256k1-2019/v1"],
-            "id": .string(did),
-            "alsoKnownAs": [.string("at://\(handle)")],
+            "id": .string(did.string),
+            "alsoKnownAs": alsoKnownAs(handle),
             "verificationMethod": [
                 [
-                    "id": .string(did + "#atproto"), "type": "Multikey", "controller": .string(did),
+                    "id": .string(did.string + "#atproto"), "type": "Multikey", "controller": .string(did.string),
                     "publicKeyMultibase": .string(signingKey.multikey),
                 ]
             ],

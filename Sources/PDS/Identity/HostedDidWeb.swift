@@ -12,16 +12,16 @@ import NIOCore
 /// names its current key, handle and this server.
 enum HostedDidWeb {
     /// The host a did:web names (without a port), or nil for another method.
-    static func host(of did: String) -> String? {
-        guard did.hasPrefix("did:web:") else { return nil }
-        let rest = String(did.dropFirst("did:web:".count))
+    static func host(of did: DID) -> String? {
+        guard did.method == "web" else { return nil }
+        let rest = did.identifier
         // A port (`%3A`) or a path (`:`) is never one of our handles.
         guard !rest.contains(":"), !rest.contains("%") else { return nil }
         return rest.lowercased()
     }
 
     /// Whether `did` is a did:web this server hosts the document of.
-    static func isHosted(_ did: String, config: PDSConfig) -> Bool {
+    static func isHosted(_ did: DID, config: PDSConfig) -> Bool {
         guard let host = host(of: did) else { return false }
         return IdentityMethods.isServed(host, config: config)
     }
@@ -35,8 +35,7 @@ enum HostedDidWeb {
     /// `/.well-known/did.json` for a `Host` other than the service's own:
     /// the document of the hosted did:web account of that name, or 404.
     static func document(for host: String, services: PDSServices) async -> Response {
-        let did = "did:web:\(host)"
-        guard isHosted(did, config: services.config), let account = try? await services.accounts.account(did: did),
+        guard let did = try? DID("did:web:\(host)"), isHosted(did, config: services.config), let account = try? await services.accounts.account(did: did),
             account.status != .deleted
         else {
             return XRPCMethods.response(for: XRPCError(.notFound, "NotFound", "No DID document here for \(host)"))

@@ -28,13 +28,13 @@ enum IdentityMethods {
         let handle = raw.lowercased()
         let services = call.services
         if let account = try await services.accounts.account(identifier: handle), account.status != .deleted {
-            return .json(["did": .string(account.did)])
+            return .json(["did": .string(account.did.string)])
         }
         if isServed(handle, config: services.config) {
             throw XRPCError(.badRequest, "HandleNotFound", "Unable to resolve handle")
         }
         do {
-            return .json(["did": .string(try await services.identity.handles.resolve(handle))])
+            return .json(["did": .string(try await services.identity.handles.resolve(handle).string)])
         } catch {
             call.context.logger.info("handle resolution failed", metadata: ["handle": .string(handle), "error": "\(error)"])
             throw XRPCError(.badRequest, "HandleNotFound", "Unable to resolve handle")
@@ -63,7 +63,7 @@ enum IdentityMethods {
             if Handle.disallowedTLDs.contains(String(handle.split(separator: ".").last ?? "")) {
                 throw XRPCError(.badRequest, "InvalidHandle", "Handle TLD is not allowed: \(handle)")
             }
-            let resolved: String
+            let resolved: DID
             do {
                 resolved = try await services.identity.handles.resolve(handle)
             } catch {
@@ -80,9 +80,9 @@ enum IdentityMethods {
                 }
                 try AccountStore.setHandle(handle, did: user.did, in: tx)
             }
-            return (handle, { $0["alsoKnownAs"] = [.string("at://\(handle)")] })
+            return (handle, { $0["alsoKnownAs"] = DIDDocument.alsoKnownAs(handle) })
         }
-        services.logger.info("handle updated", metadata: ["did": .string(user.did), "handle": .string(handle)])
+        services.logger.info("handle updated", metadata: ["did": .string(user.did.string), "handle": .string(handle)])
         return .empty
     }
 
@@ -94,10 +94,10 @@ enum IdentityMethods {
 
     /// Counts one call of the current identity method for `did`; refuses
     /// with 429 past either limit.
-    static func limitIdentityChange(_ call: XRPCCall, did: String) throws(XRPCError) {
+    static func limitIdentityChange(_ call: XRPCCall, did: DID) throws(XRPCError) {
         for limit in identityLimits {
             let named = RateLimiter.Limit(name: "\(call.method)/\(limit.window)", max: limit.max, window: limit.window)
-            if let wait = call.services.rateLimiter.hit(named, key: did) {
+            if let wait = call.services.rateLimiter.hit(named, key: did.string) {
                 throw XRPCError.rateLimited(retryAfter: wait)
             }
         }
@@ -109,10 +109,10 @@ enum IdentityMethods {
     /// latest one (when it changes anything), and an `#identity` event is
     /// appended. The operation is submitted afterwards.
     static func changeIdentity(
-        did: String, services: PDSServices,
+        did: DID, services: PDSServices,
         _ change: @escaping @Sendable (WriteTransaction, Account) throws -> (handle: String, edit: @Sendable (inout DataMap) -> Void)
     ) async throws {
-        let isPLC = did.hasPrefix("did:plc:")
+        let isPLC = did.method == "plc"
         let previous = isPLC ? try await latestOperation(did: did, services: services) : nil
         try await services.writeLock.withLock(did) {
             try await services.storage.write { tx in
@@ -140,7 +140,7 @@ enum IdentityMethods {
 
     /// The latest operation of a did:plc: the last one stored here, else
     /// the directory's.
-    static func latestOperation(did: String, services: PDSServices) async throws -> DataValue {
+    static func latestOperation(did: DID, services: PDSServices) async throws -> DataValue {
         if let local = try await services.storage.read({ tx in try PLCOperationLog.latest(did: did, in: tx) }) { return local }
         guard let directory = services.plcDirectory else {
             throw XRPCError(.badRequest, "InvalidRequest", "No PLC directory is configured and no operation of \(did) is stored here")
@@ -161,7 +161,7 @@ enum IdentityMethods {
     static func requestPlcOperationSignature(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
         try limitIdentityChange(call, did: user.did)
-        guard user.did.hasPrefix("did:plc:") else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
+        guard user.did.method == "plc" else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
         try await EmailTokens.issue(.plcOperation, did: user.did, email: user.account.email, services: call.services)
         return .empty
     }
@@ -176,7 +176,7 @@ enum IdentityMethods {
         let services = call.services
         let input = try await call.jsonBody()
         let token = try input.requiredString("token")
-        guard user.did.hasPrefix("did:plc:") else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
+        guard user.did.method == "plc" else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
         for key in ["rotationKeys", "alsoKnownAs"] {
             if let value = input[key], value.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true {
                 throw XRPCError.invalidRequest("Input/\(key) must be an array of strings")
@@ -212,7 +212,7 @@ enum IdentityMethods {
         guard case .map(let operation)? = try await call.jsonBody()["operation"] else {
             throw XRPCError.invalidRequest("Input must have the property \"operation\" as an object")
         }
-        guard user.did.hasPrefix("did:plc:") else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
+        guard user.did.method == "plc" else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
         let rotationKeys = operation["rotationKeys"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard rotationKeys.contains(services.secrets.rotationKey.publicKey.didKey) else {
             throw XRPCError.invalidRequest("Rotation keys do not include server's rotation key")

@@ -14,8 +14,9 @@ enum IdentityResolutionMethods {
     }
 
     static func resolveDid(_ call: XRPCCall) async throws -> XRPCResult {
-        let did = try call.requiredParam("did")
-        guard DID.isValid(did) else { throw XRPCError.invalidRequest("Error: did must be a valid did") }
+        guard let did = try? DID(try call.requiredParam("did")) else {
+            throw XRPCError.invalidRequest("Error: did must be a valid did")
+        }
         return .json(["didDoc": try await document(did, forceRefresh: false, services: call.services)])
     }
 
@@ -28,7 +29,7 @@ enum IdentityResolutionMethods {
     }
 
     /// The DID document of `did`.
-    static func document(_ did: String, forceRefresh: Bool, services: PDSServices) async throws -> DataValue {
+    static func document(_ did: DID, forceRefresh: Bool, services: PDSServices) async throws -> DataValue {
         do {
             return try await services.identity.dids.resolve(did, forceRefresh: forceRefresh).document
         } catch {
@@ -43,10 +44,12 @@ enum IdentityResolutionMethods {
     /// `identityInfo`: the DID, its document, and the handle the document
     /// claims when that handle resolves back to the DID (else `handle.invalid`).
     static func identity(_ identifier: String, forceRefresh: Bool, services: PDSServices) async throws -> DataValue {
-        guard ATIdentifier.isValid(identifier) else { throw XRPCError.invalidRequest("identifier must be a handle or a DID") }
-        let did: String
-        if identifier.hasPrefix("did:") {
-            did = identifier
+        guard let parsed = try? ATIdentifier(identifier) else {
+            throw XRPCError.invalidRequest("identifier must be a handle or a DID")
+        }
+        let did: DID
+        if case .did(let given) = parsed {
+            did = given
         } else {
             guard let resolved = try await resolveHandle(identifier.lowercased(), services: services) else {
                 throw XRPCError(.badRequest, "HandleNotFound", "Unable to resolve handle")
@@ -60,13 +63,13 @@ enum IdentityResolutionMethods {
         if !identifier.hasPrefix("did:"), verified != identifier.lowercased() {
             throw XRPCError(.badRequest, "HandleNotFound", "The DID document of \(did) does not claim \(identifier)")
         }
-        return ["did": .string(did), "handle": .string(verified), "didDoc": document]
+        return ["did": .string(did.string), "handle": .string(verified), "didDoc": document]
     }
 
     /// A handle's DID: under this server's domains, the local account's;
     /// any other handle through DNS and HTTPS (a local account's external
     /// handle too, since its domain may have moved on).
-    static func resolveHandle(_ handle: String, services: PDSServices) async throws -> String? {
+    static func resolveHandle(_ handle: String, services: PDSServices) async throws -> DID? {
         if IdentityMethods.isServed(handle, config: services.config) {
             guard let account = try await services.accounts.account(identifier: handle), account.status != .deleted,
                 account.handle == handle

@@ -24,7 +24,7 @@ struct PLCDirectoryClient: Sendable {
         }
     }
 
-    func submit(_ operation: DataValue, did: String) async throws(Failure) {
+    func submit(_ operation: DataValue, did: DID) async throws(Failure) {
         var request = HTTPClientRequest(url: "\(baseURL)/\(did)")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -43,7 +43,7 @@ struct PLCDirectoryClient: Sendable {
     }
 
     /// The directory's last operation of `did`.
-    func lastOperation(did: String) async throws -> DataValue {
+    func lastOperation(did: DID) async throws -> DataValue {
         let reply = try await http.get("\(baseURL)/\(did)/log/last", timeout: .seconds(10))
         guard reply.status == 200 else {
             throw XRPCError(.badGateway, "UpstreamFailure", "the PLC directory has no operation for \(did) (\(reply.status))")

@@ -6,7 +6,7 @@ import Crypto
 /// yields: `did:plc:` + the first 24 characters of base32(SHA-256(DAG-CBOR
 /// of the signed operation)).
 public struct PLCGenesis: Sendable {
-    public let did: String
+    public let did: DID
     /// The signed operation, as the PLC directory expects it.
     public let operation: DataValue
 
@@ -28,7 +28,7 @@ public struct PLCGenesis: Sendable {
             "type": "plc_operation",
             "rotationKeys": .array(rotationKeys),
             "verificationMethods": ["atproto": .string(signingKey.didKey)],
-            "alsoKnownAs": [.string("at://\(handle)")],
+            "alsoKnownAs": DIDDocument.alsoKnownAs(handle),
             "services": ["atproto_pds": ["type": "AtprotoPersonalDataServer", "endpoint": .string(pdsEndpoint)]],
             "prev": .null,
         ]
@@ -37,6 +37,6 @@ public struct PLCGenesis: Sendable {
         signed["sig"] = .string(Base64.encode(signature, alphabet: .url))
         let operation = DataValue.map(signed)
         let digest = Array(SHA256.hash(data: DAGCBOR.encode(operation)))
-        return PLCGenesis(did: "did:plc:" + String(Base32.encode(digest).prefix(24)), operation: operation)
+        return PLCGenesis(did: DID(unchecked: "did:plc:" + String(Base32.encode(digest).prefix(24))), operation: operation)
     }
 }

@@ -61,7 +61,7 @@ public enum PLCOperation {
         [
             "rotationKeys": .array(rotationKeys.map { .string($0) }),
             "verificationMethods": ["atproto": .string(signingKey.didKey)],
-            "alsoKnownAs": [.string("at://\(handle)")],
+            "alsoKnownAs": DIDDocument.alsoKnownAs(handle),
             "services": ["atproto_pds": ["type": "AtprotoPersonalDataServer", "endpoint": .string(pdsEndpoint)]],
         ]
     }

@@ -47,7 +47,7 @@ public struct PLCSubmitter: Service {
     static func reconcileEndpoints(services: PDSServices) async throws {
         let endpoint = services.config.resolvedPublicURL
         let rotationKey = services.secrets.rotationKey.publicKey.didKey
-        let stale = try await services.storage.read { tx -> [String] in
+        let stale = try await services.storage.read { tx -> [DID] in
             let dids = try AccountStore.activePLCAccounts(in: tx)
             return try dids.filter { did in
                 guard let latest = try PLCOperationLog.latest(did: did, in: tx) else { return false }
@@ -59,7 +59,7 @@ public struct PLCSubmitter: Service {
             try await IdentityMethods.changeIdentity(did: did, services: services) { _, account in
                 (account.handle, { $0["services"] = ["atproto_pds": ["type": "AtprotoPersonalDataServer", "endpoint": .string(endpoint)]] })
             }
-            services.logger.notice("DID document updated to the new endpoint", metadata: ["did": .string(did), "endpoint": .string(endpoint)])
+            services.logger.notice("DID document updated to the new endpoint", metadata: ["did": .string(did.string), "endpoint": .string(endpoint)])
         }
     }
 
@@ -74,7 +74,7 @@ public struct PLCSubmitter: Service {
     /// first failure; returns whether none is left pending. One submission
     /// per DID runs at a time (a duplicate would be refused as a fork).
     @discardableResult
-    static func submitPending(did: String, services: PDSServices) async -> Bool {
+    static func submitPending(did: DID, services: PDSServices) async -> Bool {
         guard services.plcDirectory != nil else { return false }
         return (try? await services.plcLock.withLock(did) {
             let pending = try await services.storage.read { tx in try PLCOperationLog.pending(did: did, in: tx) }
@@ -92,11 +92,11 @@ public struct PLCSubmitter: Service {
             try await directory.submit(operation.operation, did: operation.did)
             try await services.storage.write { tx in try PLCOperationLog.markSubmitted(cid: operation.cid, in: tx) }
             await services.identity.dids.purge(operation.did)
-            services.logger.info("PLC operation accepted", metadata: ["did": .string(operation.did), "cid": .string(operation.cid)])
+            services.logger.info("PLC operation accepted", metadata: ["did": .string(operation.did.string), "cid": .string(operation.cid)])
             return true
         } catch PLCDirectoryClient.Failure.rejected(let why) {
             try? await services.storage.write { tx in try PLCOperationLog.markRejected(cid: operation.cid, error: why, in: tx) }
-            services.logger.error("PLC operation rejected", metadata: ["did": .string(operation.did), "error": .string(why)])
+            services.logger.error("PLC operation rejected", metadata: ["did": .string(operation.did.string), "error": .string(why)])
             return false
         } catch {
             let backoff = min(3600, 2 << min(operation.attempts, 11))
@@ -106,7 +106,7 @@ public struct PLCSubmitter: Service {
             }
             services.logger.warning(
                 "PLC operation not submitted; will retry",
-                metadata: ["did": .string(operation.did), "error": "\(error)", "retryInSeconds": "\(backoff)"])
+                metadata: ["did": .string(operation.did.string), "error": "\(error)", "retryInSeconds": "\(backoff)"])
             return false
         }
     }

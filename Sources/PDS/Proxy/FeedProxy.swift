@@ -12,15 +12,17 @@ enum FeedProxy {
         methods.query("app.bsky.feed.getFeed", getFeed)
     }
 
+    /// The collection of feed generator records.
+    static let generatorCollection = NSID(unchecked: "app.bsky.feed.generator")
+
     static func getFeed(_ call: XRPCCall) async throws -> XRPCResult {
         let feed = try call.requiredParam("feed")
         let target = try await ServiceProxy.target(for: call)
         let user = try await call.authenticate()
-        let parts = feed.hasPrefix("at://") ? feed.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false) : []
-        guard parts.count == 3, ATIdentifier.isValid(String(parts[0])), parts[1] == "app.bsky.feed.generator",
-            RecordKey.isValid(String(parts[2]))
-        else { throw XRPCError.invalidRequest("feed must be the AT-URI of an app.bsky.feed.generator record") }
-        let record = try await generatorRecord(repo: String(parts[0]), rkey: String(parts[2]), target: target, services: call.services)
+        guard let uri = try? ATURI(feed), uri.collection == generatorCollection, let rkey = uri.recordKey else {
+            throw XRPCError.invalidRequest("feed must be the AT-URI of an app.bsky.feed.generator record")
+        }
+        let record = try await generatorRecord(repo: uri.authority.string, rkey: rkey, target: target, services: call.services)
         guard let feedDID = record?["did"]?.stringValue, DID.isValid(feedDID) else {
             throw XRPCError(.badRequest, "UnknownFeed", "could not resolve feed did")
         }
@@ -29,17 +31,17 @@ enum FeedProxy {
 
     /// The generator record: from the local repository when its account is
     /// hosted here, else from the AppView (`com.atproto.repo.getRecord`).
-    static func generatorRecord(repo: String, rkey: String, target: ServiceProxy.Target, services: PDSServices) async throws -> DataValue? {
+    static func generatorRecord(repo: String, rkey: RecordKey, target: ServiceProxy.Target, services: PDSServices) async throws -> DataValue? {
         let local = try await services.storage.read { tx -> (found: Bool, value: DataValue?) in
             guard let account = try AccountStore.account(identifier: repo, in: tx), account.status != .deleted else { return (false, nil) }
-            return (true, try RepoStorage.repository(did: account.did, in: tx)?.record(collection: "app.bsky.feed.generator", rkey: rkey)?.value)
+            return (true, try RepoStorage.repository(did: account.did, in: tx)?.record(collection: generatorCollection, rkey: rkey)?.value)
         }
         if local.found { return local.value }
         var base = target.url
         while base.hasSuffix("/") { base.removeLast() }
         var components = URLComponents(string: base + "/xrpc/com.atproto.repo.getRecord")
-        components?.queryItems = [.init(name: "repo", value: repo), .init(name: "collection", value: "app.bsky.feed.generator"),
-                                  .init(name: "rkey", value: rkey)]
+        components?.queryItems = [.init(name: "repo", value: repo), .init(name: "collection", value: generatorCollection.string),
+                                  .init(name: "rkey", value: rkey.string)]
         guard let url = components?.url?.absoluteString else { return nil }
         let reply: GuardedHTTPClient.Reply
         do {

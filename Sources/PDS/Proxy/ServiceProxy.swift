@@ -51,7 +51,7 @@ enum ServiceProxy {
         /// Base URL of the service.
         let url: String
         /// The service's DID (the token's `aud`).
-        let did: String
+        let did: DID
     }
 
     /// The target named by the `atproto-proxy` header, else the default.
@@ -61,7 +61,7 @@ enum ServiceProxy {
             if call.method.hasPrefix("tools.ozone.") || call.method == "com.atproto.moderation.createReport" {
                 throw XRPCError.invalidRequest("No service configured for \(call.method): send an atproto-proxy header naming the moderation service")
             }
-            guard let url = config.appViewURL, !url.isEmpty, let did = config.appViewDID, !did.isEmpty else {
+            guard let url = config.appViewURL, !url.isEmpty, let did = config.appViewDID.flatMap({ try? DID($0) }) else {
                 throw XRPCError(.notImplemented, "MethodNotImplemented",
                                 "\(call.method) is served by an AppView, and this server has none configured (appViewURL and appViewDID)")
             }
@@ -71,8 +71,9 @@ enum ServiceProxy {
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !header.contains(" ") else {
             throw XRPCError.invalidRequest("invalid atproto-proxy header: expected <did>#<service id>")
         }
-        let did = String(parts[0])
-        guard DID.isValid(did) else { throw XRPCError.invalidRequest("invalid atproto-proxy header: \(did) is not a DID") }
+        guard let did = try? DID(String(parts[0])) else {
+            throw XRPCError.invalidRequest("invalid atproto-proxy header: \(parts[0]) is not a DID")
+        }
         if let appViewDID = config.appViewDID, let url = config.appViewURL, header == "\(appViewDID)#bsky_appview" {
             return Target(url: url, did: did)
         }
@@ -101,7 +102,7 @@ enum ServiceProxy {
         if let query = call.request.uri.query, !query.isEmpty { url += "?" + query }
         var request = HTTPClientRequest(url: url)
         request.method = call.request.method == .post ? .POST : .GET
-        let token = try ServiceAuth.mint(account: user.account, aud: aud ?? target.did, lxm: lxm ?? call.method)
+        let token = try ServiceAuth.mint(account: user.account, aud: aud ?? target.did.string, lxm: lxm ?? call.method)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         for name in ["accept-language", "atproto-accept-labelers", "x-bsky-topics"] {
             if let value = call.request.headers[HTTPField.Name(name)!] { request.headers.add(name: name, value: value) }

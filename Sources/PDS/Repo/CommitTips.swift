@@ -11,7 +11,7 @@ final class CommitTips: Sendable {
     /// Past this many repositories, every tip is dropped (they come back
     /// with each repository's next commit).
     let capacity: Int
-    private let tips = Mutex<[String: CID]>([:])
+    private let tips = Mutex<[DID: CID]>([:])
     private let counts = Mutex(Counts())
 
     /// How this server's commit attempts were built since it started
@@ -40,13 +40,13 @@ final class CommitTips: Sendable {
 
     /// The commit the next commit to `did` should build on, or nil when
     /// it is unknown (the commit is then built on the writer).
-    func tip(_ did: String) -> CID? {
+    func tip(_ did: DID) -> CID? {
         tips.withLock { $0[did] }
     }
 
     /// Moves the tip of `did` from `base` to `next`; false, changing
     /// nothing, when another commit moved it from `base` first.
-    func advance(_ did: String, from base: CID, to next: CID) -> Bool {
+    func advance(_ did: DID, from base: CID, to next: CID) -> Bool {
         tips.withLock { tips in
             guard tips[did] == base else { return false }
             tips[did] = next
@@ -56,7 +56,7 @@ final class CommitTips: Sendable {
 
     /// The writer stored `commit`, built from the database, as the
     /// current commit of `did`.
-    func stored(_ did: String, commit: CID) {
+    func stored(_ did: DID, commit: CID) {
         tips.withLock { tips in
             if tips.count >= capacity && tips[did] == nil { tips.removeAll() }
             tips[did] = commit
@@ -65,7 +65,7 @@ final class CommitTips: Sendable {
 
     /// Forgets the tip of `did` (a commit to it failed: what the tip
     /// named may never be stored).
-    func forget(_ did: String) {
+    func forget(_ did: DID) {
         _ = tips.withLock { $0.removeValue(forKey: did) }
     }
 }

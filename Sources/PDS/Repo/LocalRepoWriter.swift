@@ -14,19 +14,19 @@ public struct LocalRepoWriter: Sendable {
     /// One write of a commit.
     public enum Operation: Sendable {
         /// A new record; a TID record key when `rkey` is nil.
-        case create(collection: String, rkey: String?, record: DataValue)
+        case create(collection: NSID, rkey: RecordKey?, record: DataValue)
         /// Replaces a record (creating it when absent); when `swapRecord`
         /// is given, the record must currently have that CID.
-        case update(collection: String, rkey: String, record: DataValue, swapRecord: String? = nil)
+        case update(collection: NSID, rkey: RecordKey, record: DataValue, swapRecord: String? = nil)
         /// Deletes a record.
-        case delete(collection: String, rkey: String)
+        case delete(collection: NSID, rkey: RecordKey)
     }
 
     /// One written record.
     public struct Written: Sendable, Equatable {
         public let uri: String
-        public let collection: String
-        public let rkey: String
+        public let collection: NSID
+        public let rkey: RecordKey
         /// The new record's CID; nil for a delete.
         public let cid: String?
     }
@@ -45,23 +45,23 @@ public struct LocalRepoWriter: Sendable {
     }
 
     /// The account `did` when it is hosted here (in any status but deleted).
-    public func hostedAccount(did: String) async throws -> Account? {
+    public func hostedAccount(did: DID) async throws -> Account? {
         guard let account = try await services.accounts.account(did: did), account.status != .deleted else { return nil }
         return account
     }
 
     /// Validates and commits `operations` to the repository of `did`.
     /// - Throws: `XRPCError` (invalid record, rate limit, swap mismatch, no such repository).
-    public func apply(did: String, _ operations: [Operation]) async throws -> Result {
+    public func apply(did: DID, _ operations: [Operation]) async throws -> Result {
         guard let account = try await hostedAccount(did: did), account.status == .active else {
             throw XRPCError.notFound("RepoNotFound", "Could not find an active repository for \(did) on this server")
         }
         var writes: [RepoWrite] = []
-        var swaps: [(collection: String, rkey: String, cid: String)] = []
+        var swaps: [(collection: NSID, rkey: RecordKey, cid: String)] = []
         for operation in operations {
             switch operation {
             case .create(let collection, let rkey, let record):
-                let key = rkey ?? services.tids.next().string
+                let key = rkey ?? RecordKey(services.tids.next())
                 let prepared = try RecordRules.prepare(collection: collection, rkey: key, record: record, validate: true, services: services)
                 writes.append(.create(collection: collection, rkey: key, record: prepared.record))
             case .update(let collection, let rkey, let record, let swap):
@@ -90,14 +90,14 @@ public struct LocalRepoWriter: Sendable {
             }
         }
         let written = result.ops.map { op in
-            let parts = op.path.split(separator: "/", maxSplits: 1).map(String.init)
-            return Written(uri: "at://\(did)/\(op.path)", collection: parts[0], rkey: parts[1], cid: op.cid?.string)
+            let uri = ATURI.record(did, path: op.path)
+            return Written(uri: uri.string, collection: uri.collection!, rkey: uri.recordKey!, cid: op.cid?.string)
         }
         return Result(commitCID: result.commitCID.string, rev: result.rev, written: written)
     }
 
     /// One record of a hosted repository, or nil.
-    public func record(did: String, collection: String, rkey: String) async throws -> (cid: String, value: DataValue)? {
+    public func record(did: DID, collection: NSID, rkey: RecordKey) async throws -> (cid: String, value: DataValue)? {
         try await services.storage.read { tx -> (cid: String, value: DataValue)? in
             guard let repo = try RepoStorage.repository(did: did, in: tx),
                 let found = try repo.record(collection: collection, rkey: rkey)
@@ -107,13 +107,13 @@ public struct LocalRepoWriter: Sendable {
     }
 
     /// Every record of one collection of a hosted repository (at most `limit`).
-    public func records(did: String, collection: String, limit: Int = 1000) async throws -> [(uri: String, cid: String, value: DataValue)] {
+    public func records(did: DID, collection: NSID, limit: Int = 1000) async throws -> [(uri: String, cid: String, value: DataValue)] {
         try await services.storage.read { tx -> [(uri: String, cid: String, value: DataValue)] in
             guard let repo = try RepoStorage.repository(did: did, in: tx) else { return [] }
             var out: [(uri: String, cid: String, value: DataValue)] = []
-            for (path, cid) in try repo.tree().list(collection: collection, limit: limit) {
+            for (path, cid) in try repo.tree().list(collection: collection.string, limit: limit) {
                 guard let bytes = try repo.store.getBlock(cid) else { throw RepoError.missingBlock(cid) }
-                out.append(("at://\(did)/\(path)", cid.string, try DAGCBOR.decode(bytes)))
+                out.append((ATURI.record(did, path: path).string, cid.string, try DAGCBOR.decode(bytes)))
             }
             return out
         }

@@ -9,17 +9,17 @@ public final class RecordChecks: Sendable {
     /// Returns why the record is invalid, or nil when it is fine.
     public typealias Check = @Sendable (DataValue) -> String?
 
-    private let checks = Mutex<[String: [Check]]>([:])
+    private let checks = Mutex<[NSID: [Check]]>([:])
 
     public init() {}
 
     /// Adds a check for records of `collection`.
-    public func add(_ collection: String, _ check: @escaping Check) {
+    public func add(_ collection: NSID, _ check: @escaping Check) {
         checks.withLock { $0[collection, default: []].append(check) }
     }
 
     /// The first failure of the checks for `collection`, or nil.
-    func failure(collection: String, record: DataValue) -> String? {
+    func failure(collection: NSID, record: DataValue) -> String? {
         let checks = checks.withLock { $0[collection] ?? [] }
         for check in checks {
             if let why = check(record) { return why }

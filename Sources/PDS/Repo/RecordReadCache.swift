@@ -26,10 +26,10 @@ public final class RecordReadCache: Sendable {
     /// handle or DID).
     public struct Key: Hashable, Sendable {
         public let repo: String
-        public let collection: String
-        public let rkey: String
+        public let collection: NSID
+        public let rkey: RecordKey
 
-        public init(repo: String, collection: String, rkey: String) {
+        public init(repo: String, collection: NSID, rkey: RecordKey) {
             self.repo = repo
             self.collection = collection
             self.rkey = rkey
@@ -39,11 +39,11 @@ public final class RecordReadCache: Sendable {
     /// A cached answer: the account it belongs to, the record's CID and the
     /// JSON body of the response.
     public struct Answer: Sendable {
-        public let did: String
+        public let did: DID
         public let cid: CID
         public let body: [UInt8]
 
-        public init(did: String, cid: CID, body: [UInt8]) {
+        public init(did: DID, cid: CID, body: [UInt8]) {
             self.did = did
             self.cid = cid
             self.body = body
@@ -76,7 +76,7 @@ public final class RecordReadCache: Sendable {
         /// Advances on every change of an account.
         var clock: UInt64 = 0
         /// The clock value of each account's last change.
-        var changedAt: [String: UInt64] = [:]
+        var changedAt: [DID: UInt64] = [:]
         /// Answers read before this clock value are not stored (set when
         /// `changedAt` is emptied).
         var floor: UInt64 = 0
@@ -121,8 +121,8 @@ public final class RecordReadCache: Sendable {
     /// Keeps `answer`, read from the database after `stamp` was taken,
     /// unless its account has changed since.
     public func store(_ answer: Answer, for key: Key, readAt stamp: ReadStamp) {
-        let cost = answer.body.count + key.repo.utf8.count + key.collection.utf8.count + key.rkey.utf8.count
-            + answer.did.utf8.count + Self.entryOverhead
+        let cost = answer.body.count + key.repo.utf8.count + key.collection.string.utf8.count + key.rkey.string.utf8.count
+            + answer.did.string.utf8.count + Self.entryOverhead
         // One answer may not crowd out most of the others.
         guard capacity > 0, cost <= capacity / 4 else { return }
         state.withLock { state in
@@ -138,7 +138,7 @@ public final class RecordReadCache: Sendable {
 
     /// Makes every cached answer of the account `did` stale, and any answer
     /// of it being read now unstorable.
-    public func accountChanged(_ did: String) {
+    public func accountChanged(_ did: DID) {
         guard capacity > 0 else { return }
         state.withLock { state in
             state.clock += 1

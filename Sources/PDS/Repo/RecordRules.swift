@@ -12,19 +12,19 @@ enum RecordRules {
         let validationStatus: String?
     }
 
-    static func prepare(collection: String, rkey: String? = nil, record: DataValue, validate: Bool?, services: PDSServices) throws(XRPCError)
+    static func prepare(collection: NSID, rkey: RecordKey? = nil, record: DataValue, validate: Bool?, services: PDSServices) throws(XRPCError)
         -> Prepared
     {
         guard case .map(var map) = record else { throw .invalidRequest("Invalid record: a record must be an object") }
-        if map["$type"] == nil { map["$type"] = .string(collection) }
-        guard case .string(let type)? = map["$type"], type == collection else {
+        if map["$type"] == nil { map["$type"] = .string(collection.string) }
+        guard case .string(let type)? = map["$type"], type == collection.string else {
             throw .invalidRequest("Invalid $type: expected \(collection), got \(map["$type"].map { "\($0)" } ?? "nothing")")
         }
         if validate == false { return Prepared(record: .map(map), validationStatus: nil) }
         let record = DataValue.map(map)
         let result: LexiconValidationResult
         do {
-            result = try services.lexicons.validateRecord(collection: collection, rkey: rkey, record: record)
+            result = try services.lexicons.validateRecord(collection: collection.string, rkey: rkey?.string, record: record)
         } catch {
             throw .invalidRequest("Invalid \(collection) record: \(error.message)")
         }

@@ -38,11 +38,11 @@ enum RepoCommits {
     /// Builds the writes from the current repository (so swap checks see the
     /// latest state), commits them and stores the result.
     static func commit(
-        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices,
+        did: DID, key: PrivateKey, swapCommit: String?, services: PDSServices,
         writes build: @escaping @Sendable (Repository) throws -> [RepoWrite]
     ) async throws -> CommitResult {
         let limits = services.config.rateLimits
-        if let wait = services.rateLimiter.hit(.init(name: "writes", max: limits.writesPerHour, window: 3600), key: did) {
+        if let wait = services.rateLimiter.hit(.init(name: "writes", max: limits.writesPerHour, window: 3600), key: did.string) {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
         let prebuilt = prebuild(did: did, key: key, swapCommit: swapCommit, services: services, writes: build)
@@ -73,7 +73,7 @@ enum RepoCommits {
     /// that is not possible (no tip, a node not in memory, or any error:
     /// the writer then builds it and reports the error if it is real).
     static func prebuild(
-        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices,
+        did: DID, key: PrivateKey, swapCommit: String?, services: PDSServices,
         writes build: @Sendable (Repository) throws -> [RepoWrite]
     ) -> Prebuilt? {
         guard let base = services.commitTips.tip(did) else { return nil }
@@ -97,7 +97,7 @@ enum RepoCommits {
     /// Builds the commit from the repository's current state in the
     /// writer's transaction and stores it.
     static func buildAndStore(
-        did: String, key: PrivateKey, swapCommit: String?, services: PDSServices, in tx: WriteTransaction,
+        did: DID, key: PrivateKey, swapCommit: String?, services: PDSServices, in tx: WriteTransaction,
         writes build: (Repository) throws -> [RepoWrite]
     ) throws -> CommitResult {
         let repo = try existingRepository(did: did, in: tx, nodeCache: services.commitNodes)
@@ -142,7 +142,7 @@ enum RepoCommits {
         }
     }
 
-    static func existingRepository(did: String, in tx: some StoreReading, nodeCache: MSTNodeCache? = nil) throws -> Repository {
+    static func existingRepository(did: DID, in tx: some StoreReading, nodeCache: MSTNodeCache? = nil) throws -> Repository {
         guard let repo = try RepoStorage.repository(did: did, in: tx, nodeCache: nodeCache) else {
             throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(did)")
         }

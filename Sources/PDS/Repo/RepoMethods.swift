@@ -42,20 +42,20 @@ enum RepoMethods {
     static func writer(_ call: XRPCCall, repo: String) async throws -> AuthenticatedUser {
         let user = try await call.authenticate()
         // Most clients name their own repo by DID or handle: no second lookup then.
-        if repo == user.did || repo.lowercased() == user.account.handle { return user }
+        if repo == user.did.string || repo.lowercased() == user.account.handle { return user }
         let target = try await account(repo, services: call.services)
         guard target.did == user.did else { throw XRPCError.forbidden("Cannot write to another account's repository") }
         return user
     }
 
-    static func collection(_ value: String) throws(XRPCError) -> String {
-        guard NSID.isValid(value) else { throw .invalidRequest("Invalid collection: \(value) is not an NSID") }
-        return value
+    static func collection(_ value: String) throws(XRPCError) -> NSID {
+        guard let collection = try? NSID(value) else { throw .invalidRequest("Invalid collection: \(value) is not an NSID") }
+        return collection
     }
 
-    static func recordKey(_ value: String) throws(XRPCError) -> String {
-        guard RecordKey.isValid(value) else { throw .invalidRequest("Invalid record key: \(value)") }
-        return value
+    static func recordKey(_ value: String) throws(XRPCError) -> RecordKey {
+        guard let rkey = try? RecordKey(value) else { throw .invalidRequest("Invalid record key: \(value)") }
+        return rkey
     }
 
     static func cid(_ value: String?, name: String) throws(XRPCError) -> CID? {
@@ -76,8 +76,8 @@ enum RepoMethods {
         ["cid": .string(result.commitCID.string), "rev": .string(result.rev)]
     }
 
-    static func uri(_ did: String, _ collection: String, _ rkey: String) -> String {
-        "at://\(did)/\(collection)/\(rkey)"
+    static func uri(_ did: DID, _ collection: NSID, _ rkey: RecordKey) -> String {
+        ATURI(authority: .did(did), collection: collection, recordKey: rkey).string
     }
 
     // MARK: - Writes
@@ -87,7 +87,7 @@ enum RepoMethods {
         let user = try await writer(call, repo: try input.requiredString("repo"))
         let collection = try collection(try input.requiredString("collection"))
         let rkey = try input.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
-            ?? call.services.tids.next().string
+            ?? RecordKey(call.services.tids.next())
         let (prepared, swapCommit) = try preparedWrite(input, collection: collection, rkey: rkey, services: call.services)
         let result = try await RepoCommits.commit(did: user.did, key: user.account.signingKey, swapCommit: swapCommit, services: call.services) { _ in
             [.create(collection: collection, rkey: rkey, record: prepared.record)]
@@ -98,7 +98,7 @@ enum RepoMethods {
     /// What `createRecord` and `putRecord` both take from their input once
     /// the record's path is known: the record, checked and prepared for its
     /// collection, and the `swapCommit` CID when one is given.
-    static func preparedWrite(_ input: DataMap, collection: String, rkey: String, services: PDSServices) throws
+    static func preparedWrite(_ input: DataMap, collection: NSID, rkey: RecordKey, services: PDSServices) throws
         -> (prepared: RecordRules.Prepared, swapCommit: String?)
     {
         let prepared = try RecordRules.prepare(
@@ -112,7 +112,7 @@ enum RepoMethods {
     /// The answer of `createRecord` and `putRecord`: the record's URI and
     /// CID, the commit, and the validation status when the record was
     /// checked against a Lexicon.
-    static func written(did: String, collection: String, rkey: String, result: CommitResult, prepared: RecordRules.Prepared)
+    static func written(did: DID, collection: NSID, rkey: RecordKey, result: CommitResult, prepared: RecordRules.Prepared)
         -> XRPCResult
     {
         var body: DataMap = [
@@ -195,7 +195,7 @@ enum RepoMethods {
             switch type {
             case "com.atproto.repo.applyWrites#create":
                 let rkey = try w.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
-                    ?? call.services.tids.next().string
+                    ?? RecordKey(call.services.tids.next())
                 guard let value = w["value"] else { throw XRPCError.invalidRequest("Input/writes/\(i) must have value") }
                 let prepared = try RecordRules.prepare(collection: collection, rkey: rkey, record: value, validate: validate, services: call.services)
                 writes.append(.create(collection: collection, rkey: rkey, record: prepared.record))
@@ -219,12 +219,11 @@ enum RepoMethods {
         let result = try await RepoCommits.commit(did: user.did, key: user.account.signingKey, swapCommit: swapCommit, services: call.services) { _ in finalWrites }
         var results: [DataValue] = []
         for (op, status) in zip(result.ops, statuses) {
-            let parts = op.path.split(separator: "/", maxSplits: 1).map(String.init)
             switch op.action {
             case .create, .update:
                 var r: DataMap = [
                     "$type": .string("com.atproto.repo.applyWrites#\(op.action == .create ? "createResult" : "updateResult")"),
-                    "uri": .string(uri(user.did, parts[0], parts[1])), "cid": .string(op.cid!.string),
+                    "uri": .string(ATURI.record(user.did, path: op.path).string), "cid": .string(op.cid!.string),
                 ]
                 if let status { r["validationStatus"] = .string(status) }
                 results.append(.map(r))
@@ -243,7 +242,7 @@ enum RepoMethods {
         let collection = try collection(try call.requiredParam("collection"))
         let rkey = try recordKey(try call.requiredParam("rkey"))
         let wanted = try cid(call.param("cid"), name: "cid")
-        func recordNotFound(_ did: String) -> XRPCError {
+        func recordNotFound(_ did: DID) -> XRPCError {
             XRPCError.notFound("RecordNotFound", "Could not locate record: \(uri(did, collection, rkey))")
         }
         let cache = call.services.recordCache
@@ -254,7 +253,7 @@ enum RepoMethods {
         }
         let stamp = cache.stamp()
         // One read: the account, its repository and the record.
-        let (did, record) = try await call.services.storage.read { tx -> (String, (cid: CID, value: DataValue)?) in
+        let (did, record) = try await call.services.storage.read { tx -> (DID, (cid: CID, value: DataValue)?) in
             guard let account = try AccountStore.account(identifier: repoParam, in: tx), account.status != .deleted else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(repoParam)")
             }
@@ -279,7 +278,7 @@ enum RepoMethods {
         let reverse = try call.boolParam("reverse", default: false)
         let cursor = call.param("cursor")
         if let cursor, !RecordKey.isValid(cursor) { throw XRPCError.invalidRequest("Invalid cursor") }
-        let (records, lastRkey) = try await call.services.storage.read { tx -> ([DataValue], String?) in
+        let (records, lastRkey) = try await call.services.storage.read { tx -> ([DataValue], RecordKey?) in
             guard try RepoStorage.currentCommit(did: account.did, in: tx) != nil else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
             }
@@ -294,7 +293,7 @@ enum RepoMethods {
             return (records, entries.count == limit ? entries.last?.rkey : nil)
         }
         var body: DataMap = ["records": .array(records)]
-        if let lastRkey { body["cursor"] = .string(lastRkey) }
+        if let lastRkey { body["cursor"] = .string(lastRkey.string) }
         return .json(.map(body))
     }
 
@@ -302,9 +301,9 @@ enum RepoMethods {
         let account = try await readableAccount(try call.requiredParam("repo"), services: call.services)
         let collections = try await call.services.storage.read { tx in try RepoStorage.collections(did: account.did, in: tx) }
         return .json([
-            "handle": .string(account.handle), "did": .string(account.did),
+            "handle": .string(account.handle), "did": .string(account.did.string),
             "didDoc": DIDDocument.of(account, services: call.services),
-            "collections": .array(collections.map { .string($0) }), "handleIsCorrect": true,
+            "collections": .array(collections.map { .string($0.string) }), "handleIsCorrect": true,
         ])
     }
 }

@@ -1,14 +1,14 @@
 import Synchronization
 
-/// Runs operations one at a time per key (per repository DID), letting
+/// Runs operations one at a time per key (a repository DID, a blob CID), letting
 /// operations on different keys run concurrently. Waiters are served in
 /// arrival order. The bookkeeping is under a mutex, not in an actor, so
 /// the body runs on the caller's own executor: taking a free lock costs no
 /// task switch.
-public final class KeyedLock: Sendable {
+public final class KeyedLock<Key: Hashable & Sendable>: Sendable {
     private struct State {
-        var held: Set<String> = []
-        var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+        var held: Set<Key> = []
+        var waiters: [Key: [CheckedContinuation<Void, Never>]] = [:]
     }
 
     private let state = Mutex(State())
@@ -16,13 +16,13 @@ public final class KeyedLock: Sendable {
     public init() {}
 
     /// Runs `body` while holding the lock for `key`.
-    public func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    public func withLock<T: Sendable>(_ key: Key, _ body: @Sendable () async throws -> T) async throws -> T {
         await acquire(key)
         defer { release(key) }
         return try await body()
     }
 
-    private func acquire(_ key: String) async {
+    private func acquire(_ key: Key) async {
         let free = state.withLock { s in s.held.insert(key).inserted }
         if free { return }
         await withCheckedContinuation { continuation in
@@ -36,7 +36,7 @@ public final class KeyedLock: Sendable {
         }
     }
 
-    private func release(_ key: String) {
+    private func release(_ key: Key) {
         let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard var queue = s.waiters[key], !queue.isEmpty else {
                 s.held.remove(key)

@@ -1,4 +1,5 @@
 import ATCrypto
+import ATProto
 import ConnectionGuard
 import Foundation
 import Repo
@@ -228,7 +229,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_PORT") { port = v }
         if let v = env["PDS_PUBLIC_URL"] { publicURL = v }
         if let v = env["PDS_DATA_DIRECTORY"] { dataDirectory = v }
-        if let v = env["PDS_SERVICE_DID"] { serviceDID = v }
+        if let v = env["PDS_SERVICE_DID"] { serviceDID = try Self.checkedDID(v, "PDS_SERVICE_DID") }
         if let v = env["PDS_ADMIN_PASSWORD"] { adminPassword = v }
         if let v = try int("PDS_BLOB_UPLOAD_LIMIT") { blobUploadLimit = v }
         if let v = try int("PDS_BLOB_QUOTA") { blobQuotaPerAccount = v }
@@ -264,7 +265,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         }
         if let v = env["PDS_HANDLE_DNS_SERVER"] { handleDNSServer = v }
         if let v = env["PDS_BSKY_APP_VIEW_URL"] { appViewURL = v }
-        if let v = env["PDS_BSKY_APP_VIEW_DID"] { appViewDID = v }
+        if let v = env["PDS_BSKY_APP_VIEW_DID"] { appViewDID = try Self.checkedDID(v, "PDS_BSKY_APP_VIEW_DID") }
         if let v = try int("PDS_PROXY_TIMEOUT_SECONDS") { proxyTimeoutSeconds = v }
         if let v = try int("PDS_MAX_CONNECTIONS_PER_ADDRESS") { connections.maxConnectionsPerAddress = v }
         if let v = try int("PDS_MAX_CONNECTIONS") { connections.maxConnections = v }
@@ -285,6 +286,13 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     }
 
     /// A setting that could not be used.
+    /// `value` when it is a DID (the service's own, the AppView's): a typo
+    /// is refused at start, not found later as tokens nobody accepts.
+    static func checkedDID(_ value: String, _ name: String) throws -> String {
+        guard DID.isValid(value) else { throw ConfigError.invalid(name, value) }
+        return value
+    }
+
     public enum ConfigError: Error, CustomStringConvertible {
         case invalid(String, String)
         public var description: String {
@@ -318,7 +326,7 @@ extension PDSConfig {
         try read(.port, &port)
         publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL) ?? publicURL
         try read(.dataDirectory, &dataDirectory)
-        serviceDID = try c.decodeIfPresent(String.self, forKey: .serviceDID) ?? serviceDID
+        serviceDID = try c.decodeIfPresent(String.self, forKey: .serviceDID).map { try Self.checkedDID($0, "serviceDID") } ?? serviceDID
         adminPassword = try c.decodeIfPresent(String.self, forKey: .adminPassword) ?? adminPassword
         try read(.blobUploadLimit, &blobUploadLimit)
         try read(.blobQuotaPerAccount, &blobQuotaPerAccount)
@@ -342,7 +350,7 @@ extension PDSConfig {
         try read(.outboundAllowList, &outboundAllowList)
         handleDNSServer = try c.decodeIfPresent(String.self, forKey: .handleDNSServer) ?? handleDNSServer
         appViewURL = try c.decodeIfPresent(String.self, forKey: .appViewURL) ?? appViewURL
-        appViewDID = try c.decodeIfPresent(String.self, forKey: .appViewDID) ?? appViewDID
+        appViewDID = try c.decodeIfPresent(String.self, forKey: .appViewDID).map { try Self.checkedDID($0, "appViewDID") } ?? appViewDID
         try read(.proxyTimeoutSeconds, &proxyTimeoutSeconds)
         try read(.recordCacheMegabytes, &recordCacheMegabytes)
         try read(.durability, &durability)

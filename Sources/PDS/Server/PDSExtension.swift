@@ -20,7 +20,7 @@ public struct PDSExtension: Sendable {
     public var didDocumentServices: [DataValue]
     /// Rules for records of the extension's collections that their Lexicon
     /// cannot express, by collection (see ``RecordChecks``).
-    public var recordChecks: [String: RecordChecks.Check]
+    public var recordChecks: [NSID: RecordChecks.Check]
     /// Figures for `/metrics`, read at each scrape.
     public var metrics: @Sendable () async -> [MetricSample]
 
@@ -29,7 +29,7 @@ public struct PDSExtension: Sendable {
         routes: @escaping @Sendable (Router<PDSRequestContext>) -> Void = { _ in },
         backgroundServices: [any Service] = [],
         didDocumentServices: [DataValue] = [],
-        recordChecks: [String: RecordChecks.Check] = [:],
+        recordChecks: [NSID: RecordChecks.Check] = [:],
         metrics: @escaping @Sendable () async -> [MetricSample] = { [] }
     ) {
         self.metrics = metrics

@@ -25,10 +25,10 @@ public final class PDSServices: Sendable {
     /// Blob bytes, by CID (`<dataDirectory>/blobs`).
     public let blobStore: any BlobStore
     /// Serializes storing and collecting each blob, by CID string.
-    public let blobLock = KeyedLock()
+    public let blobLock = KeyedLock<String>()
     /// Serializes the work on one repository that is not a commit (import,
     /// identity changes, deletion); commits are serialized by ``commits``.
-    public let writeLock = KeyedLock()
+    public let writeLock = KeyedLock<DID>()
     /// Copies the database's log into its file beside the writer.
     let checkpointer: WALCheckpointer
     /// Builds and stores repository commits on the writer connection.
@@ -43,13 +43,13 @@ public final class PDSServices: Sendable {
     /// repository).
     static let commitNodeCacheBytes = 32 << 20
     /// Serializes PLC directory submissions per DID.
-    public let plcLock = KeyedLock()
+    public let plcLock = KeyedLock<DID>()
     public let rateLimiter = RateLimiter()
     /// Failed and successful sign-ins, and the rules they are judged by.
     public let loginAttempts: LoginAttemptStore
     public let loginThrottle = LoginThrottle()
     /// Serializes sign-in attempts per subject (see `createSession`).
-    let loginLock = KeyedLock()
+    let loginLock = KeyedLock<String>()
     /// The timeouts and limits of every HTTP connection, and their counts.
     public let connectionGuard: ConnectionGuard
     /// The figures of `/metrics`.

@@ -49,7 +49,7 @@ enum ServerMethods {
         let session = try await startSession(account, scope: .access, appPasswordName: nil, services: services)
         return .json([
             "accessJwt": .string(session.access), "refreshJwt": .string(session.refresh),
-            "handle": .string(account.handle), "did": .string(account.did), "didDoc": DIDDocument.of(account, services: services),
+            "handle": .string(account.handle), "did": .string(account.did.string), "didDoc": DIDDocument.of(account, services: services),
         ])
     }
 
@@ -79,7 +79,7 @@ enum ServerMethods {
             throw XRPCError.rateLimited(retryAfter: wait)
         }
         let account = try await services.accounts.account(identifier: identifier)
-        let subject = account?.did ?? LoginAttemptStore.unknownSubject(identifier)
+        let subject = account?.did.string ?? LoginAttemptStore.unknownSubject(identifier)
         // One attempt per subject at a time, from check to record: attempts
         // sent together would otherwise all pass the same counts (30 at
         // once against a pair limit of 5). Refused attempts do no Argon2id,
@@ -151,7 +151,7 @@ enum ServerMethods {
     /// shows it.
     static func sessionDescription(_ account: Account, services: PDSServices) async -> DataMap {
         var body: DataMap = [
-            "handle": .string(await verifiedHandle(account, services: services)), "did": .string(account.did),
+            "handle": .string(await verifiedHandle(account, services: services)), "did": .string(account.did.string),
             "didDoc": DIDDocument.of(account, services: services),
             "emailConfirmed": .bool(account.emailConfirmed), "active": .bool(account.status == .active),
         ]
@@ -184,7 +184,7 @@ enum ServerMethods {
         case .unknown:
             throw XRPCError.expiredToken("Token has been revoked")
         case .reused:
-            services.logger.warning("refresh token reused; session revoked", metadata: ["did": .string(did)])
+            services.logger.warning("refresh token reused; session revoked", metadata: ["did": .string(did.string)])
             throw XRPCError.expiredToken("Token has been revoked")
         case .rotated(let sessionID, let appPasswordName):
             guard let account = try await services.accounts.account(did: did), account.status != .deleted else {

@@ -1,4 +1,6 @@
+import ATProto
 import GRDB
+import ServiceStorage
 
 /// Watches the writer connection for transactions that append events to
 /// the log (`repo_seq`) and, once such a transaction has committed, tells
@@ -29,9 +31,9 @@ final class AccountChangeObserver: TransactionObserver {
         appended = []
         // `seq` is the row id, and one transaction's events are consecutive
         // (one writer): the accounts of the events just committed.
-        let dids: [String]
+        let dids: [DID]
         do {
-            dids = try String.fetchAll(
+            dids = try DID.fetchAll(
                 db.cachedStatement(sql: "SELECT DISTINCT did FROM repo_seq WHERE seq BETWEEN ? AND ?"), arguments: [first, last])
         } catch {
             // Without the accounts, no cached answer can be trusted.

@@ -1,4 +1,5 @@
 import ATCrypto
+import ATProto
 import Foundation
 import GRDB
 import ServiceStorage
@@ -19,7 +20,7 @@ extension AccountStore {
         """
 
     /// The stored status of an account, or nil when there is none.
-    static func status(did: String, in tx: some StoreReading) throws -> AccountStatus? {
+    static func status(did: DID, in tx: some StoreReading) throws -> AccountStatus? {
         try String.fetchOne(tx.db, sql: "SELECT status FROM account WHERE did = ?", arguments: [did]).map {
             AccountStatus(rawValue: $0) ?? .active
         }
@@ -27,7 +28,7 @@ extension AccountStore {
 
     /// Marks the account deactivated (keeping an earlier deactivation's
     /// time) with the owner's deletion hint, and recomputes its status.
-    static func setDeactivated(did: String, deleteAfter: String?, in tx: WriteTransaction) throws {
+    static func setDeactivated(did: DID, deleteAfter: String?, in tx: WriteTransaction) throws {
         try tx.db.execute(
             sql: "UPDATE account SET deactivated_at = COALESCE(deactivated_at, ?), delete_after = ? WHERE did = ?",
             arguments: [AccountStore.now(), deleteAfter, did])
@@ -35,28 +36,28 @@ extension AccountStore {
     }
 
     /// Clears the account's deactivation and recomputes its status.
-    static func clearDeactivation(did: String, in tx: WriteTransaction) throws {
+    static func clearDeactivation(did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE account SET deactivated_at = NULL, delete_after = NULL WHERE did = ?", arguments: [did])
         try tx.db.execute(sql: recomputeStatus, arguments: [did])
     }
 
     /// Marks a migrating account deactivated until it activates, without a
     /// deletion hint (see `AccountMigration.swift`).
-    static func setDeactivatedForMigration(did: String, in tx: WriteTransaction) throws {
+    static func setDeactivatedForMigration(did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE account SET deactivated_at = ? WHERE did = ?", arguments: [AccountStore.now(), did])
         try tx.db.execute(sql: recomputeStatus, arguments: [did])
     }
 
     /// Sets (or, with nil, lifts) the account's takedown and recomputes its
     /// status.
-    static func setTakedownRef(_ ref: String?, did: String, in tx: WriteTransaction) throws {
+    static func setTakedownRef(_ ref: String?, did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE account SET takedown_ref = ? WHERE did = ?", arguments: [ref, did])
         try tx.db.execute(sql: recomputeStatus, arguments: [did])
     }
 
     /// The takedown and deactivation state of an account that is not
     /// deleted, or nil.
-    static func adminStatus(did: String, in tx: some StoreReading) throws -> AccountAdmin.AdminStatus? {
+    static func adminStatus(did: DID, in tx: some StoreReading) throws -> AccountAdmin.AdminStatus? {
         guard
             let row = try Row.fetchOne(
                 tx.db, sql: "SELECT status, takedown_ref, deactivated_at FROM account WHERE did = ? AND status != 'deleted'",
@@ -69,7 +70,7 @@ extension AccountStore {
 
     /// When the account's email was confirmed and when it was deactivated
     /// (datetimes), for the admin's account view.
-    static func emailConfirmationAndDeactivation(did: String, in tx: some StoreReading) throws
+    static func emailConfirmationAndDeactivation(did: DID, in tx: some StoreReading) throws
         -> (emailConfirmedAt: String?, deactivatedAt: String?)
     {
         let row = try Row.fetchOne(tx.db, sql: "SELECT email_confirmed_at, deactivated_at FROM account WHERE did = ?", arguments: [did])
@@ -79,7 +80,7 @@ extension AccountStore {
     /// Turns the account row into a `deleted` tombstone: its handle
     /// (replaced by the DID) and email are freed, its password matches
     /// nothing and its signing key is replaced by `throwaway`.
-    static func markDeleted(did: String, throwaway: PrivateKey, in tx: WriteTransaction) throws {
+    static func markDeleted(did: DID, throwaway: PrivateKey, in tx: WriteTransaction) throws {
         try tx.db.execute(
             sql: """
                 UPDATE account SET status = 'deleted', handle = did, email = NULL, password_hash = '',

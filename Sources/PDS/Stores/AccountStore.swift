@@ -12,7 +12,7 @@ public enum AccountStatus: String, Sendable {
 
 /// An account hosted here.
 public struct Account: Sendable {
-    public let did: String
+    public let did: DID
     public let handle: String
     public let email: String?
     public let status: AccountStatus
@@ -68,7 +68,7 @@ public struct AccountStore: Sendable {
 
     /// Inserts a new account; the caller has checked the handle and email.
     public static func insert(
-        did: String, handle: String, email: String?, passwordHash: String, signingKey: PrivateKey, plcGenesis: [UInt8]?,
+        did: DID, handle: String, email: String?, passwordHash: String, signingKey: PrivateKey, plcGenesis: [UInt8]?,
         in tx: WriteTransaction
     ) throws {
         try tx.db.execute(
@@ -84,17 +84,17 @@ public struct AccountStore: Sendable {
 
     /// Marks whether the account's repository is a migration's placeholder
     /// that its first import may replace, inside the caller's transaction.
-    static func setAwaitingImport(_ awaiting: Bool, did: String, in tx: WriteTransaction) throws {
+    static func setAwaitingImport(_ awaiting: Bool, did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE account SET awaiting_import = ? WHERE did = ?", arguments: [awaiting ? 1 : 0, did])
     }
 
     /// The account with this DID.
-    public func account(did: String) async throws -> Account? {
+    public func account(did: DID) async throws -> Account? {
         try await pool.read { db in try AccountStore.account(did: did, in: ReadTransaction(db)) }
     }
 
     /// The account with this DID, inside a transaction.
-    static func account(did: String, in tx: some StoreReading) throws -> Account? {
+    static func account(did: DID, in tx: some StoreReading) throws -> Account? {
         try Row.fetchOne(tx.db.cachedStatement(sql: "SELECT * FROM account WHERE did = ?"), arguments: [did]).map(Account.init(row:))
     }
 
@@ -118,13 +118,13 @@ public struct AccountStore: Sendable {
     }
 
     /// Whether an account (another than `exceptDID`) has this handle.
-    static func handleTaken(_ handle: String, exceptDID: String, in tx: some StoreReading) throws -> Bool {
+    static func handleTaken(_ handle: String, exceptDID: DID, in tx: some StoreReading) throws -> Bool {
         try Bool.fetchOne(
             tx.db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ? AND did != ?)", arguments: [handle, exceptDID]) == true
     }
 
     /// Changes an account's handle; the caller has checked it is free.
-    static func setHandle(_ handle: String, did: String, in tx: WriteTransaction) throws {
+    static func setHandle(_ handle: String, did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE account SET handle = ? WHERE did = ?", arguments: [handle, did])
     }
 
@@ -143,7 +143,7 @@ public struct AccountStore: Sendable {
     }
 
     /// The account's password hash (Argon2id, libsodium's string form).
-    public func passwordHash(did: String) async throws -> String? {
+    public func passwordHash(did: DID) async throws -> String? {
         try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT password_hash FROM account WHERE did = ?", arguments: [did])
         }
@@ -163,7 +163,7 @@ public struct AccountStore: Sendable {
 
     /// One hosted repository as `listRepos` shows it.
     struct RepositorySummary: Sendable {
-        let did: String
+        let did: DID
         let status: String
         let head: CID
         let rev: String
@@ -185,17 +185,17 @@ public struct AccountStore: Sendable {
     }
 
     /// Replaces the account's password hash.
-    static func setPasswordHash(_ hash: String, did: String, in tx: WriteTransaction) throws {
+    static func setPasswordHash(_ hash: String, did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE account SET password_hash = ? WHERE did = ?", arguments: [hash, did])
     }
 
     /// The DIDs of the active did:plc accounts.
-    static func activePLCAccounts(in tx: some StoreReading) throws -> [String] {
-        try String.fetchAll(tx.db, sql: "SELECT did FROM account WHERE status = 'active' AND did LIKE 'did:plc:%'")
+    static func activePLCAccounts(in tx: some StoreReading) throws -> [DID] {
+        try DID.fetchAll(tx.db, sql: "SELECT did FROM account WHERE status = 'active' AND did LIKE 'did:plc:%'")
     }
 
     /// The signed genesis operation kept for a did:plc account created here.
-    static func plcGenesis(did: String, in tx: some StoreReading) throws -> [UInt8]? {
+    static func plcGenesis(did: DID, in tx: some StoreReading) throws -> [UInt8]? {
         try Data.fetchOne(tx.db, sql: "SELECT plc_genesis FROM account WHERE did = ?", arguments: [did]).map { [UInt8]($0) }
     }
 }

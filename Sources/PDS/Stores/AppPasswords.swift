@@ -1,3 +1,4 @@
+import ATProto
 import Foundation
 import GRDB
 import ServiceStorage
@@ -12,7 +13,7 @@ enum AppPasswords {
     /// The app password of `did` that `password` is, if any. Only strings of
     /// the app-password form are tried, so a wrong account password costs no
     /// extra hashing.
-    static func match(_ password: String, did: String, pool: DatabasePool) async throws -> Match? {
+    static func match(_ password: String, did: DID, pool: DatabasePool) async throws -> Match? {
         let password = password.lowercased()
         guard hasAppPasswordForm(password) else { return nil }
         let rows = try await pool.read { db in
@@ -25,7 +26,7 @@ enum AppPasswords {
         return nil
     }
 
-    static func isPrivileged(name: String, did: String, pool: DatabasePool) async throws -> Bool {
+    static func isPrivileged(name: String, did: DID, pool: DatabasePool) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT privileged FROM app_password WHERE did = ? AND name = ?", arguments: [did, name])
                 ?? false
@@ -47,7 +48,7 @@ enum AppPasswords {
     /// Creates an app password named `name` for `did`.
     /// - Returns: the password (shown to the user once; only its hash is
     ///   stored) and the creation time.
-    static func create(did: String, name: String, privileged: Bool, services: PDSServices) async throws
+    static func create(did: DID, name: String, privileged: Bool, services: PDSServices) async throws
         -> (password: String, createdAt: String)
     {
         guard !name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, name.count <= maxNameLength else {
@@ -71,12 +72,12 @@ enum AppPasswords {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw duplicate
         }
-        services.logger.info("app password created", metadata: ["did": .string(did), "name": .string(name)])
+        services.logger.info("app password created", metadata: ["did": .string(did.string), "name": .string(name)])
         return (password, createdAt)
     }
 
     /// The app passwords of `did`, newest first.
-    static func list(did: String, pool: DatabasePool) async throws -> [Listed] {
+    static func list(did: DID, pool: DatabasePool) async throws -> [Listed] {
         try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT name, created_at, privileged FROM app_password WHERE did = ? ORDER BY created_at DESC, name",
@@ -87,17 +88,17 @@ enum AppPasswords {
 
     /// Revokes an app password and ends the sessions logged in with it.
     /// Revoking a name that does not exist does nothing.
-    static func revoke(did: String, name: String, services: PDSServices) async throws {
+    static func revoke(did: DID, name: String, services: PDSServices) async throws {
         try await services.pool.write { db in
             try db.execute(sql: "DELETE FROM app_password WHERE did = ? AND name = ?", arguments: [did, name])
             try db.execute(sql: "DELETE FROM refresh_token WHERE did = ? AND app_password_name = ?", arguments: [did, name])
         }
-        services.logger.info("app password revoked", metadata: ["did": .string(did), "name": .string(name)])
+        services.logger.info("app password revoked", metadata: ["did": .string(did.string), "name": .string(name)])
     }
 
     /// Removes every app password of an account (it is deleted), inside
     /// the caller's transaction.
-    static func deleteAll(did: String, in tx: WriteTransaction) throws {
+    static func deleteAll(did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "DELETE FROM app_password WHERE did = ?", arguments: [did])
     }
 

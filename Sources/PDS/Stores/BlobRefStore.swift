@@ -1,3 +1,4 @@
+import ATProto
 import Foundation
 import GRDB
 import ServiceStorage
@@ -8,24 +9,24 @@ import ServiceStorage
 /// ``BlobTracking`` keeps which records use them.
 enum BlobRefStore {
     /// The MIME type `did` uploaded the blob with, or nil when it did not.
-    static func mimeType(did: String, cid: String, in tx: some StoreReading) throws -> String? {
+    static func mimeType(did: DID, cid: String, in tx: some StoreReading) throws -> String? {
         try String.fetchOne(tx.db, sql: "SELECT mime_type FROM blob_ref WHERE did = ? AND cid = ?", arguments: [did, cid])
     }
 
     /// Records an upload of a blob `did` had not uploaded before.
-    static func insert(did: String, cid: String, mimeType: String, size: Int, at time: Int, in tx: WriteTransaction) throws {
+    static func insert(did: DID, cid: String, mimeType: String, size: Int, at time: Int, in tx: WriteTransaction) throws {
         try tx.db.execute(
             sql: "INSERT INTO blob_ref (did, cid, mime_type, size, created_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [did, cid, mimeType, size, time])
     }
 
     /// Restarts the grace period of a blob uploaded again.
-    static func touch(did: String, cid: String, at time: Int, in tx: WriteTransaction) throws {
+    static func touch(did: DID, cid: String, at time: Int, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE blob_ref SET created_at = ? WHERE did = ? AND cid = ?", arguments: [time, did, cid])
     }
 
     /// The bytes of blobs `did` has uploaded.
-    static func usedBytes(did: String, in tx: some StoreReading) throws -> Int {
+    static func usedBytes(did: DID, in tx: some StoreReading) throws -> Int {
         try Int.fetchOne(tx.db, sql: "SELECT COALESCE(SUM(size), 0) FROM blob_ref WHERE did = ?", arguments: [did]) ?? 0
     }
 
@@ -36,7 +37,7 @@ enum BlobRefStore {
 
     /// Up to `limit` uploads no record uses that were made at or before
     /// `cutoff`, oldest first.
-    static func collectable(atOrBefore cutoff: Int, limit: Int, in tx: some StoreReading) throws -> [(did: String, cid: String)] {
+    static func collectable(atOrBefore cutoff: Int, limit: Int, in tx: some StoreReading) throws -> [(did: DID, cid: String)] {
         try Row.fetchAll(
             tx.db,
             sql: """
@@ -45,12 +46,12 @@ enum BlobRefStore {
                 ORDER BY created_at LIMIT ?
                 """,
             arguments: [cutoff, limit]
-        ).map { (did: $0["did"] as String, cid: $0["cid"] as String) }
+        ).map { (did: $0["did"] as DID, cid: $0["cid"] as String) }
     }
 
     /// Deletes one upload if it is still unused and made at or before
     /// `cutoff`; returns whether it did.
-    static func deleteIfCollectable(did: String, cid: String, cutoff: Int, in tx: WriteTransaction) throws -> Bool {
+    static func deleteIfCollectable(did: DID, cid: String, cutoff: Int, in tx: WriteTransaction) throws -> Bool {
         try tx.db.execute(
             sql: """
                 DELETE FROM blob_ref WHERE did = ? AND cid = ? AND created_at <= ?

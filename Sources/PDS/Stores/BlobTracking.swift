@@ -14,14 +14,14 @@ public enum BlobTracking {
     /// One written record path and the blobs its new value references (none
     /// for a delete).
     struct PathBlobs: Sendable {
-        let collection: String
-        let rkey: String
+        let collection: NSID
+        let rkey: RecordKey
         let blobs: [BlobRef]
     }
 
     /// What a commit does to `blob_usage`.
     struct Changes: Sendable {
-        let did: String
+        let did: DID
         let paths: [PathBlobs]
 
         /// Each referenced blob once.
@@ -36,7 +36,7 @@ public enum BlobTracking {
     /// The blob references of `writes`, read from the records alone (the
     /// database is consulted by ``apply(_:in:)``). Throws 400 when a blob
     /// reference is malformed.
-    static func changes(in writes: [RepoWrite], did: String) throws -> Changes {
+    static func changes(in writes: [RepoWrite], did: DID) throws -> Changes {
         var paths: [PathBlobs] = []
         for write in writes {
             switch write {
@@ -95,7 +95,7 @@ public enum BlobTracking {
     /// Rebuilds every usage row of `did` from its records (after an import),
     /// in the caller's transaction. Malformed blob references in imported
     /// records are skipped, as they are not blobs.
-    public static func rebuild(in tx: WriteTransaction, did: String) throws {
+    public static func rebuild(in tx: WriteTransaction, did: DID) throws {
         let db = tx.db
         try db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
         let insert = try db.cachedStatement(
@@ -120,7 +120,7 @@ public enum BlobTracking {
 
     /// Up to `limit` blobs the records of `did` use, in CID order, after
     /// `cursor`; with `since` (a rev), only those of records written after it.
-    static func usedBlobs(did: String, since: String?, after cursor: String?, limit: Int, in tx: some StoreReading) throws
+    static func usedBlobs(did: DID, since: String?, after cursor: String?, limit: Int, in tx: some StoreReading) throws
         -> [String]
     {
         let join = since == nil ? "" : """
@@ -137,7 +137,7 @@ public enum BlobTracking {
     /// Up to `limit` blobs the records of `did` use that it has not
     /// uploaded, in CID order after `cursor`, each with the path of one
     /// record using it (`listMissingBlobs`).
-    static func missingBlobs(did: String, after cursor: String?, limit: Int, in tx: some StoreReading) throws
+    static func missingBlobs(did: DID, after cursor: String?, limit: Int, in tx: some StoreReading) throws
         -> [(cid: String, path: String)]
     {
         try Row.fetchAll(
@@ -154,7 +154,7 @@ public enum BlobTracking {
 
     /// Blobs the records of `did` reference (`expected`) and, of those, the
     /// ones it uploaded (`imported`).
-    static func counts(did: String, in tx: some StoreReading) throws -> (expected: Int, imported: Int) {
+    static func counts(did: DID, in tx: some StoreReading) throws -> (expected: Int, imported: Int) {
         let expected = try Int.fetchOne(
             tx.db, sql: "SELECT COUNT(DISTINCT blob_cid) FROM blob_usage WHERE did = ?", arguments: [did]) ?? 0
         let imported = try Int.fetchOne(
@@ -170,7 +170,7 @@ public enum BlobTracking {
     /// Releases every blob of an account that is deleted: no record uses
     /// them any more and their grace period is over, so the next collector
     /// pass removes the uploads and the files no other account holds.
-    static func releaseAll(did: String, in tx: WriteTransaction) throws {
+    static func releaseAll(did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "DELETE FROM blob_usage WHERE did = ?", arguments: [did])
         try tx.db.execute(sql: "UPDATE blob_ref SET created_at = 0 WHERE did = ?", arguments: [did])
     }

@@ -1,3 +1,4 @@
+import ATProto
 import Foundation
 import GRDB
 import ServiceStorage
@@ -24,7 +25,7 @@ public enum EmailTokens {
     /// Issues a new token for `did` (replacing a pending one of the same
     /// purpose) and delivers it: to the log, as no mail sender is configured.
     @discardableResult
-    static func issue(_ purpose: Purpose, did: String, email: String?, services: PDSServices) async throws -> String {
+    static func issue(_ purpose: Purpose, did: DID, email: String?, services: PDSServices) async throws -> String {
         let token = newToken()
         let now = Int(Date().timeIntervalSince1970)
         try await services.pool.write { db in
@@ -36,7 +37,7 @@ public enum EmailTokens {
                 arguments: [purpose.rawValue, did, token, now])
         }
         var metadata: Logger.Metadata = [
-            "did": .string(did), "purpose": .string(purpose.rawValue), "token": .string(token),
+            "did": .string(did.string), "purpose": .string(purpose.rawValue), "token": .string(token),
             "expiresInSeconds": .stringConvertible(lifetime),
         ]
         if let email { metadata["email"] = .string(email) }
@@ -49,7 +50,7 @@ public enum EmailTokens {
     /// - Parameter did: when given, the token must have been issued to it.
     /// - Throws: `InvalidToken` when unknown, `ExpiredToken` when older than
     ///   `lifetime`.
-    static func check(_ purpose: Purpose, token rawToken: String, did: String? = nil, in tx: some StoreReading, now: Int) throws -> String {
+    static func check(_ purpose: Purpose, token rawToken: String, did: DID? = nil, in tx: some StoreReading, now: Int) throws -> DID {
         let db = tx.db
         let token = rawToken.trimmingCharacters(in: .whitespaces).uppercased()
         var sql = "SELECT did, requested_at FROM email_token WHERE purpose = ? AND token = ?"
@@ -68,7 +69,7 @@ public enum EmailTokens {
 
     /// Checks a token and spends it, inside the transaction of the action it
     /// allows (so a token works once even under concurrent requests).
-    static func spend(_ purpose: Purpose, token: String, did: String? = nil, in tx: WriteTransaction, now: Int) throws -> String {
+    static func spend(_ purpose: Purpose, token: String, did: DID? = nil, in tx: WriteTransaction, now: Int) throws -> DID {
         let db = tx.db
         let owner = try check(purpose, token: token, did: did, in: tx, now: now)
         try db.execute(sql: "DELETE FROM email_token WHERE purpose = ? AND did = ?", arguments: [purpose.rawValue, owner])
@@ -77,13 +78,13 @@ public enum EmailTokens {
 
     /// Forgets the account's pending tokens for `purpose` (a new password
     /// makes reset tokens moot), inside the caller's transaction.
-    static func forget(_ purpose: Purpose, did: String, in tx: WriteTransaction) throws {
+    static func forget(_ purpose: Purpose, did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "DELETE FROM email_token WHERE did = ? AND purpose = ?", arguments: [did, purpose.rawValue])
     }
 
     /// Removes every pending token of an account (it is deleted), inside
     /// the caller's transaction.
-    static func deleteAll(did: String, in tx: WriteTransaction) throws {
+    static func deleteAll(did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "DELETE FROM email_token WHERE did = ?", arguments: [did])
     }
 

@@ -7,7 +7,7 @@ import ServiceStorage
 enum InviteCodes {
     /// Uses one of `code`'s remaining uses for `did`, inside the account
     /// creation transaction.
-    static func use(_ code: String, by did: String, in tx: WriteTransaction) throws {
+    static func use(_ code: String, by did: DID, in tx: WriteTransaction) throws {
         let db = tx.db
         guard
             let row = try Row.fetchOne(
@@ -73,7 +73,7 @@ enum InviteCodes {
 
     /// The codes made for an account, newest first; with `includeUsed`
     /// false only those with uses left (and not disabled).
-    static func views(forAccount did: String, includeUsed: Bool, in tx: some StoreReading) throws -> [DataValue] {
+    static func views(forAccount did: DID, includeUsed: Bool, in tx: some StoreReading) throws -> [DataValue] {
         let db = tx.db
         let rows = try Row.fetchAll(
             db, sql: "SELECT * FROM invite_code WHERE for_account = ? ORDER BY created_at DESC, code", arguments: [did])
@@ -89,7 +89,7 @@ enum InviteCodes {
     }
 
     /// The code an account was created with, if any.
-    static func usedBy(_ did: String, in tx: some StoreReading) throws -> String? {
+    static func usedBy(_ did: DID, in tx: some StoreReading) throws -> String? {
         try String.fetchOne(tx.db, sql: "SELECT code FROM invite_code_use WHERE used_by = ? LIMIT 1", arguments: [did])
     }
 }

@@ -1,3 +1,4 @@
+import ATProto
 import Foundation
 import GRDB
 import ServiceStorage
@@ -78,7 +79,7 @@ public struct LoginAttemptStore: Sendable {
 
     /// Records a sign-in: this address's failures for the account are
     /// forgotten and the address becomes known to the account.
-    public func recordSuccess(did: String, address: String, at time: Int) async throws {
+    public func recordSuccess(did: DID, address: String, at time: Int) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM login_failure WHERE subject = ? AND address = ?", arguments: [did, address])
             try db.execute(
@@ -93,14 +94,14 @@ public struct LoginAttemptStore: Sendable {
 
     /// Forgets an account's failures (its password changed), inside the
     /// caller's transaction.
-    static func forgetFailures(did: String, in tx: WriteTransaction) throws {
+    static func forgetFailures(did: DID, in tx: WriteTransaction) throws {
         let db = tx.db
         try db.execute(sql: "DELETE FROM login_failure WHERE subject = ?", arguments: [did])
     }
 
     /// Forgets everything about an account's sign-ins, inside the caller's
     /// transaction (the account is deleted).
-    static func forgetAccount(did: String, in tx: WriteTransaction) throws {
+    static func forgetAccount(did: DID, in tx: WriteTransaction) throws {
         let db = tx.db
         try forgetFailures(did: did, in: tx)
         try db.execute(sql: "DELETE FROM login_success WHERE did = ?", arguments: [did])

@@ -9,7 +9,7 @@ import ServiceStorage
 enum PLCOperationLog {
     /// Queues `operation` for `did` inside the caller's transaction. With no
     /// directory configured it is stored as `unsubmitted`.
-    static func append(_ operation: DataValue, did: String, directoryConfigured: Bool, in tx: WriteTransaction) throws {
+    static func append(_ operation: DataValue, did: DID, directoryConfigured: Bool, in tx: WriteTransaction) throws {
         let db = tx.db
         try db.execute(
             sql: """
@@ -23,7 +23,7 @@ enum PLCOperationLog {
     }
 
     /// The newest operation stored for `did` that the directory did not reject.
-    static func latest(did: String, in tx: some StoreReading) throws -> DataValue? {
+    static func latest(did: DID, in tx: some StoreReading) throws -> DataValue? {
         let db = tx.db
         guard
             let bytes = try Data.fetchOne(
@@ -36,7 +36,7 @@ enum PLCOperationLog {
     /// One queued operation.
     struct Pending: Sendable {
         let cid: String
-        let did: String
+        let did: DID
         let operation: DataValue
         let attempts: Int
     }
@@ -60,7 +60,7 @@ enum PLCOperationLog {
     }
 
     /// The pending operations of one DID, in order.
-    static func pending(did: String, in tx: some StoreReading) throws -> [Pending] {
+    static func pending(did: DID, in tx: some StoreReading) throws -> [Pending] {
         try Row.fetchAll(
             tx.db, sql: "SELECT cid, did, operation, attempts FROM plc_operation WHERE did = ? AND state = 'pending' ORDER BY id",
             arguments: [did]
@@ -97,7 +97,7 @@ enum PLCOperationLog {
                 SELECT a.did, a.plc_genesis FROM account a WHERE a.plc_genesis IS NOT NULL AND a.status != 'deleted'
                 AND NOT EXISTS (SELECT 1 FROM plc_operation p WHERE p.did = a.did)
                 """
-        ).map { ($0["did"] as String, $0["plc_genesis"] as Data) }
+        ).map { ($0["did"] as DID, $0["plc_genesis"] as Data) }
         for (did, bytes) in rows {
             try append(try DAGCBOR.decode([UInt8](bytes)), did: did, directoryConfigured: directoryConfigured, in: tx)
         }

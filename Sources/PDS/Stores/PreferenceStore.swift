@@ -7,7 +7,7 @@ import ServiceStorage
 /// stored here (not at the AppView) as one JSON array.
 enum PreferenceStore {
     /// The stored preferences of `did` (none when never set or unreadable).
-    static func preferences(did: String, in tx: some StoreReading) throws -> [DataValue] {
+    static func preferences(did: DID, in tx: some StoreReading) throws -> [DataValue] {
         guard let json = try String.fetchOne(tx.db, sql: "SELECT prefs_json FROM account_pref WHERE did = ?", arguments: [did]),
             let value = try? ATProtoJSON.decode(json, mode: .lenient)
         else { return [] }
@@ -16,7 +16,7 @@ enum PreferenceStore {
 
     /// The number of stored preferences (the account's private state, as
     /// `checkAccountStatus` reports it).
-    static func count(did: String, in tx: some StoreReading) throws -> Int {
+    static func count(did: DID, in tx: some StoreReading) throws -> Int {
         guard let json = try String.fetchOne(tx.db, sql: "SELECT prefs_json FROM account_pref WHERE did = ?", arguments: [did]),
             let value = try? JSONSerialization.jsonObject(with: Data(json.utf8))
         else { return 0 }
@@ -26,14 +26,14 @@ enum PreferenceStore {
     }
 
     /// Replaces the preferences of `did`.
-    static func setPreferences(_ preferences: [DataValue], did: String, in tx: WriteTransaction) throws {
+    static func setPreferences(_ preferences: [DataValue], did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(
             sql: "INSERT INTO account_pref (did, prefs_json) VALUES (?, ?) ON CONFLICT (did) DO UPDATE SET prefs_json = excluded.prefs_json",
             arguments: [did, ATProtoJSON.encodeString(.array(preferences))])
     }
 
     /// Removes the preferences of an account that is deleted.
-    static func delete(did: String, in tx: WriteTransaction) throws {
+    static func delete(did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "DELETE FROM account_pref WHERE did = ?", arguments: [did])
     }
 }

@@ -1,3 +1,4 @@
+import ATProto
 import Foundation
 import GRDB
 import ServiceStorage
@@ -13,7 +14,7 @@ public struct SessionStore: Sendable {
     }
 
     /// Starts a session: stores its first refresh token.
-    public func startSession(did: String, sessionID: String, refreshID: String, expiresAt: Int, appPasswordName: String?)
+    public func startSession(did: DID, sessionID: String, refreshID: String, expiresAt: Int, appPasswordName: String?)
         async throws
     {
         try await pool.write { db in
@@ -32,7 +33,7 @@ public struct SessionStore: Sendable {
 
     /// Spends refresh token `tokenID` and stores `nextID` in its place. A
     /// token spent before ends its whole session (someone replayed it).
-    public func rotateRefreshToken(_ tokenID: String, did: String, nextID: String, nextExpiresAt: Int, now: Int) async throws
+    public func rotateRefreshToken(_ tokenID: String, did: DID, nextID: String, nextExpiresAt: Int, now: Int) async throws
         -> RefreshOutcome
     {
         try await pool.write { db in
@@ -66,7 +67,7 @@ public struct SessionStore: Sendable {
 
     /// Whether a session is open, and its account: the check behind every
     /// authenticated request (whose answers ``SessionCheckCache`` keeps).
-    public func session(_ sessionID: String, did: String, now: Int) async throws -> (open: Bool, account: Account?) {
+    public func session(_ sessionID: String, did: DID, now: Int) async throws -> (open: Bool, account: Account?) {
         try await pool.read { db in
             let open = try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM refresh_token WHERE session_id = ? AND expires_at > ?)"),
@@ -90,7 +91,7 @@ public struct SessionStore: Sendable {
     }
 
     /// Ends every session of an account, inside the caller's transaction.
-    static func endAll(did: String, in tx: WriteTransaction) throws {
+    static func endAll(did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "DELETE FROM refresh_token WHERE did = ?", arguments: [did])
     }
 }

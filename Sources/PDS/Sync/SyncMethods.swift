@@ -19,9 +19,9 @@ enum SyncMethods {
     /// A hosted account that sync may serve: takendown and deleted accounts
     /// are not served; deactivated ones neither (reference PDS behaviour).
     static func servable(_ call: XRPCCall) async throws -> Account {
-        let did = try call.requiredParam("did")
-        guard DID.isValid(did), let account = try await call.services.accounts.account(did: did), account.status != .deleted
-        else { throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(did)") }
+        let rawDID = try call.requiredParam("did")
+        guard let did = try? DID(rawDID), let account = try await call.services.accounts.account(did: did), account.status != .deleted
+        else { throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(rawDID)") }
         switch account.status {
         case .takendown: throw XRPCError(.badRequest, "RepoTakendown", "Repo has been takendown: \(did)")
         case .deactivated: throw XRPCError(.badRequest, "RepoDeactivated", "Repo has been deactivated: \(did)")
@@ -50,11 +50,12 @@ enum SyncMethods {
     }
 
     static func getRepoStatus(_ call: XRPCCall) async throws -> XRPCResult {
-        let did = try call.requiredParam("did")
-        guard let account = try await call.services.accounts.account(did: did), account.status != .deleted else {
-            throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(did)")
+        let rawDID = try call.requiredParam("did")
+        guard let did = try? DID(rawDID), let account = try await call.services.accounts.account(did: did), account.status != .deleted
+        else {
+            throw XRPCError.notFound("RepoNotFound", "Could not find repo for DID: \(rawDID)")
         }
-        var body: DataMap = ["did": .string(did), "active": .bool(account.status == .active)]
+        var body: DataMap = ["did": .string(did.string), "active": .bool(account.status == .active)]
         if account.status != .active { body["status"] = .string(account.status.rawValue) }
         if account.status == .active,
             let head = try await call.services.storage.read({ tx in try RepoStorage.currentCommit(did: did, in: tx) })
@@ -71,14 +72,14 @@ enum SyncMethods {
         var repos: [DataValue] = []
         for row in rows {
             var entry: DataMap = [
-                "did": .string(row.did), "head": .string(row.head.string), "rev": .string(row.rev),
+                "did": .string(row.did.string), "head": .string(row.head.string), "rev": .string(row.rev),
                 "active": .bool(row.status == "active"),
             ]
             if row.status != "active" { entry["status"] = .string(row.status) }
             repos.append(.map(entry))
         }
         var body: DataMap = ["repos": .array(repos)]
-        if rows.count == limit, let last = rows.last { body["cursor"] = .string(last.did) }
+        if rows.count == limit, let last = rows.last { body["cursor"] = .string(last.did.string) }
         return .json(.map(body))
     }
 
@@ -88,7 +89,7 @@ enum SyncMethods {
         let account = try await servable(call)
         let collection = try RepoMethods.collection(try call.requiredParam("collection"))
         let rkey = try RepoMethods.recordKey(try call.requiredParam("rkey"))
-        let path = collection + "/" + rkey
+        let path = collection.string + "/" + rkey.string
         let (commitCID, ordered) = try await call.services.storage.read { tx -> (CID, [(cid: CID, bytes: [UInt8])]) in
             let repo = try RepoCommits.existingRepository(did: account.did, in: tx)
             var blocks = try MerkleSearchTree.pathProof(key: path, root: repo.commit.data, store: repo.store)
