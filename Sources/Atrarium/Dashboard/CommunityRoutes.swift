@@ -45,7 +45,7 @@ extension DashboardAPI {
             case .client(let answer): return answer
             case .committed(let committed): result = committed
             }
-            let uri = result.written[0].uri, cid = result.written[0].cid ?? ""
+            let uri = result.written[0].uri.string, cid = result.written[0].cid?.string ?? ""
             let indexed = try await awaitIndex { index in try await index.communityExists(id: id) }
             let holder = try await communityView(id: id)
             if indexed, let holder, holder.configURI != uri {
@@ -63,7 +63,7 @@ extension DashboardAPI {
                 [
                     "community": view.json(role: "owner"), "uri": .string(uri), "cid": .string(cid),
                     "feedUri": .string(FeedGenerator.feedURI(communityID: id, owner: caller.did)),
-                    "feedGeneratorRecord": .string(result.written[1].uri), "commit": .string(result.commitCID),
+                    "feedGeneratorRecord": .string(result.written[1].uri.string), "commit": .string(result.commitCID.string),
                     "indexed": .bool(indexed),
                 ])
         }
@@ -143,7 +143,7 @@ extension DashboardAPI {
         let config = try AtrariumRecords.checkConfig(record)
         guard let parts = Self.parts(ofURI: community.configURI) else { throw DashboardError.badRequest("bad config URI") }
         var operations: [LocalRepoWriter.Operation] = [
-            .update(collection: parts.collection, rkey: parts.rkey, record: record, swapRecord: community.configCID)
+            .update(collection: parts.collection, rkey: parts.rkey, record: record, swapRecord: try CID(string: community.configCID))
         ]
         if config.name != community.name || config.description != community.description {
             operations.append(
@@ -155,7 +155,7 @@ extension DashboardAPI {
         switch try await write(caller, operations) {
         case .client(let answer): return answer
         case .committed(let result):
-            let id = community.id, cid = result.written[0].cid ?? ""
+            let id = community.id, cid = result.written[0].cid?.string ?? ""
             let indexed = try await awaitIndex { index in try await index.configCID(id: id) == cid }
             let view = try await communityView(id: id)
             var body = answer(

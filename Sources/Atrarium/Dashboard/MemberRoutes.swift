@@ -30,7 +30,7 @@ extension DashboardAPI {
         switch try await write(caller, [.create(collection: AtrariumRecords.membership, rkey: nil, record: record)]) {
         case .client(let answer): return answer
         case .committed(let result):
-            let uri = result.written[0].uri, id = community.id, did = caller.did
+            let uri = result.written[0].uri.string, id = community.id, did = caller.did
             let indexed = try await awaitIndex { index in
                 let claimed = try await index.claimExists(uri: uri)
                 let member = try await index.role(of: did, in: id) != nil
@@ -41,7 +41,7 @@ extension DashboardAPI {
                 status: .created,
                 [
                     "did": .string(caller.did.string), "role": .string(role ?? "member"), "status": .string(role != nil ? "active" : "pending"),
-                    "uri": .string(uri), "cid": .string(result.written[0].cid ?? ""), "created": true, "indexed": .bool(indexed),
+                    "uri": .string(uri), "cid": .string(result.written[0].cid?.string ?? ""), "created": true, "indexed": .bool(indexed),
                 ])
         }
     }
@@ -163,7 +163,7 @@ extension DashboardAPI {
             let indexed = try await awaitIndex { index in try await index.isBlocked(target, in: id) }
             return DashboardAnswer([
                 "did": .string(target.string), "removed": true, "blocked": true, "revokedApprovals": .array(approvals.map(DataValue.string)),
-                "action": .string(result.written.last?.uri ?? ""), "indexed": .bool(indexed),
+                "action": .string(result.written.last?.uri.string ?? ""), "indexed": .bool(indexed),
             ])
         }
     }

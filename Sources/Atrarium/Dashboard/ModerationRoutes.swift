@@ -42,7 +42,7 @@ extension DashboardAPI {
             }
             var cid = try body.string("cid")
             if cid == nil { cid = try await index.postCID(uri) }
-            if cid == nil { cid = try await writer.record(did: parts.did, collection: parts.collection, rkey: parts.rkey)?.cid }
+            if cid == nil { cid = try await writer.record(did: parts.did, collection: parts.collection, rkey: parts.rkey)?.cid.string }
             guard let cid else { throw DashboardError.badRequest("cid is required: the post is neither indexed nor hosted here") }
             post = (uri, cid)
         case "block_user", "unblock_user":
@@ -71,7 +71,7 @@ extension DashboardAPI {
             return DashboardAnswer(
                 status: .created,
                 [
-                    "uri": .string(result.written[0].uri), "cid": .string(result.written[0].cid ?? ""), "action": .string(action),
+                    "uri": .string(result.written[0].uri.string), "cid": .string(result.written[0].cid?.string ?? ""), "action": .string(action),
                     "community": .string(community.id), "indexed": .bool(indexed),
                 ])
         }

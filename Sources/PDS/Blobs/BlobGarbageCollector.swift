@@ -16,7 +16,7 @@ public struct BlobGarbageCollector: Service {
     /// One `blob_ref` row deleted.
     public struct Deletion: Sendable, Equatable {
         public let did: DID
-        public let cid: String
+        public let cid: CID
     }
 
     /// What one pass did.
@@ -24,7 +24,7 @@ public struct BlobGarbageCollector: Service {
         /// The rows deleted.
         public var deleted: [Deletion] = []
         /// The blobs whose file was deleted (no account holds them any more).
-        public var filesDeleted: [String] = []
+        public var filesDeleted: [CID] = []
         /// Abandoned temporary uploads removed.
         public var temporaryFilesRemoved = 0
     }
@@ -80,18 +80,18 @@ public struct BlobGarbageCollector: Service {
     /// Deletes one row if it is still unreferenced and old, then the file if
     /// no account holds the CID; under the blob's lock, so an upload of the
     /// same bytes cannot slip in between.
-    private func collect(did: DID, cid: String, cutoff: Int, report: inout Report) async throws {
+    private func collect(did: DID, cid: CID, cutoff: Int, report: inout Report) async throws {
         let services = self.services
         let (deleted, held) = try await services.blobLock.withLock(cid) {
             let outcome = try await services.storage.write { tx -> (Bool, Bool) in
                 let deleted = try BlobRefStore.deleteIfCollectable(did: did, cid: cid, cutoff: cutoff, in: tx)
                 return (deleted, try BlobRefStore.isHeld(cid: cid, in: tx))
             }
-            if outcome.0, !outcome.1, let parsed = try? CID(string: cid) {
+            if outcome.0, !outcome.1 {
                 do {
-                    try await services.blobStore.delete(parsed)
+                    try await services.blobStore.delete(cid)
                 } catch {
-                    services.logger.error("cannot delete blob file", metadata: ["cid": .string(cid), "error": "\(error)"])
+                    services.logger.error("cannot delete blob file", metadata: ["cid": .string(cid.string), "error": "\(error)"])
                 }
             }
             return outcome

@@ -67,24 +67,23 @@ enum BlobMethods {
         async throws -> String
     {
         let quota = services.config.blobQuotaPerAccount
-        return try await services.blobLock.withLock(cid.string) {
+        return try await services.blobLock.withLock(cid) {
             try await services.blobStore.put(cid, movingFrom: file.url)
             do {
                 return try await services.storage.write { tx in
-                    let key = cid.string
                     let now = Int(Date().timeIntervalSince1970)
-                    if let existing = try BlobRefStore.mimeType(did: did, cid: key, in: tx) {
+                    if let existing = try BlobRefStore.mimeType(did: did, cid: cid, in: tx) {
                         // Uploaded again: restart its grace period.
-                        try BlobRefStore.touch(did: did, cid: key, at: now, in: tx)
+                        try BlobRefStore.touch(did: did, cid: cid, at: now, in: tx)
                         return existing
                     }
                     guard try BlobRefStore.usedBytes(did: did, in: tx) + file.size <= quota else { throw quotaExceeded(quota) }
-                    try BlobRefStore.insert(did: did, cid: key, mimeType: mimeType, size: file.size, at: now, in: tx)
+                    try BlobRefStore.insert(did: did, cid: cid, mimeType: mimeType, size: file.size, at: now, in: tx)
                     return mimeType
                 }
             } catch {
                 // Nobody else holds this blob: take its file away again.
-                let held = try await services.storage.read { tx in try BlobRefStore.isHeld(cid: cid.string, in: tx) }
+                let held = try await services.storage.read { tx in try BlobRefStore.isHeld(cid: cid, in: tx) }
                 if !held { try? await services.blobStore.delete(cid) }
                 throw error
             }
@@ -104,7 +103,7 @@ enum BlobMethods {
         let cid = try blobCID(try call.requiredParam("cid"))
         let services = call.services
         let mimeType = try await services.storage.read { tx in
-            try BlobRefStore.mimeType(did: account.did, cid: cid.string, in: tx)
+            try BlobRefStore.mimeType(did: account.did, cid: cid, in: tx)
         }
         guard let mimeType, let content = try await services.blobStore.read(cid) else {
             throw XRPCError.notFound("BlobNotFound", "Blob not found")

@@ -17,23 +17,23 @@ public struct LocalRepoWriter: Sendable {
         case create(collection: NSID, rkey: RecordKey?, record: DataValue)
         /// Replaces a record (creating it when absent); when `swapRecord`
         /// is given, the record must currently have that CID.
-        case update(collection: NSID, rkey: RecordKey, record: DataValue, swapRecord: String? = nil)
+        case update(collection: NSID, rkey: RecordKey, record: DataValue, swapRecord: CID? = nil)
         /// Deletes a record.
         case delete(collection: NSID, rkey: RecordKey)
     }
 
     /// One written record.
     public struct Written: Sendable, Equatable {
-        public let uri: String
+        public let uri: ATURI
         public let collection: NSID
         public let rkey: RecordKey
         /// The new record's CID; nil for a delete.
-        public let cid: String?
+        public let cid: CID?
     }
 
     /// The commit of a write.
     public struct Result: Sendable {
-        public let commitCID: String
+        public let commitCID: CID
         public let rev: String
         public let written: [Written]
     }
@@ -57,7 +57,7 @@ public struct LocalRepoWriter: Sendable {
             throw XRPCError.notFound("RepoNotFound", "Could not find an active repository for \(did) on this server")
         }
         var writes: [RepoWrite] = []
-        var swaps: [(collection: NSID, rkey: RecordKey, cid: String)] = []
+        var swaps: [(collection: NSID, rkey: RecordKey, cid: CID)] = []
         for operation in operations {
             switch operation {
             case .create(let collection, let rkey, let record):
@@ -76,9 +76,9 @@ public struct LocalRepoWriter: Sendable {
         let checks = swaps
         let result = try await RepoCommits.commit(did: did, key: account.signingKey, swapCommit: nil, services: services) { repo in
             for check in checks {
-                let current = try repo.recordCID(collection: check.collection, rkey: check.rkey)?.string
+                let current = try repo.recordCID(collection: check.collection, rkey: check.rkey)
                 guard current == check.cid else {
-                    throw XRPCError(.conflict, "InvalidSwap", "Record was at \(current ?? "null"), not \(check.cid)")
+                    throw XRPCError(.conflict, "InvalidSwap", "Record was at \(current?.string ?? "null"), not \(check.cid.string)")
                 }
             }
             // An update of an absent record creates it.
@@ -91,31 +91,18 @@ public struct LocalRepoWriter: Sendable {
         }
         let written = result.ops.map { op in
             let uri = ATURI.record(did, path: op.path)
-            return Written(uri: uri.string, collection: uri.collection!, rkey: uri.recordKey!, cid: op.cid?.string)
+            return Written(uri: uri, collection: uri.collection!, rkey: uri.recordKey!, cid: op.cid)
         }
-        return Result(commitCID: result.commitCID.string, rev: result.rev, written: written)
+        return Result(commitCID: result.commitCID, rev: result.rev, written: written)
     }
 
     /// One record of a hosted repository, or nil.
-    public func record(did: DID, collection: NSID, rkey: RecordKey) async throws -> (cid: String, value: DataValue)? {
-        try await services.storage.read { tx -> (cid: String, value: DataValue)? in
+    public func record(did: DID, collection: NSID, rkey: RecordKey) async throws -> (cid: CID, value: DataValue)? {
+        try await services.storage.read { tx -> (cid: CID, value: DataValue)? in
             guard let repo = try RepoStorage.repository(did: did, in: tx),
                 let found = try repo.record(collection: collection, rkey: rkey)
             else { return nil }
-            return (found.cid.string, found.value)
-        }
-    }
-
-    /// Every record of one collection of a hosted repository (at most `limit`).
-    public func records(did: DID, collection: NSID, limit: Int = 1000) async throws -> [(uri: String, cid: String, value: DataValue)] {
-        try await services.storage.read { tx -> [(uri: String, cid: String, value: DataValue)] in
-            guard let repo = try RepoStorage.repository(did: did, in: tx) else { return [] }
-            var out: [(uri: String, cid: String, value: DataValue)] = []
-            for (path, cid) in try repo.tree().list(collection: collection.string, limit: limit) {
-                guard let bytes = try repo.store.getBlock(cid) else { throw RepoError.missingBlock(cid) }
-                out.append((ATURI.record(did, path: path).string, cid.string, try DAGCBOR.decode(bytes)))
-            }
-            return out
+            return (found.cid, found.value)
         }
     }
 }

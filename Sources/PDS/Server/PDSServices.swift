@@ -24,8 +24,8 @@ public final class PDSServices: Sendable {
     public let tokens: SessionTokens
     /// Blob bytes, by CID (`<dataDirectory>/blobs`).
     public let blobStore: any BlobStore
-    /// Serializes storing and collecting each blob, by CID string.
-    public let blobLock = KeyedLock<String>()
+    /// Serializes storing and collecting each blob, by CID.
+    public let blobLock = KeyedLock<CID>()
     /// Serializes the work on one repository that is not a commit (import,
     /// identity changes, deletion); commits are serialized by ``commits``.
     public let writeLock = KeyedLock<DID>()
