@@ -42,7 +42,7 @@ struct AccountCommand: AsyncParsableCommand {
             let services = try options.services()
             let accounts = try await AccountAdmin.list(services: services)
             let rows = [["DID", "HANDLE", "EMAIL", "STATUS", "CREATED"]]
-                + accounts.map { [$0.did.string, $0.handle, $0.email ?? "-", $0.status.rawValue, $0.createdAt] }
+                + accounts.map { [$0.did.string, $0.handle.string, $0.email ?? "-", $0.status.rawValue, $0.createdAt] }
             let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
                 let padded = row.enumerated().map { column, value in

@@ -65,9 +65,9 @@ public struct SequencerEvent: Sendable, Equatable {
     }
 
     /// An `#identity` event: the account's handle or DID document changed.
-    public static func identity(did: DID, handle: String?, time: Date = Date()) -> SequencerEvent {
+    public static func identity(did: DID, handle: Handle?, time: Date = Date()) -> SequencerEvent {
         var body: DataMap = ["did": .string(did.string), "time": .string(ATDatetime.format(time))]
-        if let handle { body["handle"] = .string(handle) }
+        if let handle { body["handle"] = .string(handle.string) }
         return SequencerEvent(type: "#identity", did: did, body: body)
     }
 

@@ -150,6 +150,9 @@ struct AccountLifecycleTests {
         #expect(try await server.login(alice.handle, "alice-pass").status == 401)
         let listRepos = try await server.query("com.atproto.sync.listRepos")
         #expect(listRepos["repos"]?.arrayValue?.map { $0["did"] } == [.string(bob.did)])
+        // The tombstone row frees the handle; read back, it has none.
+        let tombstone = try #require(try await server.services.accounts.account(did: try DID(alice.did)))
+        #expect(tombstone.status == .deleted && tombstone.handle.isInvalidHandleMarker)
         // Bob is untouched.
         #expect(try await server.query("com.atproto.server.getSession", token: bob.accessJwt).status == 200)
         #expect(try await server.emailToken(bob.did, "delete_account") == bobToken)

@@ -117,7 +117,7 @@ extension TestServer {
         let hash = try PasswordHasher.hash(password, strength: .testing)
         try await services.storage.write { tx in
             try AccountStore.insert(
-                did: try DID(did), handle: "\(name).test", email: "\(name)@example.com", passwordHash: hash, signingKey: key,
+                did: try DID(did), handle: try Handle("\(name).test"), email: "\(name)@example.com", passwordHash: hash, signingKey: key,
                 plcGenesis: nil, in: tx)
         }
         let reply = try await procedure(

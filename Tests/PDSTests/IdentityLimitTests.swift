@@ -22,7 +22,7 @@ struct IdentityLimitTests {
         let refused = try await server.procedure("com.atproto.identity.updateHandle", ["handle": "lee-last.test"], token: lee.accessJwt)
         #expect(refused.status == 429 && refused.error == "RateLimitExceeded" && refused.headers["retry-after"] != nil)
         // Nothing changed and no operation was queued by the refused call.
-        #expect(try await server.services.accounts.account(did: try DID(lee.did))?.handle == "lee\(max - 1).test")
+        #expect(try await server.services.accounts.account(did: try DID(lee.did))?.handle.string == "lee\(max - 1).test")
         let operations = try await server.count("SELECT COUNT(*) FROM plc_operation WHERE did = ?", [lee.did])
         #expect(operations == max + 1)
         // Another account is not affected.

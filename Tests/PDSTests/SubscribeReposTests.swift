@@ -33,7 +33,7 @@ struct SubscribeReposTests {
         // Events another process appends (the command line on the same
         // database) reach live consumers too.
         _ = try await server.services.pool.write { db in
-            try Sequencer.append(.identity(did: try DID(bob.did), handle: "elsewhere.test"), db: db)
+            try Sequencer.append(.identity(did: try DID(bob.did), handle: try Handle("elsewhere.test")), db: db)
         }
         let polled = try await client.collect { $0.count == 1 }
         #expect(polled.first?.seq == 10 && polled.first?.body["handle"] == "elsewhere.test")

@@ -68,7 +68,7 @@ public enum AccountAdmin {
             try PLCOperationLog.append(genesis.operation, did: did, directoryConfigured: directoryConfigured, in: tx)
             try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)
         }
-        services.logger.info("account created", metadata: ["did": .string(did.string), "handle": .string(handle)])
+        services.logger.info("account created", metadata: ["did": .string(did.string), "handle": .string(handle.string)])
         // Registered with the directory now when it answers, else retried in
         // the background by the PLC submitter.
         await PLCSubmitter.submitPending(did: did, services: services)
@@ -79,7 +79,7 @@ public enum AccountAdmin {
     /// What a new account is stored with.
     struct NewAccount: Sendable {
         let did: DID
-        let handle: String
+        let handle: Handle
         let email: String?
         let passwordHash: String
         let signingKey: PrivateKey
@@ -116,7 +116,7 @@ public enum AccountAdmin {
     /// Announces a new, active account as the reference PDS does: its
     /// identity, its account status, and its repository's first commit (a
     /// `#sync`). Call inside the transaction that creates it.
-    static func sequenceNewAccount(did: DID, handle: String, firstCommit: CommitResult, in tx: WriteTransaction) throws {
+    static func sequenceNewAccount(did: DID, handle: Handle, firstCommit: CommitResult, in tx: WriteTransaction) throws {
         try Sequencer.append(.identity(did: did, handle: handle), in: tx)
         try Sequencer.append(.account(did: did, active: true, status: nil), in: tx)
         try Sequencer.append(
@@ -143,7 +143,7 @@ public enum AccountAdmin {
     /// One line of an account listing.
     public struct Summary: Sendable {
         public let did: DID
-        public let handle: String
+        public let handle: Handle
         public let email: String?
         public let status: AccountStatus
         public let createdAt: String

@@ -89,7 +89,7 @@ extension AccountAdmin {
         }
         services.logger.info(
             hosted ? "did:web account created (document served here)" : "migrating account created (deactivated)",
-            metadata: ["did": .string(did.string), "handle": .string(handle)])
+            metadata: ["did": .string(did.string), "handle": .string(handle.string)])
         guard let account = try await services.accounts.account(did: did) else { throw XRPCError.internalError() }
         return account
     }

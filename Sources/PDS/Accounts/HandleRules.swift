@@ -3,7 +3,7 @@ import ATProto
 /// What handles this server creates: one label of 3–18 characters under one
 /// of its user domains (the reference PDS's limits).
 enum HandleRules {
-    static func validateNew(_ raw: String, config: PDSConfig) throws(XRPCError) -> String {
+    static func validateNew(_ raw: String, config: PDSConfig) throws(XRPCError) -> Handle {
         let handle: Handle
         do {
             handle = try Handle(raw)
@@ -20,6 +20,6 @@ enum HandleRules {
         }
         guard front.count >= 3 else { throw XRPCError(.badRequest, "InvalidHandle", "Handle too short") }
         guard front.count <= 18 else { throw XRPCError(.badRequest, "InvalidHandle", "Handle too long") }
-        return normalized
+        return handle.normalized
     }
 }

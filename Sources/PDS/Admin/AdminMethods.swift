@@ -95,7 +95,7 @@ enum AdminMethods {
             throw notFound("Account not found")
         }
         let services = call.services
-        var view: DataMap = ["did": .string(did.string), "handle": .string(account.handle), "indexedAt": .string(account.createdAt)]
+        var view: DataMap = ["did": .string(did.string), "handle": .string(account.handle.string), "indexedAt": .string(account.createdAt)]
         if let email = account.email { view["email"] = .string(email) }
         let extra = try await services.storage.read { tx -> DataMap in
             var extra: DataMap = [:]

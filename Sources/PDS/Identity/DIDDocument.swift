@@ -6,11 +6,11 @@ import ATProto
 enum DIDDocument {
     /// The `alsoKnownAs` of a DID document or PLC operation naming an
     /// account's handle (checked when it was set): `["at://<handle>"]`.
-    static func alsoKnownAs(_ handle: String) -> DataValue {
-        [.string(ATURI(authority: .handle(Handle(unchecked: handle))).string)]
+    static func alsoKnownAs(_ handle: Handle) -> DataValue {
+        [.string(ATURI(authority: .handle(handle)).string)]
     }
 
-    static func of(did: DID, handle: String, signingKey: PublicKey, pdsEndpoint: String) -> DataValue {
+    static func of(did: DID, handle: Handle, signingKey: PublicKey, pdsEndpoint: String) -> DataValue {
         [
             "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1", "https://w3id.org/security/suites/secp256k1-2019/v1"],
             "id": .string(did.string),

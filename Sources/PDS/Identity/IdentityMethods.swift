@@ -56,16 +56,17 @@ enum IdentityMethods {
         let services = call.services
         try limitIdentityChange(call, did: user.did)
         let raw = try await call.jsonBody().requiredString("handle")
-        guard Handle.isValid(raw) else { throw XRPCError(.badRequest, "InvalidHandle", "Not a valid handle: \(raw)") }
-        let lowered = raw.lowercased()
-        let handle = isServed(lowered, config: services.config) ? try HandleRules.validateNew(lowered, config: services.config) : lowered
-        if !isServed(handle, config: services.config) {
-            if Handle.disallowedTLDs.contains(String(handle.split(separator: ".").last ?? "")) {
+        guard let given = try? Handle(raw) else { throw XRPCError(.badRequest, "InvalidHandle", "Not a valid handle: \(raw)") }
+        let lowered = given.normalized
+        let handle = isServed(lowered.string, config: services.config)
+            ? try HandleRules.validateNew(lowered.string, config: services.config) : lowered
+        if !isServed(handle.string, config: services.config) {
+            if handle.isDisallowedTLD {
                 throw XRPCError(.badRequest, "InvalidHandle", "Handle TLD is not allowed: \(handle)")
             }
             let resolved: DID
             do {
-                resolved = try await services.identity.handles.resolve(handle)
+                resolved = try await services.identity.handles.resolve(handle.string)
             } catch {
                 throw XRPCError(.badRequest, "InvalidHandle", "External handle did not resolve to DID (\(error))")
             }
@@ -82,7 +83,7 @@ enum IdentityMethods {
             }
             return (handle, { $0["alsoKnownAs"] = DIDDocument.alsoKnownAs(handle) })
         }
-        services.logger.info("handle updated", metadata: ["did": .string(user.did.string), "handle": .string(handle)])
+        services.logger.info("handle updated", metadata: ["did": .string(user.did.string), "handle": .string(handle.string)])
         return .empty
     }
 
@@ -110,7 +111,7 @@ enum IdentityMethods {
     /// appended. The operation is submitted afterwards.
     static func changeIdentity(
         did: DID, services: PDSServices,
-        _ change: @escaping @Sendable (WriteTransaction, Account) throws -> (handle: String, edit: @Sendable (inout DataMap) -> Void)
+        _ change: @escaping @Sendable (WriteTransaction, Account) throws -> (handle: Handle, edit: @Sendable (inout DataMap) -> Void)
     ) async throws {
         let isPLC = did.method == "plc"
         let previous = isPLC ? try await latestOperation(did: did, services: services) : nil
@@ -227,7 +228,7 @@ enum IdentityMethods {
             throw XRPCError.invalidRequest("Incorrect signing key")
         }
         let handle = operation["alsoKnownAs"]?.arrayValue?.first?.stringValue
-        guard handle == "at://" + user.account.handle else {
+        guard handle == "at://" + user.account.handle.string else {
             throw XRPCError.invalidRequest("Incorrect handle in alsoKnownAs")
         }
         guard let directory = services.plcDirectory else {

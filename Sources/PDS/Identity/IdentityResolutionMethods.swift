@@ -72,7 +72,7 @@ enum IdentityResolutionMethods {
     static func resolveHandle(_ handle: String, services: PDSServices) async throws -> DID? {
         if IdentityMethods.isServed(handle, config: services.config) {
             guard let account = try await services.accounts.account(identifier: handle), account.status != .deleted,
-                account.handle == handle
+                account.handle.string == handle
             else { return nil }
             return account.did
         }

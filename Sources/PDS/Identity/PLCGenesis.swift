@@ -18,7 +18,7 @@ public struct PLCGenesis: Sendable {
     ///   listed first so that it outranks the server's: with it the user can
     ///   take the identity back without this server.
     public static func create(
-        handle: String, signingKey: PublicKey, rotationKey: PrivateKey, recoveryKey: PublicKey? = nil, pdsEndpoint: String
+        handle: Handle, signingKey: PublicKey, rotationKey: PrivateKey, recoveryKey: PublicKey? = nil, pdsEndpoint: String
     ) throws -> PLCGenesis {
         let serverKey = rotationKey.publicKey.didKey
         // A recovery key that is the server's own is listed once.

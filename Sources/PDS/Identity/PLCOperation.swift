@@ -57,7 +57,7 @@ public enum PLCOperation {
 
     /// The unsigned fields of an operation as `getRecommendedDidCredentials`
     /// and the PLC directory's `/data` show them.
-    public static func credentials(handle: String, signingKey: PublicKey, rotationKeys: [String], pdsEndpoint: String) -> DataMap {
+    public static func credentials(handle: Handle, signingKey: PublicKey, rotationKeys: [String], pdsEndpoint: String) -> DataMap {
         [
             "rotationKeys": .array(rotationKeys.map { .string($0) }),
             "verificationMethods": ["atproto": .string(signingKey.didKey)],

@@ -42,7 +42,7 @@ enum RepoMethods {
     static func writer(_ call: XRPCCall, repo: String) async throws -> AuthenticatedUser {
         let user = try await call.authenticate()
         // Most clients name their own repo by DID or handle: no second lookup then.
-        if repo == user.did.string || repo.lowercased() == user.account.handle { return user }
+        if repo == user.did.string || repo.lowercased() == user.account.handle.string { return user }
         let target = try await account(repo, services: call.services)
         guard target.did == user.did else { throw XRPCError.forbidden("Cannot write to another account's repository") }
         return user
@@ -301,7 +301,7 @@ enum RepoMethods {
         let account = try await readableAccount(try call.requiredParam("repo"), services: call.services)
         let collections = try await call.services.storage.read { tx in try RepoStorage.collections(did: account.did, in: tx) }
         return .json([
-            "handle": .string(account.handle), "did": .string(account.did.string),
+            "handle": .string(account.handle.string), "did": .string(account.did.string),
             "didDoc": DIDDocument.of(account, services: call.services),
             "collections": .array(collections.map { .string($0.string) }), "handleIsCorrect": true,
         ])

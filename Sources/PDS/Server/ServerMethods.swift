@@ -49,7 +49,7 @@ enum ServerMethods {
         let session = try await startSession(account, scope: .access, appPasswordName: nil, services: services)
         return .json([
             "accessJwt": .string(session.access), "refreshJwt": .string(session.refresh),
-            "handle": .string(account.handle), "did": .string(account.did.string), "didDoc": DIDDocument.of(account, services: services),
+            "handle": .string(account.handle.string), "did": .string(account.did.string), "didDoc": DIDDocument.of(account, services: services),
         ])
     }
 
@@ -162,9 +162,9 @@ enum ServerMethods {
 
     /// The account's handle when it resolves back to the account, else `handle.invalid`.
     static func verifiedHandle(_ account: Account, services: PDSServices) async -> String {
-        if IdentityMethods.isServed(account.handle, config: services.config) { return account.handle }
-        let resolved = try? await IdentityResolutionMethods.resolveHandle(account.handle, services: services)
-        return resolved == account.did ? account.handle : "handle.invalid"
+        if IdentityMethods.isServed(account.handle.string, config: services.config) { return account.handle.string }
+        let resolved = try? await IdentityResolutionMethods.resolveHandle(account.handle.string, services: services)
+        return resolved == account.did ? account.handle.string : Handle.invalidHandleMarker
     }
 
     static func getSession(_ call: XRPCCall) async throws -> XRPCResult {

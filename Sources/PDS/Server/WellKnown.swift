@@ -16,7 +16,7 @@ enum WellKnown {
         } else if IdentityMethods.isServed(domain, config: services.config),
             let account = try? await services.accounts.account(identifier: domain)
         {
-            ours = account.status != .deleted && account.handle == domain
+            ours = account.status != .deleted && account.handle.string == domain
         } else {
             ours = false
         }
@@ -28,7 +28,7 @@ enum WellKnown {
         let name = host.hasPrefix("[") ? host : String(host.split(separator: ":").first ?? "")
         guard !name.isEmpty, IdentityMethods.isServed(name, config: services.config),
             let account = try? await services.accounts.account(identifier: name), account.status != .deleted,
-            account.handle == name
+            account.handle.string == name
         else {
             return Response(status: .notFound, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "User not found")))
         }

@@ -13,7 +13,9 @@ public enum AccountStatus: String, Sendable {
 /// An account hosted here.
 public struct Account: Sendable {
     public let did: DID
-    public let handle: String
+    /// The handle; `handle.invalid` for a deleted account, whose row keeps
+    /// its DID in the handle column so that the handle is free again.
+    public let handle: Handle
     public let email: String?
     public let status: AccountStatus
     public let signingKey: PrivateKey
@@ -25,9 +27,9 @@ public struct Account: Sendable {
 
     init(row: Row) throws {
         did = row["did"]
-        handle = row["handle"]
-        email = row["email"]
         status = AccountStatus(rawValue: row["status"]) ?? .active
+        handle = status == .deleted ? Handle(unchecked: Handle.invalidHandleMarker) : row["handle"]
+        email = row["email"]
         let keyType: String = row["signing_key_type"]
         let keyBytes: Data = row["signing_key"]
         signingKey = try SigningKeyCache.key(type: KeyType(rawValue: keyType) ?? .secp256k1, raw: keyBytes)
@@ -68,7 +70,7 @@ public struct AccountStore: Sendable {
 
     /// Inserts a new account; the caller has checked the handle and email.
     public static func insert(
-        did: DID, handle: String, email: String?, passwordHash: String, signingKey: PrivateKey, plcGenesis: [UInt8]?,
+        did: DID, handle: Handle, email: String?, passwordHash: String, signingKey: PrivateKey, plcGenesis: [UInt8]?,
         in tx: WriteTransaction
     ) throws {
         try tx.db.execute(
@@ -118,18 +120,18 @@ public struct AccountStore: Sendable {
     }
 
     /// Whether an account (another than `exceptDID`) has this handle.
-    static func handleTaken(_ handle: String, exceptDID: DID, in tx: some StoreReading) throws -> Bool {
+    static func handleTaken(_ handle: Handle, exceptDID: DID, in tx: some StoreReading) throws -> Bool {
         try Bool.fetchOne(
             tx.db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ? AND did != ?)", arguments: [handle, exceptDID]) == true
     }
 
     /// Changes an account's handle; the caller has checked it is free.
-    static func setHandle(_ handle: String, did: DID, in tx: WriteTransaction) throws {
+    static func setHandle(_ handle: Handle, did: DID, in tx: WriteTransaction) throws {
         try tx.db.execute(sql: "UPDATE account SET handle = ? WHERE did = ?", arguments: [handle, did])
     }
 
     /// Whether an account has this handle.
-    public func handleTaken(_ handle: String) async throws -> Bool {
+    public func handleTaken(_ handle: Handle) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE handle = ?)", arguments: [handle]) ?? false
         }
