@@ -23,6 +23,11 @@ public actor SequencerHub {
     /// Set by ``notify()`` until the pump it started runs: notifications
     /// meanwhile start no further task.
     private let pumpRequested = Atomic<Bool>(false)
+    /// Whether a pump is running (it suspends while it reads), and whether
+    /// another was asked for meanwhile: pumps never overlap, so events are
+    /// offered once each and in seq order.
+    private var pumping = false
+    private var pumpAgain = false
     /// Events read from the log at a time.
     public static let batchSize = 100
 
@@ -65,16 +70,28 @@ public actor SequencerHub {
 
     public var subscriberCount: Int { subscribers.count }
 
-    /// Delivers every event after ``broadcastSeq``. It never suspends, so
-    /// pumps run one after the other; a notification that arrives during
-    /// one starts the next (the flag is cleared before the read).
-    private func pump() {
+    /// Delivers every event after ``broadcastSeq``. A notification that
+    /// arrives during a pump makes it read once more (the flag is cleared
+    /// before the read).
+    ///
+    /// The read is GRDB's asynchronous one. It used to be synchronous, on
+    /// this actor's thread, to save the hop to the reader's queue. That
+    /// blocked a thread of Swift's cooperative pool (2 on this machine)
+    /// while it waited for a free reader connection. The suite hung that
+    /// way: both pool threads sat in two servers' pumps, waiting for
+    /// readers held by async reads that needed a pool thread to finish.
+    private func pump() async {
         pumpRequested.store(false, ordering: .releasing)
+        guard !pumping else {
+            pumpAgain = true
+            return
+        }
+        pumping = true
+        defer { pumping = false }
         while true {
+            pumpAgain = false
             let after = broadcastSeq
-            // A short read from the page cache, on this thread: no hop to the
-            // reader's queue and back for each batch.
-            guard let events = try? Self.events(after: after, from: reader) else { return }
+            guard let events = try? await Self.events(after: after, from: reader) else { return }
             if !events.isEmpty {
                 for sink in sinks { sink.deliver(events) }
             }
@@ -84,13 +101,13 @@ public actor SequencerHub {
                 }
             }
             if let last = events.last { broadcastSeq = last.seq }
-            if events.count < Self.batchSize { return }
+            if events.count < Self.batchSize && !pumpAgain { return }
         }
     }
 
-    /// Up to ``batchSize`` events after `seq`, read synchronously.
-    private static func events(after seq: Int64, from reader: any DatabaseReader) throws -> [SequencedEvent] {
-        try reader.read { db in try Sequencer.events(after: seq, limit: batchSize, db: db) }
+    /// Up to ``batchSize`` events after `seq`.
+    private static func events(after seq: Int64, from reader: any DatabaseReader) async throws -> [SequencedEvent] {
+        try await reader.read { db in try Sequencer.events(after: seq, limit: batchSize, db: db) }
     }
 
     /// One subscriber's bounded buffer of events.

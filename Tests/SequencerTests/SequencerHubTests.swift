@@ -57,4 +57,60 @@ struct SequencerHubTests {
             try #require(delivered == Array(1...Int64(total)), "burst \(burst): every event once, in seq order")
         }
     }
+
+    /// Pumps waiting for a reader connection must not hold threads of the
+    /// cooperative pool. The suite once hung with both pool threads (2 on
+    /// this machine) blocked in two servers' pumps, in synchronous reads
+    /// waiting for readers that only async reads needing a pool thread
+    /// would give back.
+    @Test func pumpsWaitingForAReaderLeaveTheCooperativePoolFree() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hub-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("pds.sqlite").path
+        let writer = try ServiceDatabase.open(path: path)
+        var configuration = Configuration()
+        configuration.maximumReaderCount = 1
+        let reader = try DatabasePool(path: path, configuration: configuration)
+        let sinks = (0..<8).map { _ in CollectingSink() }
+        let hubs = try sinks.map { try SequencerHub(reader: reader, sinks: [$0]) }
+        try await writer.write { db in
+            try Sequencer.append(SequencerEvent(type: "#identity", did: try DID("did:plc:held"), body: [:]), db: db)
+        }
+
+        // The only reader connection is held on a thread of our own until
+        // released, at the latest by the watchdog after 5 s.
+        let release = DispatchSemaphore(value: 0)
+        let released = Atomic<Bool>(false)
+        let releaseOnce: @Sendable () -> Void = { if !released.exchange(true, ordering: .acquiringAndReleasing) { release.signal() } }
+        await withCheckedContinuation { (held: CheckedContinuation<Void, Never>) in
+            Thread {
+                try? reader.read { _ in
+                    held.resume()
+                    release.wait()
+                }
+            }.start()
+        }
+        Thread {
+            Thread.sleep(forTimeInterval: 5)
+            releaseOnce()
+        }.start()
+
+        // Eight pumps now wait for that reader. A task started after them
+        // still runs at once when they wait without a thread.
+        let start = ContinuousClock.now
+        for hub in hubs { hub.notify() }
+        try await Task.sleep(for: .milliseconds(200))
+        _ = await Task.detached { 1 }.value
+        let waited = ContinuousClock.now - start
+        releaseOnce()
+        #expect(waited < .seconds(2), "a task waited \(waited) behind pumps waiting for a reader")
+
+        // Released, every pump delivers the event.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while sinks.contains(where: { $0.seqs.withLock(\.isEmpty) }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(sinks.allSatisfy { $0.seqs.withLock { $0 } == [1] })
+    }
 }
