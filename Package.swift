@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "PDS",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "ServiceStorage", "Migrations", "LexiconFiles", "CSodium",
+                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "ServiceStorage", "Migrations", "LexiconFiles", "CSodium", "OAuth",
                 "CZlib", "Identity",
                 "JetstreamCompression", "ConnectionGuard",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -93,6 +93,8 @@ let package = Package(
                 "FeedGen",
                 "Atrarium",
                 "JetstreamCompression",
+                "OAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -113,6 +115,9 @@ let package = Package(
             ]
         ),
         .target(name: "CAR", dependencies: ["ATProto"]),
+        // The atproto OAuth profile's checks (DPoP, PKCE, client metadata,
+        // scopes), without storage or HTTP; the PDS serves them.
+        .target(name: "OAuth", dependencies: ["ATProto", .product(name: "Crypto", package: "swift-crypto")]),
         // The durable event log of repository and account changes and its
         // subscribeRepos frames.
         .target(
@@ -176,6 +181,7 @@ let package = Package(
         .testTarget(name: "ATProtoTests", dependencies: ["ATProto", "LexiconFiles", "TestSupport"]),
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto", "TestSupport"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto", "TestSupport"]),
+        .testTarget(name: "OAuthTests", dependencies: ["OAuth", "ATProto", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto", "TestSupport"]),
         // A real server on a loopback port and a client to drive it, for
         // the test targets that test the whole server (PDSTests, AtrariumTests).
@@ -194,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "PDSTests",
             dependencies: [
-                "PDS", "PDSTestSupport", "Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity",
+                "PDS", "PDSTestSupport", "Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "OAuth",
                 "TestSupport", "CZlib", "FeedGen", "JetstreamCompression", "Atrarium",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

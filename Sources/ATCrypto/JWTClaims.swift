@@ -28,6 +28,10 @@ public struct JWTClaims: Codable, Sendable, Hashable {
     public var jti: String?
     /// Space-separated scopes (`scope`).
     public var scope: String?
+    /// OAuth client (`client_id`) an access token was issued to.
+    public var client_id: String?
+    /// Confirmation (`cnf`, RFC 7800): the key a DPoP-bound token is bound to.
+    public var cnf: Confirmation?
     /// The JOSE header `typ` (not a payload claim; see the type's doc).
     public var typ: String?
 
@@ -36,7 +40,7 @@ public struct JWTClaims: Codable, Sendable, Hashable {
         iss: String? = nil, sub: String? = nil, aud: String? = nil,
         exp: Int? = nil, iat: Int? = nil, nbf: Int? = nil,
         lxm: String? = nil, jti: String? = nil, scope: String? = nil,
-        typ: String? = nil
+        client_id: String? = nil, cnf: Confirmation? = nil, typ: String? = nil
     ) {
         self.iss = iss
         self.sub = sub
@@ -47,11 +51,19 @@ public struct JWTClaims: Codable, Sendable, Hashable {
         self.lxm = lxm
         self.jti = jti
         self.scope = scope
+        self.client_id = client_id
+        self.cnf = cnf
         self.typ = typ
     }
 
+    /// The `cnf` claim: `jkt`, the RFC 7638 thumbprint of a DPoP key (RFC 9449 §6).
+    public struct Confirmation: Codable, Sendable, Hashable {
+        public var jkt: String?
+        public init(jkt: String?) { self.jkt = jkt }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case iss, sub, aud, exp, iat, nbf, lxm, jti, scope
+        case iss, sub, aud, exp, iat, nbf, lxm, jti, scope, client_id, cnf
     }
 
     public init(from decoder: any Decoder) throws {
@@ -65,6 +77,8 @@ public struct JWTClaims: Codable, Sendable, Hashable {
         lxm = try c.decodeIfPresent(String.self, forKey: .lxm)
         jti = try c.decodeIfPresent(String.self, forKey: .jti)
         scope = try c.decodeIfPresent(String.self, forKey: .scope)
+        client_id = try c.decodeIfPresent(String.self, forKey: .client_id)
+        cnf = try c.decodeIfPresent(Confirmation.self, forKey: .cnf)
         typ = nil
     }
 
@@ -79,6 +93,8 @@ public struct JWTClaims: Codable, Sendable, Hashable {
         try c.encodeIfPresent(lxm, forKey: .lxm)
         try c.encodeIfPresent(jti, forKey: .jti)
         try c.encodeIfPresent(scope, forKey: .scope)
+        try c.encodeIfPresent(client_id, forKey: .client_id)
+        try c.encodeIfPresent(cnf, forKey: .cnf)
     }
 
     /// A NumericDate, integer or fractional (rounded down), within ±10^15 s.

@@ -44,10 +44,18 @@ final class BenchHTTPConnection: Sendable {
         request(method, path, body: body, contentType: "application/json", token: token)
     }
 
+    /// A request with a JSON body and an OAuth access token and its DPoP proof.
+    func request(_ method: String, _ path: String, json body: [UInt8], dpopToken: String, proof: String) -> ByteBuffer {
+        request(method, path, body: body, contentType: "application/json", headers: ["Authorization: DPoP \(dpopToken)", "DPoP: \(proof)"])
+    }
+
     /// The bytes of a request with a body of any type (a blob upload).
-    func request(_ method: String, _ path: String, body: [UInt8]?, contentType: String, token: String? = nil) -> ByteBuffer {
+    func request(_ method: String, _ path: String, body: [UInt8]?, contentType: String, token: String? = nil, headers: [String] = [])
+        -> ByteBuffer
+    {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
+        for header in headers { head += header + "\r\n" }
         if let body { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         var buffer = ByteBuffer(string: head)

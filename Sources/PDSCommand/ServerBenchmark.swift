@@ -20,6 +20,8 @@ struct ServerBenchmark: AsyncParsableCommand {
         commandName: "server", abstract: "HTTP throughput and latency of record writes and reads on loopback.")
 
     @Option(help: "Concurrent clients.") var clients: Int = 16
+    @Flag(help: "Measure createRecord with OAuth DPoP tokens too, alternating with session tokens, and print the ratio.")
+    var oauth = false
     @Option(help: "Accounts the clients write to.") var accounts: Int = 10
     @Option(help: "Seconds per measurement.") var seconds: Double = 5
     @Option(help: "The server's getRecord cache in MiB (unset: its default; 0: off, every read goes to the database).")
@@ -82,6 +84,7 @@ struct ServerBenchmark: AsyncParsableCommand {
             status == 200 && reply.contains("\"uri\"") ? nil : "createRecord failed: \(status) \(String(buffer: reply))"
         }
         report("createRecord", writes, throughputTarget: 2_000, p99Target: 20)
+        if oauth { try await compareOAuth(server: server, pool: pool, sessions: all, first: writes) }
 
         // Reads of what was written.
         let listed = try await send(
@@ -108,6 +111,67 @@ struct ServerBenchmark: AsyncParsableCommand {
             status == 200 ? nil : "_health failed: \(status)"
         }
         report("_health (HTTP floor, no database)", health, throughputTarget: nil, p99Target: nil)
+    }
+
+    /// createRecord with OAuth access tokens and a DPoP proof per request
+    /// (made by the load generator: one ES256 signature each), against
+    /// session tokens, alternating the two three times.
+    func compareOAuth(
+        server: BenchServer, pool: [BenchHTTPConnection], sessions: [(did: String, token: String)], first: LoadResult
+    ) async throws {
+        Bench.say("signing \(sessions.count) accounts in through OAuth")
+        // The pages answer with redirects the client must read, not follow.
+        let forms = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        var clients: [BenchOAuthClient] = []
+        do {
+            for i in 0..<sessions.count {
+                clients.append(
+                    try await BenchOAuthClient.signIn(
+                        http: forms, address: "http://127.0.0.1:\(server.port)", handle: "bench\(i).test", password: "bench-password"))
+            }
+        } catch {
+            try? await forms.shutdown()
+            throw error
+        }
+        try await forms.shutdown()
+        let oauthClients = clients
+        var sessionRates = [Double(first.count) / first.seconds]
+        var oauthRates: [Double] = []
+        for round in 0..<3 {
+            let dpop = try await drive(pool, server: server) { client, n in
+                let session = oauthClients[(client + n) % oauthClients.count]
+                let body: DataValue = [
+                    "repo": .string(session.did), "collection": "app.bsky.feed.post",
+                    "record": Bench.samplePost(n + client * 1_000_000 + 500_000, withImage: false),
+                ]
+                let path = "/xrpc/com.atproto.repo.createRecord"
+                return pool[client].request(
+                    "POST", path, json: ATProtoJSON.encode(body), dpopToken: session.accessToken, proof: session.proof(htm: "POST", path: path))
+            } check: { status, reply in
+                status == 200 && reply.contains("\"uri\"") ? nil : "createRecord over DPoP failed: \(status) \(String(buffer: reply))"
+            }
+            report("createRecord, OAuth DPoP tokens (round \(round + 1))", dpop, throughputTarget: nil, p99Target: nil)
+            oauthRates.append(Double(dpop.count) / dpop.seconds)
+            if round == 2 { break }
+            let again = try await drive(pool, server: server) { client, n in
+                let session = sessions[(client + n) % sessions.count]
+                let body: DataValue = [
+                    "repo": .string(session.did), "collection": "app.bsky.feed.post",
+                    "record": Bench.samplePost(n + client * 1_000_000 + 700_000 + round * 50_000, withImage: false),
+                ]
+                return pool[client].request("POST", "/xrpc/com.atproto.repo.createRecord", json: ATProtoJSON.encode(body), token: session.token)
+            } check: { status, reply in
+                status == 200 && reply.contains("\"uri\"") ? nil : "createRecord failed: \(status)"
+            }
+            report("createRecord, session tokens (round \(round + 2))", again, throughputTarget: nil, p99Target: nil)
+            sessionRates.append(Double(again.count) / again.seconds)
+        }
+        let sessionMean = sessionRates.reduce(0, +) / Double(sessionRates.count)
+        let oauthMean = oauthRates.reduce(0, +) / Double(oauthRates.count)
+        Bench.say(
+            String(
+                format: "createRecord: OAuth DPoP %.0f/s vs session %.0f/s: ratio %.2f (target ≥ 0.90)", oauthMean, sessionMean,
+                oauthMean / sessionMean))
     }
 
     struct LoadResult {

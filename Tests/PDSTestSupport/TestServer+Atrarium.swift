@@ -87,8 +87,8 @@ extension TestServer {
     }
 
     /// Polls the feed until it equals `expected` (or 5 s pass); returns the last read.
-    public func awaitFeed(_ feed: String, _ expected: [String], limit: Int = 50) async throws -> [String] {
-        let deadline = ContinuousClock.now + .seconds(15)
+    public func awaitFeed(_ feed: String, _ expected: [String], limit: Int = 50, timeout: Duration = .seconds(15)) async throws -> [String] {
+        let deadline = ContinuousClock.now + timeout
         var last: [String] = []
         while ContinuousClock.now < deadline {
             last = (try? await wholeFeed(feed, limit: limit)) ?? []

@@ -176,6 +176,7 @@ public enum AccountAdmin {
         try AccountStore.setPasswordHash(hash, did: did, in: tx)
         try EmailTokens.forget(.resetPassword, did: did, in: tx)
         try SessionStore.endAll(did: did, in: tx)
+        try OAuthGrantStore.revokeAll(did: did, in: tx)
         try LoginAttemptStore.forgetFailures(did: did, in: tx)
     }
 

@@ -84,7 +84,10 @@ extension AccountAdmin {
             _ = try existing(did: did, in: tx)
             try AccountStore.setTakedownRef(applied ? (ref ?? AccountStore.now()) : nil, did: did, in: tx)
             try sequenceStatus(did: did, in: tx)
-            if applied { try SessionStore.endAll(did: did, in: tx) }
+            if applied {
+                try SessionStore.endAll(did: did, in: tx)
+                try OAuthGrantStore.revokeAll(did: did, in: tx)
+            }
             return try adminStatus(did: did, in: tx)
         }
         services.sequencer.notify()
@@ -128,6 +131,7 @@ extension AccountAdmin {
                 try check(tx)
                 try RepoStorage.delete(did: did, in: tx)
                 try SessionStore.endAll(did: did, in: tx)
+                try OAuthGrantStore.revokeAll(did: did, in: tx)
                 try AppPasswords.deleteAll(did: did, in: tx)
                 try EmailTokens.deleteAll(did: did, in: tx)
                 try PreferenceStore.delete(did: did, in: tx)

@@ -1,6 +1,8 @@
+import ATCrypto
 import ATProto
 import Foundation
 import HTTPTypes
+import OAuth
 
 /// Who made an authenticated call.
 public struct AuthenticatedUser: Sendable {
@@ -8,8 +10,20 @@ public struct AuthenticatedUser: Sendable {
     public let scope: AuthScope
     public let sessionID: String
     public let account: Account
+    /// For an OAuth access token, what its grant allows; nil for a session
+    /// token of `createSession`, which its ``scope`` says all about.
+    public let oauthScope: OAuthScope?
 
-    /// Whether the session came from an app password.
+    public init(did: DID, scope: AuthScope, sessionID: String, account: Account, oauthScope: OAuthScope? = nil) {
+        self.did = did
+        self.scope = scope
+        self.sessionID = sessionID
+        self.account = account
+        self.oauthScope = oauthScope
+    }
+
+    /// Whether the session came from an app password (or is an OAuth grant,
+    /// which has at most an app password's rights).
     public var isAppPassword: Bool { scope == .appPass || scope == .appPassPrivileged }
 }
 
@@ -32,7 +46,20 @@ extension XRPCCall {
     /// - Parameters:
     ///   - allowAppPassword: false for methods an app-password session may not call.
     ///   - allowInactive: true for methods a deactivated account may still call.
-    public func authenticate(allowAppPassword: Bool = true, allowInactive: Bool = false) async throws -> AuthenticatedUser {
+    ///   - checksPermissions: true for methods whose handler checks an OAuth
+    ///     token's granular permissions itself (``AuthenticatedUser/require(repo:action:)``
+    ///     and its kin); other methods need `transition:generic`.
+    public func authenticate(allowAppPassword: Bool = true, allowInactive: Bool = false, checksPermissions: Bool = false) async throws
+        -> AuthenticatedUser
+    {
+        if let header = request.headers[.authorization], header.hasPrefix("DPoP ") {
+            let oauth = services.oauth
+            extraHeaders[OAuthResponses.dpopNonce] = oauth.dpop.nonces.current()
+            return try await services.authenticateOAuth(
+                accessToken: String(header.dropFirst(5).drop { $0 == " " }),
+                proof: request.headers[OAuthResponses.dpop], method: request.method.rawValue, path: request.uri.path,
+                allowAppPassword: allowAppPassword, allowInactive: allowInactive, checksPermissions: checksPermissions)
+        }
         guard let token = bearerToken else { throw XRPCError.authRequired() }
         return try await services.authenticate(accessToken: token, allowAppPassword: allowAppPassword, allowInactive: allowInactive)
     }
@@ -78,13 +105,33 @@ extension PDSServices {
         -> AuthenticatedUser
     {
         let services = self
-        let (did, scope, sessionID) = try services.tokens.verify(token, type: "at+jwt")
+        let verified: (did: DID, scope: AuthScope, jti: String)
+        do {
+            verified = try services.tokens.verify(token, type: "at+jwt")
+        } catch {
+            // An OAuth access token sent as a bearer token: it is bound to
+            // a DPoP key, and only a proof with that key may use it.
+            if error.name == "InvalidToken", (try? JWT.decodeUnverified(token))?.header.alg == "ES256" {
+                throw XRPCError.invalidToken("this OAuth access token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof")
+            }
+            throw error
+        }
+        let (did, scope, sessionID) = verified
         let session = try await services.sessionChecks.answer(sessionID: sessionID, did: did) {
             let (open, account) = try await services.sessions.session(sessionID, did: did, now: Int(Date().timeIntervalSince1970))
             return SessionCheckCache.Answer(open: open, account: account)
         }
         guard session.open else { throw XRPCError.invalidToken("the session has ended") }
         guard let account = session.account else { throw XRPCError.invalidToken("the account no longer exists") }
+        try Self.checkStatus(account, allowInactive: allowInactive)
+        if !allowAppPassword && (scope == .appPass || scope == .appPassPrivileged) {
+            throw XRPCError(.forbidden, "InvalidToken", "This method cannot be called with an app password")
+        }
+        return AuthenticatedUser(did: did, scope: scope, sessionID: sessionID, account: account)
+    }
+
+    /// Refuses taken-down, deleted and (unless allowed) deactivated accounts.
+    static func checkStatus(_ account: Account, allowInactive: Bool) throws(XRPCError) {
         switch account.status {
         case .active: break
         case .takendown: throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
@@ -92,9 +139,5 @@ extension PDSServices {
         case .deactivated:
             if !allowInactive { throw XRPCError(.unauthorized, "AccountDeactivated", "Account is deactivated") }
         }
-        if !allowAppPassword && (scope == .appPass || scope == .appPassPrivileged) {
-            throw XRPCError(.forbidden, "InvalidToken", "This method cannot be called with an app password")
-        }
-        return AuthenticatedUser(did: did, scope: scope, sessionID: sessionID, account: account)
     }
 }

@@ -11,7 +11,7 @@ enum ServiceAuthMethods {
     }
 
     static func getServiceAuth(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowInactive: true)
+        let user = try await call.authenticate(allowInactive: true, checksPermissions: true)
         let aud = try call.requiredParam("aud")
         let lxm = call.param("lxm")
         let audDID = String(aud.split(separator: "#", maxSplits: 1).first ?? "")
@@ -19,6 +19,13 @@ enum ServiceAuthMethods {
             throw XRPCError.invalidRequest("aud must be a valid atproto DID or did#serviceId reference")
         }
         if let lxm, !NSID.isValid(lxm) { throw XRPCError.invalidRequest("lxm must be an NSID") }
+        // An OAuth token must name the method it wants a token for, and
+        // hold an `rpc:` permission for it at that audience (a token for
+        // any method is what `rpc:*?aud=` grants).
+        if user.oauthScope != nil {
+            guard let lxm else { throw XRPCError.scopeMissing("rpc:*?aud=\(aud)") }
+            try user.require(rpc: lxm, aud: aud)
+        }
         if let lxm, !user.scope.isPrivileged, ServiceProxy.privilegedMethods.contains(lxm.lowercased()) {
             throw XRPCError.invalidRequest("insufficient access to request a service auth token for the following method: \(lxm)")
         }

@@ -20,15 +20,16 @@ enum BlobMethods {
     /// Who uploads: the session's account, or the local account that issued
     /// a service token for this server and `uploadBlob` (the video service
     /// uploads on the user's behalf that way).
-    static func uploader(_ call: XRPCCall) async throws -> DID {
+    static func uploader(_ call: XRPCCall) async throws -> (did: DID, user: AuthenticatedUser?) {
         if let token = call.bearerToken, ServiceAuth.looksLikeServiceToken(token) {
             let did = try await ServiceAuth.verifyUserToken(token, lxm: "com.atproto.repo.uploadBlob", services: call.services)
             guard let account = try await call.services.accounts.account(did: did),
                 account.status == .active || account.status == .deactivated
             else { throw XRPCError.invalidToken("The service token's issuer has no active account here") }
-            return did
+            return (did, nil)
         }
-        return try await call.authenticate(allowInactive: true).did
+        let user = try await call.authenticate(allowInactive: true, checksPermissions: true)
+        return (user.did, user)
     }
 
     /// Streams the body to a temporary file while hashing it, detects its
@@ -38,7 +39,7 @@ enum BlobMethods {
     /// activating.
     static func uploadBlob(_ call: XRPCCall) async throws -> XRPCResult {
         let services = call.services
-        let uploaderDID = try await uploader(call)
+        let (uploaderDID, user) = try await uploader(call)
         let config = services.config
         if let wait = services.rateLimiter.hit(
             .init(name: "uploads", max: config.rateLimits.uploadsPerHour, window: 3600), key: uploaderDID.string)
@@ -49,6 +50,7 @@ enum BlobMethods {
         defer { file.remove() }  // a no-op once the store has taken the file
         let cid = CID(codec: .raw, digest: file.digest)
         let mimeType = MIMESniffer.mimeType(head: file.head, declared: call.request.headers[.contentType])
+        try user?.require(blob: mimeType)
         let stored = try await store(file, cid: cid, mimeType: mimeType, did: uploaderDID, services: services)
         services.logger.info(
             "blob uploaded",

@@ -18,7 +18,8 @@ enum FeedProxy {
     static func getFeed(_ call: XRPCCall) async throws -> XRPCResult {
         let feed = try call.requiredParam("feed")
         let target = try await ServiceProxy.target(for: call)
-        let user = try await call.authenticate()
+        let user = try await call.authenticate(checksPermissions: true)
+        try user.require(rpc: call.method, aud: target.reference)
         guard let uri = try? ATURI(feed), uri.collection == generatorCollection, let rkey = uri.recordKey else {
             throw XRPCError.invalidRequest("feed must be the AT-URI of an app.bsky.feed.generator record")
         }

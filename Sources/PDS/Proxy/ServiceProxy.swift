@@ -52,6 +52,11 @@ enum ServiceProxy {
         let url: String
         /// The service's DID (the token's `aud`).
         let did: DID
+        /// The service's ID in the DID document (`bsky_appview`).
+        var service = "bsky_appview"
+
+        /// `did#service`, as `rpc:` permissions name the audience.
+        var reference: String { "\(did.string)#\(service)" }
     }
 
     /// The target named by the `atproto-proxy` header, else the default.
@@ -86,7 +91,7 @@ enum ServiceProxy {
         guard let endpoint = document.serviceEndpoint(String(parts[1])), let url = URL(string: endpoint),
             url.scheme == "https" || url.scheme == "http", url.host != nil
         else { throw XRPCError.invalidRequest("could not resolve proxy did service url") }
-        return Target(url: endpoint, did: did)
+        return Target(url: endpoint, did: did, service: String(parts[1]))
     }
 
     /// Forwards the call with a token for `aud`/`lxm` (defaults: the
@@ -139,7 +144,8 @@ enum ServiceProxy {
         let lowered = call.method.lowercased()
         if protectedMethods.contains(lowered) { throw XRPCError(.badRequest, "InvalidToken", "Bad token method") }
         let target = try await target(for: call)
-        let user = try await call.authenticate()
+        let user = try await call.authenticate(checksPermissions: true)
+        try user.require(rpc: call.method, aud: target.reference)
         if !user.scope.isPrivileged && privilegedMethods.contains(lowered) {
             throw XRPCError(.badRequest, "InvalidToken", "Bad token method")
         }

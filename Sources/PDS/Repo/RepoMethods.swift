@@ -39,8 +39,10 @@ enum RepoMethods {
     }
 
     /// The authenticated user, who must own `repo`.
+    /// Each write checks an OAuth token's `repo:` permission for its
+    /// collection and action itself.
     static func writer(_ call: XRPCCall, repo: String) async throws -> AuthenticatedUser {
-        let user = try await call.authenticate()
+        let user = try await call.authenticate(checksPermissions: true)
         // Most clients name their own repo by DID or handle: no second lookup then.
         if repo == user.did.string || repo.lowercased() == user.account.handle.string { return user }
         let target = try await account(repo, services: call.services)
@@ -86,6 +88,7 @@ enum RepoMethods {
         let input = try await call.jsonBody()
         let user = try await writer(call, repo: try input.requiredString("repo"))
         let collection = try collection(try input.requiredString("collection"))
+        try user.require(repo: collection, action: .create)
         let rkey = try input.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
             ?? RecordKey(call.services.tids.next())
         let (prepared, swapCommit) = try preparedWrite(input, collection: collection, rkey: rkey, services: call.services)
@@ -127,6 +130,9 @@ enum RepoMethods {
         let input = try await call.jsonBody()
         let user = try await writer(call, repo: try input.requiredString("repo"))
         let collection = try collection(try input.requiredString("collection"))
+        // An upsert: it may create or replace, so it needs both.
+        try user.require(repo: collection, action: .create)
+        try user.require(repo: collection, action: .update)
         let rkey = try recordKey(try input.requiredString("rkey"))
         let (prepared, swapCommit) = try preparedWrite(input, collection: collection, rkey: rkey, services: call.services)
         // swapRecord: absent means no check; null means the record must not exist yet.
@@ -154,6 +160,7 @@ enum RepoMethods {
         let input = try await call.jsonBody()
         let user = try await writer(call, repo: try input.requiredString("repo"))
         let collection = try collection(try input.requiredString("collection"))
+        try user.require(repo: collection, action: .delete)
         let rkey = try recordKey(try input.requiredString("rkey"))
         let swapCommit = try input.optionalString("swapCommit")
         _ = try cid(swapCommit, name: "swapCommit")
@@ -194,6 +201,7 @@ enum RepoMethods {
             let collection = try collection(try w.requiredString("collection"))
             switch type {
             case "com.atproto.repo.applyWrites#create":
+                try user.require(repo: collection, action: .create)
                 let rkey = try w.optionalString("rkey").map { v throws(XRPCError) in try recordKey(v) }
                     ?? RecordKey(call.services.tids.next())
                 guard let value = w["value"] else { throw XRPCError.invalidRequest("Input/writes/\(i) must have value") }
@@ -201,12 +209,14 @@ enum RepoMethods {
                 writes.append(.create(collection: collection, rkey: rkey, record: prepared.record))
                 statuses.append(prepared.validationStatus)
             case "com.atproto.repo.applyWrites#update":
+                try user.require(repo: collection, action: .update)
                 let rkey = try recordKey(try w.requiredString("rkey"))
                 guard let value = w["value"] else { throw XRPCError.invalidRequest("Input/writes/\(i) must have value") }
                 let prepared = try RecordRules.prepare(collection: collection, rkey: rkey, record: value, validate: validate, services: call.services)
                 writes.append(.update(collection: collection, rkey: rkey, record: prepared.record))
                 statuses.append(prepared.validationStatus)
             case "com.atproto.repo.applyWrites#delete":
+                try user.require(repo: collection, action: .delete)
                 writes.append(.delete(collection: collection, rkey: try recordKey(try w.requiredString("rkey"))))
                 statuses.append(nil)
             default:

@@ -104,6 +104,8 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var durability: ServiceDatabase.Durability = .normal
     /// Timeouts and limits of every HTTP connection (see ``ConnectionConfig``).
     public var connections = ConnectionConfig()
+    /// Token lifetimes of the OAuth authorization server (see ``OAuthConfig``).
+    public var oauth = OAuthConfig()
 
     public init() {}
 
@@ -272,6 +274,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_HEADER_TIMEOUT_SECONDS") { connections.headerTimeoutSeconds = Double(v) }
         if let v = try int("PDS_IDLE_TIMEOUT_SECONDS") { connections.idleTimeoutSeconds = Double(v) }
         try connections.validate()
+        try oauth.apply(environment: env)
         if let v = env["PDS_DURABILITY"] {
             guard let parsed = ServiceDatabase.Durability(rawValue: v) else { throw ConfigError.invalid("PDS_DURABILITY", v) }
             durability = parsed
@@ -312,7 +315,7 @@ extension PDSConfig {
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
         case subscriberBufferSize, firehoseFlushMilliseconds, websocketPingInterval, crawlers, crawlInterval
         case plcDirectoryURL, allowPrivateOutbound, outboundAllowList, handleDNSServer, appViewURL, appViewDID
-        case proxyTimeoutSeconds, recordCacheMegabytes, durability, connections
+        case proxyTimeoutSeconds, recordCacheMegabytes, durability, connections, oauth
     }
 
     public init(from decoder: any Decoder) throws {
@@ -355,6 +358,7 @@ extension PDSConfig {
         try read(.recordCacheMegabytes, &recordCacheMegabytes)
         try read(.durability, &durability)
         try read(.connections, &connections)
+        try read(.oauth, &oauth)
         guard recordCacheMegabytes >= 0 else {
             throw ConfigError.invalid("recordCacheMegabytes", String(recordCacheMegabytes))
         }

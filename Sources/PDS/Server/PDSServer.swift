@@ -45,9 +45,9 @@ public enum PDSServer {
             CORSMiddleware(
                 allowOrigin: .all,
                 allowHeaders: [.accept, .authorization, .contentType, .origin, HTTPField.Name("atproto-proxy")!,
-                               HTTPField.Name("atproto-accept-labelers")!],
+                               HTTPField.Name("atproto-accept-labelers")!, HTTPField.Name("DPoP")!],
                 allowMethods: [.get, .post, .put, .delete, .head, .options],
-                exposedHeaders: ["atproto-repo-rev", "atproto-content-labelers", "Retry-After"],
+                exposedHeaders: ["atproto-repo-rev", "atproto-content-labelers", "Retry-After", "DPoP-Nonce", "WWW-Authenticate"],
                 maxAge: .seconds(86_400)))
 
         let table = methods(extensions: extensions)
@@ -68,6 +68,7 @@ public enum PDSServer {
         router.head("/xrpc/:nsid") { request, context in
             await table.dispatch(request, context: context, services: services)
         }
+        OAuthRoutes.register(on: router, services: services)
         router.get("/.well-known/atproto-did") { request, _ in
             await WellKnown.atprotoDID(request, services: services)
         }

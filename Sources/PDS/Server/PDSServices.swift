@@ -80,8 +80,11 @@ public final class PDSServices: Sendable {
     /// changes.
     public let recordCache: RecordReadCache
     /// Recent answers of the per-request session check, dropped when an
-    /// account or a session changes.
+    /// account, a session or an OAuth grant changes (OAuth grants are
+    /// checked through it too, by grant ID).
     let sessionChecks = SessionCheckCache()
+    /// The OAuth authorization server: its keys, stores and checks.
+    public let oauth: OAuthServices
 
     /// Opens (creating on first start) the data directory, its database and
     /// its keys.
@@ -125,6 +128,9 @@ public final class PDSServices: Sendable {
         secrets = try ServiceSecrets.loadOrCreate(in: config.dataDirectory)
         tokens = SessionTokens(key: secrets.sessionKey, serviceDID: config.resolvedServiceDID)
         identity = IdentityServices(config: config)
+        oauth = try OAuthServices(
+            config: config, requests: OAuthRequestStore(pool: pool), grants: OAuthGrantStore(pool: pool),
+            devices: OAuthDeviceStore(pool: pool), identity: identity)
         blobStore = try FileBlobStore(root: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("blobs"))
     }
 }

@@ -71,23 +71,7 @@ enum ServerMethods {
         let input = try await call.jsonBody()
         let identifier = try input.requiredString("identifier")
         let password = try input.requiredString("password")
-        let now = Int(Date().timeIntervalSince1970)
-        let address = call.clientAddress
-        if let wait = services.rateLimiter.hit(
-            .init(name: "login", max: services.config.rateLimits.loginsPerFiveMinutes, window: 300), key: address)
-        {
-            throw XRPCError.rateLimited(retryAfter: wait)
-        }
-        let account = try await services.accounts.account(identifier: identifier)
-        let subject = account?.did.string ?? LoginAttemptStore.unknownSubject(identifier)
-        // One attempt per subject at a time, from check to record: attempts
-        // sent together would otherwise all pass the same counts (30 at
-        // once against a pair limit of 5). Refused attempts do no Argon2id,
-        // so a queue of them drains at once.
-        let verified = try await services.loginLock.withLock(subject) {
-            try await checkPassword(
-                services, account: account, subject: subject, password: password, address: address, now: now)
-        }
+        let verified = try await verifyPassword(identifier: identifier, password: password, address: call.clientAddress, services: services)
         let allowTakendown = try input.optionalBool("allowTakendown") ?? false
         if verified.account.status == .takendown && !allowTakendown {
             throw XRPCError(.unauthorized, "AccountTakedown", "Account has been taken down")
@@ -103,8 +87,31 @@ enum ServerMethods {
         return .json(.map(body))
     }
 
+    /// Checks a sign-in (`createSession`, the OAuth sign-in page) with the
+    /// per-address rate limit and the login throttle.
+    static func verifyPassword(identifier: String, password: String, address: String, services: PDSServices) async throws
+        -> VerifiedPassword
+    {
+        let now = Int(Date().timeIntervalSince1970)
+        if let wait = services.rateLimiter.hit(
+            .init(name: "login", max: services.config.rateLimits.loginsPerFiveMinutes, window: 300), key: address)
+        {
+            throw XRPCError.rateLimited(retryAfter: wait)
+        }
+        let account = try await services.accounts.account(identifier: identifier)
+        let subject = account?.did.string ?? LoginAttemptStore.unknownSubject(identifier)
+        // One attempt per subject at a time, from check to record: attempts
+        // sent together would otherwise all pass the same counts (30 at
+        // once against a pair limit of 5). Refused attempts do no Argon2id,
+        // so a queue of them drains at once.
+        return try await services.loginLock.withLock(subject) {
+            try await checkPassword(
+                services, account: account, subject: subject, password: password, address: address, now: now)
+        }
+    }
+
     /// A password that signed in: to the account, or one of its app passwords.
-    private struct VerifiedPassword: Sendable {
+    struct VerifiedPassword: Sendable {
         let account: Account
         let scope: AuthScope
         let appPasswordName: String?
@@ -167,9 +174,16 @@ enum ServerMethods {
         return resolved == account.did ? account.handle.string : Handle.invalidHandleMarker
     }
 
+    /// Any token may ask who it is; an OAuth token sees the email only with
+    /// `transition:email` or `account:email`.
     static func getSession(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowInactive: true)
-        return .json(.map(await sessionDescription(user.account, services: call.services)))
+        let user = try await call.authenticate(allowInactive: true, checksPermissions: true)
+        var body = await sessionDescription(user.account, services: call.services)
+        if !user.mayReadEmail {
+            body["email"] = nil
+            body["emailConfirmed"] = nil
+        }
+        return .json(.map(body))
     }
 
     static func refreshSession(_ call: XRPCCall) async throws -> XRPCResult {

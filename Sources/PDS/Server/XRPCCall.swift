@@ -13,6 +13,8 @@ public final class XRPCCall {
     public let context: PDSRequestContext
     public let services: PDSServices
     private var bodyTaken = false
+    /// Headers added to the answer, success or error (the next DPoP nonce).
+    var extraHeaders: HTTPFields = [:]
     /// The query string, parsed on first use (Hummingbird parses it anew on
     /// every access).
     private lazy var query = request.uri.queryParameters

@@ -63,8 +63,17 @@ public struct XRPCMethods: Sendable {
             {
                 throw XRPCError.rateLimited(retryAfter: wait)
             }
-            if let method { return try await XRPCMethods.response(for: method.handler(call)) }
-            return try await XRPCMethods.response(for: ServiceProxy.handle(call))
+            do {
+                var response =
+                    if let method { try await XRPCMethods.response(for: method.handler(call)) } else {
+                        try await XRPCMethods.response(for: ServiceProxy.handle(call))
+                    }
+                response.headers.append(contentsOf: call.extraHeaders)
+                return response
+            } catch var error as XRPCError {
+                for field in call.extraHeaders where error.headers[field.name] == nil { error.headers.append(field) }
+                throw error
+            }
         } catch let error as XRPCError {
             return XRPCMethods.response(for: error)
         } catch where StorageFull.matches(error) {

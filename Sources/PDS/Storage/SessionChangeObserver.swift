@@ -1,12 +1,12 @@
 import GRDB
 
 /// Watches the writer connection for transactions that change accounts or
-/// sessions (`account`, `refresh_token`) and, once one has committed,
+/// sessions (`account`, `refresh_token`, `oauth_grant`) and, once one has committed,
 /// empties the ``SessionCheckCache``. It runs on the writer before the
 /// write returns, so a request made after a logout or a takedown is
 /// checked against the database again.
 final class SessionChangeObserver: TransactionObserver {
-    static let tables: Set<String> = ["account", "refresh_token"]
+    static let tables: Set<String> = ["account", "refresh_token", "oauth_grant"]
     private let cache: SessionCheckCache
     private var changed = false
 
