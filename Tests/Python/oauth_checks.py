@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.parse
 
+import jwskate
 import requests
 from requests_oauth2client import DPoPKey
 
@@ -269,6 +270,29 @@ check(stale.status_code == 401 and 'error="use_dpop_nonce"' in stale.headers.get
       "a stale nonce on a resource request: %s" % stale.text)
 print("refused as expected: a stale nonce on a resource request", flush=True)
 
+# --- prompt=none: a code without pages once this browser's account granted the client; else an error. ---
+silent_key = DPoPKey.generate(alg="ES256")
+response, verifier, form = par(client_id, scope, silent_key, prompt="none")
+silent = browser.get(AUTHORIZE, params={"client_id": client_id, "request_uri": response.json()["request_uri"]}, allow_redirects=False,
+                     timeout=10)
+check(silent.status_code == 303 and "code=" in silent.headers["Location"] and "state=" + form["state"] in silent.headers["Location"],
+      "prompt=none with a grant: %d %s" % (silent.status_code, silent.headers.get("Location")))
+quiet = post(TOKEN, {"grant_type": "authorization_code", "code": code_of(silent.headers["Location"]), "redirect_uri": REDIRECT,
+                     "code_verifier": verifier, "client_id": client_id}, silent_key)
+check(quiet.status_code == 200, "prompt=none code exchange: %s" % quiet.text)
+left_in_force += 1
+stranger = loopback_client("atproto transition:generic transition:email")
+response = par(stranger, "atproto transition:generic", DPoPKey.generate(alg="ES256"), prompt="none")[0]
+refused = browser.get(AUTHORIZE, params={"client_id": stranger, "request_uri": response.json()["request_uri"]}, allow_redirects=False,
+                      timeout=10)
+check(refused.status_code == 303 and "error=consent_required" in refused.headers["Location"], "prompt=none without a grant: %s" % refused.headers)
+fresh_browser = requests.Session()
+response = par(client_id, scope, DPoPKey.generate(alg="ES256"), prompt="none")[0]
+refused = fresh_browser.get(AUTHORIZE, params={"client_id": client_id, "request_uri": response.json()["request_uri"]}, allow_redirects=False,
+                            timeout=10)
+check(refused.status_code == 303 and "error=login_required" in refused.headers["Location"], "prompt=none signed out: %s" % refused.headers)
+print("prompt=none: a code from an existing grant, consent_required and login_required otherwise", flush=True)
+
 # Refresh: rotation, and a spent refresh token revokes the grant.
 refreshed = post(TOKEN, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": client_id}, key)
 check(refreshed.status_code == 200 and refreshed.json()["refresh_token"] != tokens["refresh_token"], refreshed.text)
@@ -337,6 +361,48 @@ expect_error(document_par("/large.json"), 401, "invalid_client", "a document ove
 started = time.monotonic()
 expect_error(document_par("/slow.json"), 401, "invalid_client", "a document that takes 8 s")
 check(time.monotonic() - started < 7.5, "the slow document was waited for %.1f s" % (time.monotonic() - started))
+# --- A confidential client: private_key_jwt assertions at PAR, token and refresh. ---
+client_key = jwskate.Jwk.generate(alg="ES256", kid="key-1")
+confidential = origin + "/confidential.json"
+documents["/confidential.json"] = (document(
+    "/confidential.json", client_name="Confidential app", token_endpoint_auth_method="private_key_jwt",
+    token_endpoint_auth_signing_alg="ES256", application_type="web",
+    jwks={"keys": [dict(client_key.public_jwk(), kid="key-1", use="sig")]}), 0)
+
+
+def assertion(jti=None):
+    now_s = int(time.time())
+    claims = {"iss": confidential, "sub": confidential, "aud": base, "iat": now_s, "exp": now_s + 60,
+              "jti": jti or secrets.token_urlsafe(12)}
+    return str(jwskate.Jwt.sign(claims, client_key, alg="ES256"))
+
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+key = DPoPKey.generate(alg="ES256")
+verifier = secrets.token_urlsafe(48)
+pushed = post(PAR, {
+    "client_id": confidential, "response_type": "code", "redirect_uri": "http://127.0.0.1/cb", "scope": "atproto transition:generic",
+    "state": "confidential", "code_challenge": b64(hashlib.sha256(verifier.encode()).digest()), "code_challenge_method": "S256",
+    "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion()}, key)
+check(pushed.status_code == 201, "confidential PAR: %s" % pushed.text)
+expect_error(post(PAR, {"client_id": confidential, "response_type": "code", "redirect_uri": "http://127.0.0.1/cb", "scope": "atproto",
+                        "state": "s", "code_challenge": b64(hashlib.sha256(verifier.encode()).digest()),
+                        "code_challenge_method": "S256"}, key), 401, "invalid_client", "a confidential client without its assertion")
+location = consent(confidential, pushed.json()["request_uri"], browser)
+replayed = assertion("used-once")
+exchanged = post(TOKEN, {"grant_type": "authorization_code", "code": code_of(location), "redirect_uri": "http://127.0.0.1/cb",
+                         "code_verifier": verifier, "client_id": confidential, "client_assertion_type": ASSERTION_TYPE,
+                         "client_assertion": replayed}, key)
+check(exchanged.status_code == 200, "confidential code exchange: %s" % exchanged.text)
+refresh = {"grant_type": "refresh_token", "refresh_token": exchanged.json()["refresh_token"], "client_id": confidential,
+           "client_assertion_type": ASSERTION_TYPE}
+expect_error(post(TOKEN, dict(refresh, client_assertion=replayed), key), 401, "invalid_client", "a replayed client assertion")
+expect_error(post(TOKEN, {k: v for k, v in refresh.items() if k != "client_assertion_type"}, key), 401, "invalid_client",
+             "a confidential client's refresh without its assertion")
+renewed = post(TOKEN, dict(refresh, client_assertion=assertion()), key)
+check(renewed.status_code == 200 and renewed.json()["refresh_token"] != refresh["refresh_token"], "confidential refresh: %s" % renewed.text)
+left_in_force += 1
+print("a confidential client signs in, exchanges and refreshes with private_key_jwt", flush=True)
 server.shutdown()
 
 print("OK")

@@ -9,6 +9,9 @@ public struct IdentityServices: Sendable {
     public let http: GuardedHTTPClient
     public let dids: DIDResolver
     public let handles: HandleResolver
+    /// The DNS TXT client of handle and Lexicon resolution (nil when no
+    /// nameserver is known).
+    public let dns: DNSTXTResolver?
 
     init(config: PDSConfig) {
         // The operator's own services are allowed whatever they resolve to.
@@ -25,6 +28,7 @@ public struct IdentityServices: Sendable {
         if let server = config.handleDNSServer {
             dns = IdentityServices.nameserver(server)
         }
+        self.dns = dns
         handles = HandleResolver(configuration: .init(dns: dns, policy: policy))
     }
 

@@ -28,7 +28,7 @@ enum OAuthAppsPage {
                     continue
                 }
                 for grant in grants {
-                    let scope = (try? OAuthScope(grant.scope)).map(PermissionDescriptions.describe) ?? [grant.scope]
+                    let scope = (try? OAuthScope(grant.scope)).map { PermissionDescriptions.describe($0) } ?? [grant.scope]
                     body += """
                         <section class="grant">
                         <strong>\(OAuthPageHTML.escape(grant.clientName ?? "An app"))</strong>

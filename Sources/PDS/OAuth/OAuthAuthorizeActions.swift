@@ -99,18 +99,24 @@ enum OAuthAuthorizeActions {
                 try await oauth.requests.delete(pending.request.id)
                 return try await redirect(pending, error: "access_denied", services: services)
             }
-            let code = "cod-" + OAuthServices.randomToken()
-            guard
-                try await oauth.requests.consent(
-                    pending.request.id, did: account.did, codeHash: OAuthServices.hash(code), codeExpiresAt: now + OAuthServices.codeLifetime)
-            else { throw OAuthError.invalidRequestURI("This sign-in request has already been answered.") }
-            return redirect(pending.request.parameters, fields: [("code", code)], issuer: oauth.issuer, secure: secure)
+            return try await issueCode(pending, did: account.did, services: services)
         } catch let error as OAuthError {
             return OAuthPageHTML.errorPage(error.message, status: HTTPResponse.Status(code: error.status), secure: secure)
         } catch {
             services.logger.error("oauth consent failed: \(error)")
             return OAuthPageHTML.errorPage("Something went wrong on the server.", status: .internalServerError, secure: secure)
         }
+    }
+
+    /// Answers the request with a new code for `did` and sends the browser back.
+    static func issueCode(_ pending: OAuthAuthorizePage.Pending, did: DID, services: PDSServices) async throws -> Response {
+        let oauth = services.oauth
+        let code = "cod-" + OAuthServices.randomToken()
+        let expiry = Int(Date().timeIntervalSince1970) + OAuthServices.codeLifetime
+        guard try await oauth.requests.consent(pending.request.id, did: did, codeHash: OAuthServices.hash(code), codeExpiresAt: expiry) else {
+            throw OAuthError.invalidRequestURI("This sign-in request has already been answered.")
+        }
+        return redirect(pending.request.parameters, fields: [("code", code)], issuer: oauth.issuer, secure: oauth.issuer.hasPrefix("https://"))
     }
 
     /// Sends the browser back to the app with an error (`access_denied`,

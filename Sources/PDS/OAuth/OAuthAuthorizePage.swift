@@ -29,16 +29,13 @@ enum OAuthAuthorizePage {
             let parameters = pending.request.parameters
             let chosen = query["account"].map(String.init)
             let hint = parameters.loginHint?.lowercased()
-            if parameters.prompt == "none" {
-                return try await OAuthAuthorizeActions.redirect(
-                    pending, error: accounts.isEmpty ? "login_required" : "consent_required", services: services)
-            }
+            if parameters.prompt == "none" { return try await silently(pending, accounts: accounts, hint: hint, services: services) }
             if let chosen, let account = accounts.first(where: { $0.did.string == chosen }) {
-                return consentPage(pending, account: account, device: device, services: services)
+                return await consentPage(pending, account: account, device: device, services: services)
             }
             let wantsLogin = query["login"] == "1" || parameters.prompt == "login" || parameters.prompt == "create"
             if !wantsLogin, let hint, let account = accounts.first(where: { $0.did.string == hint || $0.handle.string == hint }) {
-                return consentPage(pending, account: account, device: device, services: services)
+                return await consentPage(pending, account: account, device: device, services: services)
             }
             if accounts.isEmpty || wantsLogin || (hint != nil && parameters.prompt != "select_account") {
                 return signInPage(pending, device: device, identifier: parameters.loginHint ?? "", error: nil, services: services)
@@ -50,6 +47,24 @@ enum OAuthAuthorizePage {
             services.logger.error("oauth authorize page failed: \(error)")
             return OAuthPageHTML.errorPage("Something went wrong on the server.", status: .internalServerError, secure: secure)
         }
+    }
+
+    /// `prompt=none`: no page may be shown. The request is answered with a
+    /// code when the browser is signed in to the account (the one hinted,
+    /// or its only one) and that account already granted this client at
+    /// least this scope; else the app hears `login_required` or
+    /// `consent_required`.
+    static func silently(_ pending: Pending, accounts: [Account], hint: String?, services: PDSServices) async throws -> Response {
+        let candidates = hint.map { hint in accounts.filter { $0.did.string == hint || $0.handle.string == hint } } ?? accounts
+        guard candidates.count == 1, let account = candidates.first else {
+            return try await OAuthAuthorizeActions.redirect(pending, error: accounts.isEmpty ? "login_required" : "consent_required", services: services)
+        }
+        let wanted = try OAuthScope(pending.request.parameters.scope)
+        let granted = try await services.oauth.grants.grants(did: account.did, now: Int(Date().timeIntervalSince1970)).contains { grant in
+            grant.clientID == pending.client.clientID && (try? OAuthScope(grant.scope)).map { wanted.isWithin($0) } == true
+        }
+        guard granted else { return try await OAuthAuthorizeActions.redirect(pending, error: "consent_required", services: services) }
+        return try await OAuthAuthorizeActions.issueCode(pending, did: account.did, services: services)
     }
 
     /// The pushed request a page names, which must be this client's, still
@@ -116,13 +131,17 @@ enum OAuthAuthorizePage {
             title: "Choose an account", body: body, secure: services.oauth.issuer.hasPrefix("https://"), extraHeaders: device.headers)
     }
 
-    static func consentPage(_ pending: Pending, account: Account, device: OAuthDevice, services: PDSServices) -> Response {
+    static func consentPage(_ pending: Pending, account: Account, device: OAuthDevice, services: PDSServices) async -> Response {
         let oauth = services.oauth
         let scope = (try? OAuthScope(pending.request.parameters.scope)) ?? pending.client.scope
+        var sets: [String: PermissionSet] = [:]
+        for case .include(let nsid, _) in scope.permissions {
+            if case .success(let set) = await oauth.permissionSets.resolve(nsid) { sets[nsid] = set }
+        }
         var body = OAuthPageHTML.clientHeader(pending.client)
         body += "<h1>Allow \(OAuthPageHTML.escape(pending.client.displayName)) access?</h1>\n"
         body += "<p>As <strong>@\(OAuthPageHTML.escape(account.handle.string))</strong>, it will be able to:</p>\n<ul class=\"permissions\">\n"
-        for line in PermissionDescriptions.describe(scope) { body += "<li>\(OAuthPageHTML.escape(line))</li>\n" }
+        for line in PermissionDescriptions.describe(scope, sets: sets) { body += "<li>\(OAuthPageHTML.escape(line))</li>\n" }
         body += "</ul>\n"
         if let redirect = URL(string: pending.request.parameters.redirectURI) {
             body += "<p class=\"muted\">You will be sent back to \(OAuthPageHTML.escape(redirect.host ?? redirect.absoluteString)). You can take this access back at any time under <a href=\"/oauth/apps\">Apps with access</a>.</p>\n"

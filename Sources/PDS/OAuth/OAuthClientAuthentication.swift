@@ -7,6 +7,8 @@ import OAuth
 /// a request and a grant (`none`, `private_key_jwt:<kid>`) makes a later
 /// token request prove the same way.
 enum OAuthClientAuthentication {
+    /// The assertion's `aud` may be the issuer, this endpoint or the
+    /// token endpoint (client libraries address all their assertions to it).
     static func authenticate(_ form: OAuthForm, client: OAuthClient, endpoint: String, oauth: OAuthServices) async throws(OAuthError)
         -> String
     {
@@ -23,7 +25,7 @@ enum OAuthClientAuthentication {
             let assertion = try form.required("client_assertion")
             let keys = try await oauth.clients.keys(of: client)
             let kid = try ClientAssertion.verify(
-                assertion, clientID: client.clientID, keys: keys, audiences: [oauth.issuer, oauth.url(endpoint)],
+                assertion, clientID: client.clientID, keys: keys, audiences: [oauth.issuer, oauth.url(endpoint), oauth.url("/oauth/token")],
                 replays: oauth.assertionReplays)
             return "private_key_jwt:\(kid)"
         }

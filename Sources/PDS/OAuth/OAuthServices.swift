@@ -16,6 +16,8 @@ public final class OAuthServices: Sendable {
     /// `jti`s of client assertions already used.
     let assertionReplays = ReplayCache(capacity: 50_000)
     let clients: ClientRegistry
+    /// `include:` permission sets, resolved and cached.
+    let permissionSets: PermissionSetResolver
     public let requests: OAuthRequestStore
     public let grants: OAuthGrantStore
     public let devices: OAuthDeviceStore
@@ -40,6 +42,7 @@ public final class OAuthServices: Sendable {
         keys = try OAuthServerKeys.loadOrCreate(in: config.dataDirectory)
         dpop = DPoPVerifier(nonces: DPoPNonces(secret: keys.nonceSecret))
         clients = ClientRegistry(http: identity.http, allowsHTTPLoopback: config.allowPrivateOutbound)
+        permissionSets = PermissionSetResolver(identity: identity)
         self.requests = requests
         self.grants = grants
         self.devices = devices
@@ -62,11 +65,15 @@ public final class OAuthServices: Sendable {
 
     /// A new access token for `grant`: an ES256 JWT (`at+jwt`, RFC 9068)
     /// bound to the grant's DPoP key (`cnf.jkt`).
-    func accessToken(for grant: OAuthGrantStore.Grant, serviceDID: String, now: Date = Date()) throws -> (token: String, expiresIn: Int) {
+    /// `scope` is the grant's with its permission sets expanded
+    /// (``effectiveScope(_:)``).
+    func accessToken(for grant: OAuthGrantStore.Grant, scope: String, serviceDID: String, now: Date = Date()) throws
+        -> (token: String, expiresIn: Int)
+    {
         let iat = Int(now.timeIntervalSince1970)
         let lifetime = config.accessTokenSeconds
         let claims = JWTClaims(
-            iss: issuer, sub: grant.did.string, aud: serviceDID, exp: iat + lifetime, iat: iat, jti: grant.id, scope: grant.scope,
+            iss: issuer, sub: grant.did.string, aud: serviceDID, exp: iat + lifetime, iat: iat, jti: grant.id, scope: scope,
             client_id: grant.clientID, cnf: .init(jkt: grant.dpopJKT))
         return (try JWT.sign(claims: claims, typ: "at+jwt", key: keys.signingKey), lifetime)
     }

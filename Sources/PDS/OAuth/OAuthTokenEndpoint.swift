@@ -75,7 +75,7 @@ enum OAuthTokenEndpoint {
             throw OAuthError.invalidGrant("the code was already used; the tokens issued for it are revoked")
         case .granted:
             services.logger.info("oauth grant", metadata: ["did": .string(did.string), "client": .string(client.clientID)])
-            return try tokenAnswer(grant, refreshToken: client.mayRefresh ? refreshToken : nil, services: services)
+            return try await tokenAnswer(grant, refreshToken: client.mayRefresh ? refreshToken : nil, services: services)
         }
     }
 
@@ -109,7 +109,7 @@ enum OAuthTokenEndpoint {
             guard let account = try await services.accounts.account(did: grant.did), account.status == .active else {
                 throw OAuthError.invalidGrant("the account is not active")
             }
-            return try tokenAnswer(grant, refreshToken: next, services: services)
+            return try await tokenAnswer(grant, refreshToken: next, services: services)
         }
     }
 
@@ -119,8 +119,11 @@ enum OAuthTokenEndpoint {
         client.authMethod == .none ? grant.expiresAt : min(grant.expiresAt, now + oauth.config.confidentialRefreshDays * 86_400)
     }
 
-    static func tokenAnswer(_ grant: OAuthGrantStore.Grant, refreshToken: String?, services: PDSServices) throws -> DataValue {
-        let access = try services.oauth.accessToken(for: grant, serviceDID: services.config.resolvedServiceDID)
+    /// The answer: the access token carries the scope with its permission
+    /// sets expanded; `scope` says what was granted.
+    static func tokenAnswer(_ grant: OAuthGrantStore.Grant, refreshToken: String?, services: PDSServices) async throws -> DataValue {
+        let scope = await services.oauth.effectiveScope(grant.scope)
+        let access = try services.oauth.accessToken(for: grant, scope: scope, serviceDID: services.config.resolvedServiceDID)
         var answer: DataMap = [
             "access_token": .string(access.token), "token_type": "DPoP", "expires_in": .int(Int64(access.expiresIn)),
             "scope": .string(grant.scope), "sub": .string(grant.did.string),

@@ -2,19 +2,20 @@ import OAuth
 
 /// Permissions in plain words, for the consent page.
 enum PermissionDescriptions {
-    static func describe(_ scope: OAuthScope) -> [String] {
+    /// - Parameter sets: the `include:` sets that resolved, by NSID.
+    static func describe(_ scope: OAuthScope, sets: [String: PermissionSet] = [:]) -> [String] {
         var lines: [String] = []
         if scope.transitionGeneric {
             lines.append("Read and change everything in your account's public data: posts, likes, follows, lists, your profile; upload pictures and videos; and use other atproto services on your behalf (not direct messages)")
         }
         if scope.transitionChat { lines.append("Read and send your direct messages") }
         if scope.transitionEmail { lines.append("See your email address") }
-        for permission in scope.permissions { lines.append(describe(permission)) }
+        for permission in scope.permissions { lines.append(describe(permission, sets: sets)) }
         if lines.isEmpty { lines.append("Know which account you are (your handle and DID), and nothing more") }
         return lines
     }
 
-    static func describe(_ permission: Permission) -> String {
+    static func describe(_ permission: Permission, sets: [String: PermissionSet] = [:]) -> String {
         switch permission {
         case .repo(let collections, let actions):
             let verbs = RepoAction.allCases.filter(actions.contains).map { action in
@@ -44,7 +45,11 @@ enum PermissionDescriptions {
         case .identity(let attribute):
             return attribute == "*" ? "Control your identity: your handle and your DID document" : "Change your handle"
         case .include(let nsid, let aud):
-            return "Use the permissions of \(nsid)" + (aud.map { " with \($0)" } ?? "")
+            guard let set = sets[nsid] else {
+                return "The permissions of \(nsid), which could not be looked up: they grant nothing until they can be"
+            }
+            let title = set.title ?? nsid
+            return title + (set.detail.map { ": \($0)" } ?? "") + (aud.map { " (with \($0))" } ?? "")
         }
     }
 }
