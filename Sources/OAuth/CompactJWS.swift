@@ -38,11 +38,15 @@ struct CompactJWS<Header: Decodable, Payload: Decodable> {
 
     /// The decoded header and payload bytes, the signed bytes and the signature.
     static func split(_ token: String, what: String) throws(OAuthError) -> ([UInt8], [UInt8], [UInt8], [UInt8]) {
-        guard token.utf8.count <= Self.maxLength else { throw .invalidRequest("\(what) is longer than \(Self.maxLength) bytes") }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
-            let signature = Base64URL.decode(parts[2])
+        // On the UTF-8 bytes: splitting and scanning the String by
+        // Characters was half the time of a DPoP check.
+        let bytes = Array(token.utf8)
+        guard bytes.count <= Self.maxLength else { throw .invalidRequest("\(what) is longer than \(Self.maxLength) bytes") }
+        let dot: UInt8 = 0x2E
+        guard let first = bytes.firstIndex(of: dot), let second = bytes[(first + 1)...].firstIndex(of: dot),
+            !bytes[(second + 1)...].contains(dot), let headerBytes = Base64URL.decode(utf8: bytes[..<first]),
+            let payloadBytes = Base64URL.decode(utf8: bytes[(first + 1)..<second]), let signature = Base64URL.decode(utf8: bytes[(second + 1)...])
         else { throw .invalidRequest("\(what) is not a compact JWS of three base64url parts") }
-        return (headerBytes, payloadBytes, Array((parts[0] + "." + parts[1]).utf8), signature)
+        return (headerBytes, payloadBytes, Array(bytes[..<second]), signature)
     }
 }

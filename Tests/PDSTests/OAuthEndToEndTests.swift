@@ -57,7 +57,7 @@ struct OAuthEndToEndTests {
         // how many grants it left in force; the store must hold exactly those.
         let expected = output.split(separator: "\n").last.flatMap { $0.hasPrefix("grants: ") ? Int($0.dropFirst(8)) : nil }
         let left = try await server.services.oauth.grants.grants(did: nil, now: Int(Date().timeIntervalSince1970))
-        #expect(expected == 4 && left.count == expected)
+        #expect(expected == 6 && left.count == expected)
         // The proxied call within the rpc: scope reached the AppView; the one outside did not.
         #expect(appView.requests.contains { $0.nsid == "app.bsky.actor.getProfile" })
         #expect(!appView.requests.contains { $0.nsid == "app.bsky.feed.getTimeline" })

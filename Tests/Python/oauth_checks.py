@@ -185,6 +185,29 @@ session = xrpc("GET", "com.atproto.server.getSession", key, access)
 check(session.status_code == 200 and "email" not in session.json(), "getSession: %s" % session.text)
 print("repo:app.bsky.feed.like is refused for posts, blobs, app passwords, account deletion and preferences", flush=True)
 
+# --- account: and identity: permissions. ---
+key, tokens, _ = sign_in("atproto account:status?action=manage", browser)
+left_in_force += 1
+access = tokens["access_token"]
+status = xrpc("GET", "com.atproto.server.checkAccountStatus", key, access)
+check(status.status_code == 200, "checkAccountStatus with account:status?action=manage: %s" % status.text)
+off = xrpc("POST", "com.atproto.server.deactivateAccount", key, access, json={})
+check(off.status_code == 200, "deactivateAccount with account:status?action=manage: %s" % off.text)
+on = xrpc("POST", "com.atproto.server.activateAccount", key, access)
+check(on.status_code == 200, "activateAccount with account:status?action=manage: %s" % on.text)
+handle_refused = xrpc("POST", "com.atproto.identity.updateHandle", key, access, json={"handle": "renamed-never.test"})
+check(handle_refused.status_code == 403 and "identity:handle" in handle_refused.text, "updateHandle without identity:handle: %s" % handle_refused.text)
+key, tokens, _ = sign_in("atproto identity:handle", browser)
+left_in_force += 1
+access = tokens["access_token"]
+renamed = xrpc("POST", "com.atproto.identity.updateHandle", key, access, json={"handle": handle})
+check(renamed.status_code == 200, "updateHandle with identity:handle: %s" % renamed.text)
+plc = xrpc("POST", "com.atproto.identity.requestPlcOperationSignature", key, access)
+check(plc.status_code == 403 and "identity:*" in plc.text, "a PLC operation with identity:handle only: %s" % plc.text)
+status_refused = xrpc("POST", "com.atproto.server.deactivateAccount", key, access, json={})
+check(status_refused.status_code == 403 and "account:status?action=manage" in status_refused.text, status_refused.text)
+print("account:status and identity:handle gate exactly their methods", flush=True)
+
 # --- rpc: scopes gate service-auth tokens and proxied calls. ---
 scope = "atproto rpc:app.bsky.actor.getProfile?aud=" + urllib.parse.quote(appview, safe=":")
 key, tokens, _ = sign_in(scope, browser)

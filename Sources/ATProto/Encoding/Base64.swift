@@ -70,7 +70,13 @@ public enum Base64 {
 
     /// Decodes base64 with optional padding; nil on malformed input.
     public static func decode(_ string: some StringProtocol, alphabet: Alphabet = .standard) -> [UInt8]? {
-        var chars = Array(string.utf8)
+        decode(utf8: string.utf8, alphabet: alphabet)
+    }
+
+    /// Decodes base64 text given as its UTF-8 bytes (a slice of a larger
+    /// buffer, say); nil on malformed input.
+    public static func decode(utf8 text: some Collection<UInt8>, alphabet: Alphabet = .standard) -> [UInt8]? {
+        var chars = Array(text)
         if chars.count % 4 == 0 {
             // Strip at most two padding characters, only when the length is padded.
             if chars.last == 61 { chars.removeLast() }

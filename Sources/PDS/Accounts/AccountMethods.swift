@@ -41,12 +41,12 @@ enum AccountMethods {
     // MARK: - Status
 
     static func checkAccountStatus(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowInactive: true)
+        let user = try await call.authenticate(allowInactive: true, permission: .account(.status, .read))
         return .json(try await AccountStatusReport.compute(for: user.account, services: call.services).json)
     }
 
     static func activateAccount(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true, permission: .account(.status, .manage))
         if user.account.status == .deactivated {
             try await DIDDocumentCheck.assertPointsHere(user.account, services: call.services)
         }
@@ -55,7 +55,7 @@ enum AccountMethods {
     }
 
     static func deactivateAccount(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true, permission: .account(.status, .manage))
         let input = try await optionalBody(call)
         let deleteAfter = try input.optionalString("deleteAfter")
         if let deleteAfter, !ATDatetime.isValid(deleteAfter) {

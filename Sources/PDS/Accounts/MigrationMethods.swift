@@ -25,7 +25,7 @@ enum MigrationMethods {
     /// import). A CAR that fails any of this is refused with 400 and changes
     /// nothing.
     static func importRepo(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true, permission: .account(.repo, .manage))
         let services = call.services
         let file = try await RequestBodyFile.receive(
             call, limit: services.config.repoImportLimit, into: services.blobStore.temporaryDirectory)

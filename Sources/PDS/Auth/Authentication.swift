@@ -49,16 +49,20 @@ extension XRPCCall {
     ///   - checksPermissions: true for methods whose handler checks an OAuth
     ///     token's granular permissions itself (``AuthenticatedUser/require(repo:action:)``
     ///     and its kin); other methods need `transition:generic`.
-    public func authenticate(allowAppPassword: Bool = true, allowInactive: Bool = false, checksPermissions: Bool = false) async throws
-        -> AuthenticatedUser
-    {
+    ///   - permission: the `account:` or `identity:` permission that lets an
+    ///     OAuth token call the method (even one an app password may not).
+    public func authenticate(
+        allowAppPassword: Bool = true, allowInactive: Bool = false, checksPermissions: Bool = false,
+        permission: OAuthPermissionNeeded? = nil
+    ) async throws -> AuthenticatedUser {
         if let header = request.headers[.authorization], header.hasPrefix("DPoP ") {
             let oauth = services.oauth
             extraHeaders[OAuthResponses.dpopNonce] = oauth.dpop.nonces.current()
             return try await services.authenticateOAuth(
                 accessToken: String(header.dropFirst(5).drop { $0 == " " }),
                 proof: request.headers[OAuthResponses.dpop], method: request.method.rawValue, path: request.uri.path,
-                allowAppPassword: allowAppPassword, allowInactive: allowInactive, checksPermissions: checksPermissions)
+                allowAppPassword: allowAppPassword, allowInactive: allowInactive, checksPermissions: checksPermissions,
+                permission: permission)
         }
         guard let token = bearerToken else { throw XRPCError.authRequired() }
         return try await services.authenticate(accessToken: token, allowAppPassword: allowAppPassword, allowInactive: allowInactive)

@@ -52,7 +52,7 @@ enum IdentityMethods {
     /// `#identity` event are written in one transaction; the operation is
     /// then submitted to the directory (and retried if it is unreachable).
     static func updateHandle(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowAppPassword: true)
+        let user = try await call.authenticate(allowAppPassword: true, permission: .identity("handle"))
         let services = call.services
         try limitIdentityChange(call, did: user.did)
         let raw = try await call.jsonBody().requiredString("handle")
@@ -152,7 +152,7 @@ enum IdentityMethods {
     // MARK: - PLC operations
 
     static func getRecommendedDidCredentials(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowInactive: true)
+        let user = try await call.authenticate(allowInactive: true, permission: .identity("*"))
         let services = call.services
         return .json(.map(PLCOperation.credentials(
             handle: user.account.handle, signingKey: user.account.signingKey.publicKey,
@@ -160,7 +160,7 @@ enum IdentityMethods {
     }
 
     static func requestPlcOperationSignature(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true, permission: .identity("*"))
         try limitIdentityChange(call, did: user.did)
         guard user.did.method == "plc" else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
         try await EmailTokens.issue(.plcOperation, did: user.did, email: user.account.email, services: call.services)
@@ -172,7 +172,7 @@ enum IdentityMethods {
     /// kept); needs the emailed token. The operation is returned, not
     /// submitted.
     static func signPlcOperation(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true, permission: .identity("*"))
         try limitIdentityChange(call, did: user.did)
         let services = call.services
         let input = try await call.jsonBody()
@@ -207,7 +207,7 @@ enum IdentityMethods {
     /// the account working here (this server's rotation key, the account's
     /// signing key, this server as PDS); then announces the identity.
     static func submitPlcOperation(_ call: XRPCCall) async throws -> XRPCResult {
-        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
+        let user = try await call.authenticate(allowAppPassword: false, allowInactive: true, permission: .identity("*"))
         try limitIdentityChange(call, did: user.did)
         let services = call.services
         guard case .map(let operation)? = try await call.jsonBody()["operation"] else {

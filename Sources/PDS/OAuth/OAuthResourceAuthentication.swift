@@ -10,7 +10,7 @@ extension PDSServices {
     /// still in force, the account, and the method against the scope.
     func authenticateOAuth(
         accessToken token: String, proof: String?, method: String, path: String, allowAppPassword: Bool, allowInactive: Bool,
-        checksPermissions: Bool
+        checksPermissions: Bool, permission: OAuthPermissionNeeded?
     ) async throws -> AuthenticatedUser {
         let claims = try oauth.verifyAccessToken(token, serviceDID: config.resolvedServiceDID)
         let checked: DPoPProof
@@ -31,15 +31,24 @@ extension PDSServices {
         guard let account = session.account else { throw XRPCError.invalidToken("the account no longer exists") }
         try Self.checkStatus(account, allowInactive: allowInactive)
         let scope = claims.scope
+        let user = AuthenticatedUser(
+            did: claims.did, scope: scope.transitionChat ? .appPassPrivileged : .appPass, sessionID: claims.grantID, account: account,
+            oauthScope: scope)
+        if let permission {
+            // The granular permission, or `transition:generic` where an app
+            // password may call the method.
+            guard permission.isGranted(by: scope) || (allowAppPassword && scope.transitionGeneric) else {
+                throw XRPCError.scopeMissing(permission.scopeName)
+            }
+            return user
+        }
         if !allowAppPassword {
             throw XRPCError(.forbidden, "ScopeMissing", "This method cannot be called with an OAuth token (it needs the account's password)")
         }
         if !checksPermissions && !scope.transitionGeneric {
             throw XRPCError(.forbidden, "ScopeMissing", "Missing required scope \"transition:generic\"")
         }
-        return AuthenticatedUser(
-            did: claims.did, scope: scope.transitionChat ? .appPassPrivileged : .appPass, sessionID: claims.grantID, account: account,
-            oauthScope: scope)
+        return user
     }
 
     /// A DPoP failure on a resource request (RFC 9449 §7.1): 401 with the
@@ -49,6 +58,28 @@ extension PDSServices {
         answer.headers[.wwwAuthenticate] = "DPoP error=\"\(error.code)\", error_description=\"\(error.message.replacingOccurrences(of: "\"", with: "'"))\""
         answer.headers[OAuthResponses.dpopNonce] = oauth.dpop.nonces.current()
         return answer
+    }
+}
+
+/// The `account:` or `identity:` permission a method needs from an OAuth
+/// token (`authenticate(…, permission:)`).
+public enum OAuthPermissionNeeded: Sendable {
+    case account(AccountAttribute, AccountAction)
+    case identity(String)
+
+    func isGranted(by scope: OAuthScope) -> Bool {
+        switch self {
+        case .account(let attribute, let action): scope.allowsAccount(attribute, action)
+        case .identity(let attribute): scope.allowsIdentity(attribute)
+        }
+    }
+
+    /// The scope that grants it, for the `ScopeMissing` message.
+    var scopeName: String {
+        switch self {
+        case .account(let attribute, let action): "account:\(attribute.rawValue)" + (action == .manage ? "?action=manage" : "")
+        case .identity(let attribute): "identity:\(attribute)"
+        }
     }
 }
 
