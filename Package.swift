@@ -202,6 +202,7 @@ let package = Package(
             dependencies: [
                 "PDS", "PDSTestSupport", "Repo", "ServiceStorage", "MST", "CAR", "ATCrypto", "ATProto", "Sequencer", "Identity", "OAuth",
                 "TestSupport", "CZlib", "FeedGen", "JetstreamCompression", "Atrarium",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
