@@ -11,6 +11,7 @@ Usage: oauth_e2e.py BASE_URL HANDLE PASSWORD SCREENSHOT_DIR
 Prints "OK" and a line per step; exits non-zero on the first failure.
 """
 
+import atexit
 import http.server
 import os
 import sys
@@ -78,6 +79,8 @@ options = webdriver.ChromeOptions()
 for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=900,1000"):
     options.add_argument(flag)
 driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options)
+# A failed check must not leave Chromium running after the script.
+atexit.register(driver.quit)
 wait = WebDriverWait(driver, 20)
 
 
@@ -172,5 +175,4 @@ gone2 = xrpc("com.atproto.server.getSession", token2)
 assert gone2.status_code == 401, gone2.text
 step("revoked on the apps page: the second app's token answers %d" % gone2.status_code)
 
-driver.quit()
 print("OK")
