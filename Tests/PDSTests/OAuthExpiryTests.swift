@@ -68,4 +68,29 @@ struct OAuthExpiryTests {
         #expect(second.status == 400 && second.text.contains("invalid_grant") && second.text.contains("expired"), "\(second.text)")
         #expect(try await oauth.grants.grants(did: nil, now: now).isEmpty)
     }
+
+    @Test func grantsPastTheirEndAreDeletedWithTheirTokensAtTheNextSignIn() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let did = try DID(try await server.createAccount("old-grants").did)
+        let grants = server.services.oauth.grants
+        let requests = server.services.oauth.requests
+        let now = Int(Date().timeIntervalSince1970)
+        func grant(_ id: String, expiresAt: Int) -> OAuthGrantStore.Grant {
+            OAuthGrantStore.Grant(
+                id: id, did: did, clientID: Self.client, clientName: nil, scope: "atproto", dpopJKT: "k", clientAuth: "none",
+                createdAt: now - 100, lastUsedAt: now - 100, expiresAt: expiresAt)
+        }
+        for (id, request) in [("ended", "req-a"), ("current", "req-b")] {
+            try await requests.create(id: request, parameters: parameters(challenge: "x"), dpopJKT: "k", clientAuth: "none", expiresAt: now + 300)
+            #expect(try await requests.consent(request, did: did, codeHash: "h-" + request, codeExpiresAt: now + 60))
+            let outcome = try await grants.exchange(
+                requestID: request, grant: grant(id, expiresAt: id == "ended" ? now + 1 : now + 86_400), refreshHash: "r-" + id,
+                refreshExpiresAt: now + 86_400, now: id == "ended" ? now : now + 2)
+            guard case .granted = outcome else { Issue.record("\(id): \(outcome)"); return }
+        }
+        #expect(try await grants.grants(did: did, now: now).map(\.id) == ["current"])
+        #expect(try await grants.grantID(ofRefreshToken: "r-ended") == nil)
+        #expect(try await grants.grantID(ofRefreshToken: "r-current") == "current")
+    }
 }

@@ -17,6 +17,7 @@ public struct OAuthDeviceStore: Sendable {
                     ON CONFLICT (device_id, did) DO UPDATE SET signed_in_at = excluded.signed_in_at, expires_at = excluded.expires_at
                     """,
                 arguments: [deviceID, did, now, expiresAt])
+            try db.execute(sql: "DELETE FROM oauth_device_account WHERE expires_at <= ?", arguments: [now])
         }
     }
 

@@ -60,6 +60,11 @@ public struct OAuthGrantStore: Sendable {
                 sql: "INSERT INTO oauth_refresh_token (token_hash, grant_id, expires_at) VALUES (?, ?, ?)",
                 arguments: [refreshHash, grant.id, refreshExpiresAt])
             try db.execute(sql: "UPDATE oauth_request SET grant_id = ? WHERE id = ?", arguments: [grant.id, requestID])
+            // Grants past their end go with their refresh tokens (spent ones
+            // are kept while the grant lives, to catch a replay).
+            try db.execute(
+                sql: "DELETE FROM oauth_refresh_token WHERE grant_id IN (SELECT id FROM oauth_grant WHERE expires_at <= ?)", arguments: [now])
+            try db.execute(sql: "DELETE FROM oauth_grant WHERE expires_at <= ?", arguments: [now])
             return .granted
         }
     }
