@@ -46,4 +46,17 @@ struct OAuthPageTests {
             headers: ["Origin": server.baseURL, "Cookie": "pds-device=\(String(repeating: "a", count: 43))"])
         #expect(forged.status == 403 && forged.text.contains("expired"))
     }
+
+    @Test func pushedRequestsFromOneAddressAreLimited() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        for _ in 0..<OAuthRoutes.parLimit.max {
+            let reply = try await server.request(
+                "POST", "/oauth/par", body: Array("client_id=x".utf8), contentType: "application/x-www-form-urlencoded")
+            #expect(reply.status == 400)
+        }
+        let refused = try await server.request(
+            "POST", "/oauth/par", body: Array("client_id=x".utf8), contentType: "application/x-www-form-urlencoded")
+        #expect(refused.status == 429 && refused.headers["retry-after"] != nil && refused.text.contains("rate_limited"))
+    }
 }
