@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -66,7 +68,7 @@ let package = Package(
         .target(
             name: "PDS",
             dependencies: [
-                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "ServiceStorage", "Migrations", "LexiconFiles", "CSodium", "OAuth",
+                "ATProto", "ATCrypto", "MST", "CAR", "Repo", "Sequencer", "ServiceStorage", "Migrations", "LexiconFiles", "CSodium", "OAuth", "Mail",
                 "CZlib", "Identity",
                 "JetstreamCompression", "ConnectionGuard",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -77,6 +79,20 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            // The messages' templates (a self-hoster's copies in the data
+            // directory replace them).
+            resources: [.copy("Mail/templates")]
+        ),
+        // An SMTP client (STARTTLS, AUTH, dot-stuffing) and MIME messages,
+        // without a queue; the PDS's outbox drives it.
+        .target(
+            name: "Mail",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .executableTarget(
@@ -181,6 +197,7 @@ let package = Package(
         .testTarget(name: "ATProtoTests", dependencies: ["ATProto", "LexiconFiles", "TestSupport"]),
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto", "TestSupport"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto", "TestSupport"]),
+        .testTarget(name: "MailTests", dependencies: ["Mail", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "OAuthTests", dependencies: ["OAuth", "ATProto", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto", "TestSupport"]),
         // A real server on a loopback port and a client to drive it, for

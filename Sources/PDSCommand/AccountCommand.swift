@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import PDS
 
-/// `pds account …`: create and list accounts, reset a password, take an
-/// account down, through the same code the XRPC methods use.
+/// `pds account …`: create, list, change and delete accounts, reset a
+/// password, take an account down, through the same code the XRPC methods
+/// (and the admin methods pdsadmin calls) use.
 struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
         abstract: "Create, list and moderate accounts (works on the data directory directly).",
-        subcommands: [Create.self, List.self, ResetPassword.self, Takedown.self]
+        subcommands: [Create.self, List.self, ResetPassword.self, Takedown.self, Delete.self, UpdateHandle.self, UpdateEmail.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -90,6 +91,67 @@ struct AccountCommand: AsyncParsableCommand {
                 let status = try await AccountAdmin.setTakedown(did: target.did, applied: !reverse, ref: ref, services: services)
                 print("\(target.handle) (\(target.did)): \(status.status.rawValue)")
             }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an account for good (its repository, blobs' references, sessions), as com.atproto.admin.deleteAccount does.")
+
+        @OptionGroup var options: AdminOptions
+        @Argument(help: "The account's DID (a DID, so that a typo of a handle deletes nothing).") var did: String
+        @Flag(help: "Do not ask for confirmation.") var yes = false
+
+        func run() async throws {
+            guard did.hasPrefix("did:") else {
+                FileHandle.standardError.write(Data("error: give the account's DID (did:…), not a handle\n".utf8))
+                throw ExitCode.failure
+            }
+            let services = try options.services()
+            let target = try await findAccount(did, services: services)
+            if !yes {
+                print("This deletes \(target.handle) (\(target.did)) and its data for good. Type 'y' to go on: ", terminator: "")
+                guard readLine()?.lowercased() == "y" else {
+                    print("nothing deleted")
+                    throw ExitCode.failure
+                }
+            }
+            try await runAdmin { try await AccountAdmin.delete(did: target.did, services: services) }
+            print("\(target.did) deleted")
+        }
+    }
+
+    struct UpdateHandle: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update-handle",
+            abstract: "Give an account a new handle (its DID document changes too), as com.atproto.admin.updateAccountHandle does.")
+
+        @OptionGroup var options: AdminOptions
+        @Argument(help: "The account's handle or DID.") var account: String
+        @Argument(help: "The new handle.") var handle: String
+
+        func run() async throws {
+            let services = try options.services()
+            let target = try await findAccount(account, services: services)
+            try await runAdmin { try await AccountAdmin.updateHandle(did: target.did, handle: handle, services: services) }
+            print("\(target.did): handle \(handle.lowercased())")
+        }
+    }
+
+    struct UpdateEmail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update-email",
+            abstract: "Set an account's email (unconfirmed), as com.atproto.admin.updateAccountEmail does.")
+
+        @OptionGroup var options: AdminOptions
+        @Argument(help: "The account's handle or DID.") var account: String
+        @Argument(help: "The new email address.") var email: String
+
+        func run() async throws {
+            let services = try options.services()
+            let target = try await findAccount(account, services: services)
+            try await runAdmin { try await AccountAdmin.updateEmail(did: target.did, email: email, services: services) }
+            print("\(target.did): email \(email.lowercased()) (unconfirmed)")
         }
     }
 }

@@ -7,7 +7,7 @@ struct PDSCommand: AsyncParsableCommand {
         commandName: "pds",
         abstract: "A self-hosted AT Protocol Personal Data Server with a community feed generator.",
         version: PDSVersion.current,
-        subcommands: [ServeCommand.self, RepoCommand.self, FirehoseCommand.self, AccountCommand.self, InviteCommand.self, OAuthCommand.self, FeedGenCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, RepoCommand.self, FirehoseCommand.self, AccountCommand.self, InviteCommand.self, RequestCrawlCommand.self, OAuthCommand.self, FeedGenCommand.self, BenchCommand.self]
     )
 }
 

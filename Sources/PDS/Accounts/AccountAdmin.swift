@@ -1,6 +1,7 @@
 import ATCrypto
 import ATProto
 import Foundation
+import Mail
 import Repo
 import Sequencer
 import ServiceStorage
@@ -38,12 +39,8 @@ public enum AccountAdmin {
             throw XRPCError.invalidRequest("recoveryKey must be a secp256k1 or P-256 key: PLC directories accept no other")
         }
         try checkPassword(password, errorName: "InvalidPassword")
-        let email = rawEmail?.lowercased()
+        let email = try rawEmail.map(checkedEmail)
         if let email {
-            let parts = email.split(separator: "@")
-            guard parts.count == 2, parts[1].contains("."), !email.contains(" ") else {
-                throw XRPCError.invalidRequest("This email address is not supported, please use a different email.")
-            }
             if try await services.accounts.emailTaken(email) { throw XRPCError.invalidRequest("Email already taken: \(email)") }
         }
         if inviteRequired && inviteCode == nil {
@@ -187,5 +184,15 @@ public enum AccountAdmin {
         var rng = SystemRandomNumberGenerator()
         let chars = (0..<24).map { _ in alphabet[Int(rng.next() % 32)] }
         return stride(from: 0, to: 24, by: 6).map { String(chars[$0..<$0 + 6]) }.joined(separator: "-")
+    }
+
+    /// An email address as stored: lower case, and one mail can be sent to
+    /// (no white space or characters that could smuggle a header).
+    static func checkedEmail(_ raw: String) throws -> String {
+        let email = raw.trimmingCharacters(in: .whitespaces).lowercased()
+        guard MailAddress.isValid(email) else {
+            throw XRPCError.invalidRequest("This email address is not supported, please use a different email.")
+        }
+        return email
     }
 }

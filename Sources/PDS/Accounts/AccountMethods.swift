@@ -69,7 +69,7 @@ enum AccountMethods {
 
     static func requestAccountDelete(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true)
-        try await EmailTokens.issue(.deleteAccount, did: user.did, email: user.account.email, services: call.services)
+        try await AccountMail.sendToken(.deleteAccount, account: user.account, services: call.services)
         return .empty
     }
 
@@ -101,8 +101,8 @@ enum AccountMethods {
         try await limit(call, requestLimit)
         let email = try await call.jsonBody().requiredString("email").lowercased()
         // The answer is the same whether or not the address is known.
-        if email.contains("@"), let account = try await AccountAdmin.find(email, services: services), let address = account.email {
-            try await EmailTokens.issue(.resetPassword, did: account.did, email: address, services: services)
+        if email.contains("@"), let account = try await AccountAdmin.find(email, services: services), account.email != nil {
+            try await AccountMail.sendToken(.resetPassword, account: account, services: services)
         } else {
             services.logger.info("password reset requested for an unknown email")
         }

@@ -69,7 +69,10 @@ extension AccountAdmin {
         if try await services.accounts.account(did: did) != nil {
             throw XRPCError(.badRequest, "AlreadyExists", "An account with this DID already exists here")
         }
-        let signingKey = PrivateKey.generate(services.config.signingKeyType)
+        // The key reserveSigningKey made for this DID, which the account's
+        // PLC operation may already name.
+        let reserved = try await services.storage.read { tx in try ReservedSigningKeys.key(for: did, in: tx) }
+        let signingKey = reserved ?? PrivateKey.generate(services.config.signingKeyType)
         let passwordHash = try PasswordHasher.hash(password, strength: services.passwordStrength)
         // An empty repository until `importRepo` replaces it (a new did:web
         // account keeps it).
@@ -78,6 +81,7 @@ extension AccountAdmin {
             did: did, handle: handle, email: email, passwordHash: passwordHash, signingKey: signingKey, plcGenesis: nil,
             inviteCode: inviteCode, firstCommit: firstCommit)
         try await store(new, services: services) { tx in
+            try ReservedSigningKeys.release(did, in: tx)
             if hosted {
                 // Its document is served here: active at once, announced as a new account is.
                 try sequenceNewAccount(did: did, handle: handle, firstCommit: firstCommit, in: tx)

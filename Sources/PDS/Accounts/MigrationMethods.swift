@@ -14,6 +14,36 @@ enum MigrationMethods {
     static func register(_ methods: inout XRPCMethods) {
         methods.procedure("com.atproto.repo.importRepo", importRepo)
         methods.query("com.atproto.repo.listMissingBlobs", listMissingBlobs)
+        methods.procedure("com.atproto.server.reserveSigningKey", reserveSigningKey)
+        methods.query("com.atproto.temp.checkSignupQueue", checkSignupQueue)
+    }
+
+    /// Reservations per client address (the method needs no sign-in, and
+    /// each one is a row).
+    static let reserveLimit = RateLimiter.Limit(name: "reserve-signing-key", max: 100, window: 300)
+
+    /// A signing key for an account still to be created here, as the
+    /// reference PDS does it: for `did` the same key each time until the
+    /// account is created with it (or a week passes); without a DID, a new
+    /// one. - Returns: `{signingKey: did:key}`.
+    static func reserveSigningKey(_ call: XRPCCall) async throws -> XRPCResult {
+        try await AccountMethods.limit(call, reserveLimit)
+        let input = try await AccountMethods.optionalBody(call)
+        let did = try input.optionalString("did").map { raw -> DID in
+            guard let did = try? DID(raw) else { throw XRPCError.invalidRequest("Input/did must be a valid DID") }
+            return did
+        }
+        let type = call.services.config.signingKeyType
+        let now = Int(Date().timeIntervalSince1970)
+        let key = try await call.services.storage.write { tx in try ReservedSigningKeys.reserve(for: did, type: type, now: now, in: tx) }
+        return .json(["signingKey": .string(key.publicKey.didKey)])
+    }
+
+    /// There is no signup queue here: every account is active at once.
+    static func checkSignupQueue(_ call: XRPCCall) async throws -> XRPCResult {
+        let user = try await call.authenticate(allowInactive: true)
+        if user.oauthScope != nil { throw XRPCError.forbidden("OAuth credentials are not supported for this endpoint") }
+        return .json(["activated": true])
     }
 
     /// Streams the CAR to a temporary file (up to `repoImportLimit` bytes),

@@ -12,6 +12,8 @@ enum AdminMethods {
         methods.procedure("com.atproto.admin.updateSubjectStatus", updateSubjectStatus)
         methods.query("com.atproto.admin.getSubjectStatus", getSubjectStatus)
         methods.query("com.atproto.admin.getAccountInfo", getAccountInfo)
+        AdminAccountMethods.register(&methods)
+        AdminInviteMethods.register(&methods)
     }
 
     static let repoRefType = "com.atproto.admin.defs#repoRef"
@@ -94,8 +96,18 @@ enum AdminMethods {
         guard let did = try? DID(rawDID), let account = try await AccountAdmin.find(rawDID, services: call.services), account.did == did else {
             throw notFound("Account not found")
         }
-        let services = call.services
-        var view: DataMap = ["did": .string(did.string), "handle": .string(account.handle.string), "indexedAt": .string(account.createdAt)]
+        return .json(.map(try await accountView(account, services: call.services)))
+    }
+
+    /// The `accountView` fields the reference PDS fills: handle, email and
+    /// its confirmation, creation and deactivation times, the invite code
+    /// used and those made for the account, and its profile record.
+    static func accountView(_ account: Account, services: PDSServices) async throws -> DataMap {
+        let did = account.did
+        var view: DataMap = [
+            "did": .string(did.string), "handle": .string(account.handle.string), "indexedAt": .string(account.createdAt),
+            "invitesDisabled": .bool(account.invitesDisabled),
+        ]
         if let email = account.email { view["email"] = .string(email) }
         let extra = try await services.storage.read { tx -> DataMap in
             var extra: DataMap = [:]
@@ -106,14 +118,14 @@ enum AdminMethods {
                 extra["invitedBy"] = invite
             }
             extra["invites"] = .array(try InviteCodes.views(forAccount: did, includeUsed: true, in: tx))
+            if let profile = try RepoStorage.repository(did: did, in: tx)?.record(
+                collection: NSID(unchecked: "app.bsky.actor.profile"), rkey: RecordKey(unchecked: "self"))
+            {
+                extra["relatedRecords"] = [profile.value]
+            }
             return extra
         }
         for (key, value) in extra { view[key] = value }
-        view["invitesDisabled"] = false
-        let profile = try await services.storage.read { tx in
-            try RepoStorage.repository(did: did, in: tx)?.record(collection: NSID(unchecked: "app.bsky.actor.profile"), rkey: RecordKey(unchecked: "self"))
-        }
-        if let profile { view["relatedRecords"] = [profile.value] }
-        return .json(.map(view))
+        return view
     }
 }

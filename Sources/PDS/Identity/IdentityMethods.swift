@@ -56,6 +56,16 @@ enum IdentityMethods {
         let services = call.services
         try limitIdentityChange(call, did: user.did)
         let raw = try await call.jsonBody().requiredString("handle")
+        try await setHandle(raw, did: user.did, services: services)
+        return .empty
+    }
+
+    /// Gives `did` the handle `raw`: one under this server's domains must
+    /// follow its rules; any other must already resolve to `did`. Changes
+    /// the DID document (a did:plc operation) and announces `#identity`.
+    /// Shared by `updateHandle`, `com.atproto.admin.updateAccountHandle`
+    /// and `pds account update-handle`.
+    static func setHandle(_ raw: String, did: DID, services: PDSServices) async throws {
         guard let given = try? Handle(raw) else { throw XRPCError(.badRequest, "InvalidHandle", "Not a valid handle: \(raw)") }
         let lowered = given.normalized
         let handle = isServed(lowered.string, config: services.config)
@@ -70,21 +80,20 @@ enum IdentityMethods {
             } catch {
                 throw XRPCError(.badRequest, "InvalidHandle", "External handle did not resolve to DID (\(error))")
             }
-            guard resolved == user.did else {
+            guard resolved == did else {
                 throw XRPCError(.badRequest, "InvalidHandle", "External handle resolves to another DID: \(resolved)")
             }
         }
-        try await changeIdentity(did: user.did, services: services) { tx, account in
+        try await changeIdentity(did: did, services: services) { tx, account in
             if account.handle != handle {
-                if try AccountStore.handleTaken(handle, exceptDID: user.did, in: tx) {
+                if try AccountStore.handleTaken(handle, exceptDID: did, in: tx) {
                     throw XRPCError(.badRequest, "HandleNotAvailable", "Handle already taken: \(handle)")
                 }
-                try AccountStore.setHandle(handle, did: user.did, in: tx)
+                try AccountStore.setHandle(handle, did: did, in: tx)
             }
             return (handle, { $0["alsoKnownAs"] = DIDDocument.alsoKnownAs(handle) })
         }
-        services.logger.info("handle updated", metadata: ["did": .string(user.did.string), "handle": .string(handle.string)])
-        return .empty
+        services.logger.info("handle updated", metadata: ["did": .string(did.string), "handle": .string(handle.string)])
     }
 
     /// Each identity method's limits per account, the reference PDS's for
@@ -163,7 +172,7 @@ enum IdentityMethods {
         let user = try await call.authenticate(allowAppPassword: false, allowInactive: true, permission: .identity("*"))
         try limitIdentityChange(call, did: user.did)
         guard user.did.method == "plc" else { throw XRPCError.invalidRequest("Only did:plc identities have PLC operations") }
-        try await EmailTokens.issue(.plcOperation, did: user.did, email: user.account.email, services: call.services)
+        try await AccountMail.sendToken(.plcOperation, account: user.account, services: call.services)
         return .empty
     }
 

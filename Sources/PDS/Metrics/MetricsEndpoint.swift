@@ -42,6 +42,11 @@ enum MetricsEndpoint {
         if let bytes = try? await BlobTracking.storedBytes(services.pool) {
             metrics.set("pds_blob_bytes", Double(bytes), help: "Bytes of the blobs stored (each blob once)")
         }
+        let now = Int(Date().timeIntervalSince1970)
+        if let backlog = try? await services.storage.read({ tx in try MailOutbox.backlog(now: now, in: tx) }) {
+            metrics.set("pds_mail_outbox_depth", Double(backlog.count), help: "Messages waiting for the SMTP server")
+            metrics.set("pds_mail_outbox_oldest_seconds", Double(backlog.oldestAge), help: "Age of the oldest message waiting for the SMTP server")
+        }
         for plugin in extensions {
             for sample in await plugin.metrics() { metrics.set(sample.name, sample.value, help: sample.help) }
         }

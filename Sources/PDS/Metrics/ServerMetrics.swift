@@ -86,6 +86,14 @@ public final class ServerMetrics: Sendable {
             .increment(by: Int64(count))
     }
 
+    /// Counts one delivery attempt of the mail outbox, by outcome (`sent`,
+    /// `retried`, `failed`).
+    func recordMail(outcome: String) {
+        registry.makeCounter(
+            descriptor: Self.named("pds_mail_attempts_total", "Deliveries of the mail outbox tried, by outcome"), labels: [("outcome", outcome)]
+        ).increment()
+    }
+
     /// Sets a gauge read at scrape time.
     func set(_ name: String, _ value: Double, help: String, labels: [(String, String)] = []) {
         if labels.isEmpty {

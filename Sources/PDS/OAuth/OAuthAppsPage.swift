@@ -69,12 +69,12 @@ enum OAuthAppsPage {
         }
     }
 
-    static func signInPage(device: OAuthDevice, error: String?, services: PDSServices) -> Response {
+    static func signInPage(device: OAuthDevice, identifier: String = "", error: String?, asksCode: Bool = false, services: PDSServices) -> Response {
         let oauth = services.oauth
         var body = "<h1>Apps with access</h1>\n<p class=\"muted\">Sign in to see and revoke the apps that can use your account.</p>\n"
         if let error { body += "<p class=\"error\" role=\"alert\">\(OAuthPageHTML.escape(error))</p>\n" }
         let csrf = OAuthDevice.csrfToken(deviceID: device.id, purpose: "apps", secret: oauth.keys.nonceSecret)
-        body += OAuthPageHTML.signInForm(hidden: OAuthPageHTML.hidden([("csrf", csrf)]), identifier: "")
+        body += OAuthPageHTML.signInForm(hidden: OAuthPageHTML.hidden([("csrf", csrf)]), identifier: identifier, asksCode: asksCode)
         return OAuthPageHTML.page(
             title: "Apps with access", body: body, status: error == nil ? .ok : .unauthorized, secure: oauth.issuer.hasPrefix("https://"),
             extraHeaders: device.headers)

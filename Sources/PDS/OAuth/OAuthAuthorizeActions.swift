@@ -47,10 +47,13 @@ enum OAuthAuthorizeActions {
                 : try await OAuthAuthorizePage.load(
                     clientID: form["client_id"], requestURI: form["request_uri"], deviceID: checked.deviceID, services: services)
             let identifier = form["identifier"] ?? ""
-            func again(_ message: String) -> Response {
+            func again(_ message: String, asksCode: Bool = false) -> Response {
                 let device = OAuthDevice(request, secure: secure)
-                if let pending { return OAuthAuthorizePage.signInPage(pending, device: device, identifier: identifier, error: message, services: services) }
-                return OAuthAppsPage.signInPage(device: device, error: message, services: services)
+                if let pending {
+                    return OAuthAuthorizePage.signInPage(
+                        pending, device: device, identifier: identifier, error: message, asksCode: asksCode, services: services)
+                }
+                return OAuthAppsPage.signInPage(device: device, identifier: identifier, error: message, asksCode: asksCode, services: services)
             }
             guard !identifier.isEmpty, let password = form["password"] else { return again("Enter your handle or email and your password.") }
             let verified: ServerMethods.VerifiedPassword
@@ -66,6 +69,17 @@ enum OAuthAuthorizeActions {
                 return again("Use your account's password here, not an app password.")
             }
             guard verified.account.status == .active else { return again("This account is not active (\(verified.account.status.rawValue)).") }
+            if verified.account.emailAuthFactor {
+                do {
+                    try await EmailMethods.checkSignInCode(form["code"], account: verified.account, services: services)
+                } catch let error as XRPCError where error.name == "AuthFactorTokenRequired" {
+                    return again("We sent a sign-in code to your email. Enter it with your password.", asksCode: true)
+                } catch let error as XRPCError where error.name == "InvalidToken" || error.name == "ExpiredToken" {
+                    return again("That sign-in code is wrong or has expired. Enter your password again to get a new one.")
+                } catch let error as XRPCError where error.name == "RateLimitExceeded" {
+                    return again("Too many sign-in codes were sent. \(error.message).")
+                }
+            }
             let now = Int(Date().timeIntervalSince1970)
             // Not remembered: signed in for this sign-in only (ten minutes).
             let until = form["remember"] == "1" ? now + oauth.config.deviceSignInDays * 86_400 : now + 600

@@ -107,14 +107,17 @@ enum OAuthAuthorizePage {
         return (parts.string ?? "/oauth/authorize") + extra
     }
 
-    static func signInPage(_ pending: Pending, device: OAuthDevice, identifier: String, error: String?, services: PDSServices) -> Response {
+    static func signInPage(
+        _ pending: Pending, device: OAuthDevice, identifier: String, error: String?, asksCode: Bool = false, services: PDSServices
+    ) -> Response {
         let oauth = services.oauth
         let host = OAuthPageHTML.escape(services.config.hostname)
         var body = OAuthPageHTML.clientHeader(pending.client)
         body += "<h1>Sign in to \(host)</h1>\n"
         body += "<p class=\"muted\">\(OAuthPageHTML.escape(pending.client.displayName)) asks you to sign in with your account on this server.</p>\n"
         if let error { body += "<p class=\"error\" role=\"alert\">\(OAuthPageHTML.escape(error))</p>\n" }
-        body += OAuthPageHTML.signInForm(hidden: requestFields(pending, device: device.id, secret: oauth.keys.nonceSecret), identifier: identifier)
+        body += OAuthPageHTML.signInForm(
+            hidden: requestFields(pending, device: device.id, secret: oauth.keys.nonceSecret), identifier: identifier, asksCode: asksCode)
         return OAuthPageHTML.page(title: "Sign in", body: body, status: error == nil ? .ok : .unauthorized, secure: oauth.issuer.hasPrefix("https://"),
             extraHeaders: device.headers)
     }

@@ -91,15 +91,24 @@ enum OAuthPageHTML {
     }
 
     /// The sign-in form (`POST /oauth/authorize/sign-in`) with its hidden fields.
-    static func signInForm(hidden fields: String, identifier: String) -> String {
-        """
+    /// `asksCode`: with the field for the code mailed to an account that
+    /// has sign-in codes on (`emailAuthFactor`).
+    static func signInForm(hidden fields: String, identifier: String, asksCode: Bool = false) -> String {
+        let code = asksCode
+            ? """
+            <label for="code">Sign-in code from your email</label>
+            <input type="text" id="code" name="code" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" placeholder="XXXXX-XXXXX" required>
+
+            """
+            : ""
+        return """
         <form method="post" action="/oauth/authorize/sign-in">
         \(fields)
         <label for="identifier">Handle or email</label>
         <input type="text" id="identifier" name="identifier" value="\(escape(identifier))" autocomplete="username" autocapitalize="none" spellcheck="false" required>
         <label for="password">Password</label>
         <input type="password" id="password" name="password" autocomplete="current-password" required>
-        <label class="check"><input type="checkbox" name="remember" value="1" checked> Stay signed in on this browser</label>
+        \(code)<label class="check"><input type="checkbox" name="remember" value="1" checked> Stay signed in on this browser</label>
         <div class="actions"><button type="submit" id="sign-in">Sign in</button></div>
         </form>
         """

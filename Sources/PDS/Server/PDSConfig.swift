@@ -106,6 +106,20 @@ public struct PDSConfig: Sendable, Codable, Equatable {
     public var connections = ConnectionConfig()
     /// Token lifetimes of the OAuth authorization server (see ``OAuthConfig``).
     public var oauth = OAuthConfig()
+    /// The SMTP server mail is handed to (see ``MailConfig``).
+    public var mail = MailConfig()
+    /// `describeServer`'s links: the privacy policy (`PDS_PRIVACY_POLICY_URL`),
+    /// the terms of service (`PDS_TERMS_OF_SERVICE_URL`) and a contact
+    /// address (`PDS_CONTACT_EMAIL_ADDRESS`).
+    public var privacyPolicyURL: String?
+    public var termsOfServiceURL: String?
+    public var contactEmailAddress: String?
+    /// Where `com.atproto.moderation.createReport` goes when the request
+    /// names no service (`PDS_REPORT_SERVICE_URL` and `PDS_REPORT_SERVICE_DID`,
+    /// set together; the reference installer's are `https://mod.bsky.app`
+    /// and `did:plc:ar7c4by46qjdydhdevvrndac`).
+    public var reportServiceURL: String?
+    public var reportServiceDID: String?
 
     public init() {}
 
@@ -275,6 +289,13 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_IDLE_TIMEOUT_SECONDS") { connections.idleTimeoutSeconds = Double(v) }
         try connections.validate()
         try oauth.apply(environment: env)
+        try mail.apply(environment: env)
+        if let v = env["PDS_PRIVACY_POLICY_URL"] { privacyPolicyURL = v }
+        if let v = env["PDS_TERMS_OF_SERVICE_URL"] { termsOfServiceURL = v }
+        if let v = env["PDS_CONTACT_EMAIL_ADDRESS"] { contactEmailAddress = v }
+        if let v = env["PDS_REPORT_SERVICE_URL"] { reportServiceURL = v }
+        if let v = env["PDS_REPORT_SERVICE_DID"] { reportServiceDID = try Self.checkedDID(v, "PDS_REPORT_SERVICE_DID") }
+        try checkReportService()
         if let v = env["PDS_DURABILITY"] {
             guard let parsed = ServiceDatabase.Durability(rawValue: v) else { throw ConfigError.invalid("PDS_DURABILITY", v) }
             durability = parsed
@@ -288,7 +309,14 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         }
     }
 
-    /// A setting that could not be used.
+    /// The report service needs both its URL and its DID (the DID is the
+    /// audience of the service token, the URL where the report goes).
+    func checkReportService() throws {
+        if (reportServiceURL == nil) != (reportServiceDID == nil) {
+            throw ConfigError.invalid("reportServiceURL and reportServiceDID", "only one of them set; set both or neither")
+        }
+    }
+
     /// `value` when it is a DID (the service's own, the AppView's): a typo
     /// is refused at start, not found later as tokens nobody accepts.
     static func checkedDID(_ value: String, _ name: String) throws -> String {
@@ -296,6 +324,7 @@ public struct PDSConfig: Sendable, Codable, Equatable {
         return value
     }
 
+    /// A setting that could not be used.
     public enum ConfigError: Error, CustomStringConvertible {
         case invalid(String, String)
         public var description: String {
@@ -315,7 +344,8 @@ extension PDSConfig {
         case availableUserDomains, maxRequestBody, trustProxy, rateLimits, sequencerRetention, sequencerMaxEvents
         case subscriberBufferSize, firehoseFlushMilliseconds, websocketPingInterval, crawlers, crawlInterval
         case plcDirectoryURL, allowPrivateOutbound, outboundAllowList, handleDNSServer, appViewURL, appViewDID
-        case proxyTimeoutSeconds, recordCacheMegabytes, durability, connections, oauth
+        case proxyTimeoutSeconds, recordCacheMegabytes, durability, connections, oauth, mail
+        case privacyPolicyURL, termsOfServiceURL, contactEmailAddress, reportServiceURL, reportServiceDID
     }
 
     public init(from decoder: any Decoder) throws {
@@ -359,6 +389,13 @@ extension PDSConfig {
         try read(.durability, &durability)
         try read(.connections, &connections)
         try read(.oauth, &oauth)
+        try read(.mail, &mail)
+        privacyPolicyURL = try c.decodeIfPresent(String.self, forKey: .privacyPolicyURL)
+        termsOfServiceURL = try c.decodeIfPresent(String.self, forKey: .termsOfServiceURL)
+        contactEmailAddress = try c.decodeIfPresent(String.self, forKey: .contactEmailAddress)
+        reportServiceURL = try c.decodeIfPresent(String.self, forKey: .reportServiceURL)
+        reportServiceDID = try c.decodeIfPresent(String.self, forKey: .reportServiceDID).map { try Self.checkedDID($0, "reportServiceDID") }
+        try checkReportService()
         guard recordCacheMegabytes >= 0 else {
             throw ConfigError.invalid("recordCacheMegabytes", String(recordCacheMegabytes))
         }

@@ -18,6 +18,7 @@ public enum PDSServer {
         RepoMethods.register(&methods)
         SyncMethods.register(&methods)
         AccountMethods.register(&methods)
+        EmailMethods.register(&methods)
         AppPasswordMethods.register(&methods)
         InviteMethods.register(&methods)
         AdminMethods.register(&methods)
@@ -122,7 +123,7 @@ public enum PDSServer {
             },
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "swift-pds"),
             services: [BlobGarbageCollector(services: services), SequencerPruner(services: services), SequencerPoller(services: services),
-                       RelayCrawlNotifier(services: services), PLCSubmitter(services: services)] + extensions.flatMap(\.backgroundServices),
+                       RelayCrawlNotifier(services: services), PLCSubmitter(services: services), MailDispatcher(services: services)] + extensions.flatMap(\.backgroundServices),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? config.port) },
             logger: services.logger)
     }

@@ -85,6 +85,8 @@ public final class PDSServices: Sendable {
     let sessionChecks = SessionCheckCache()
     /// The OAuth authorization server: its keys, stores and checks.
     public let oauth: OAuthServices
+    /// The server's mail: templates, the outbox and the SMTP client.
+    public let mailer: Mailer
 
     /// Opens (creating on first start) the data directory, its database and
     /// its keys.
@@ -131,6 +133,7 @@ public final class PDSServices: Sendable {
         oauth = try OAuthServices(
             config: config, requests: OAuthRequestStore(pool: pool), grants: OAuthGrantStore(pool: pool),
             devices: OAuthDeviceStore(pool: pool), identity: identity)
+        mailer = try Mailer(config: config, logger: self.logger)
         blobStore = try FileBlobStore(root: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("blobs"))
     }
 }

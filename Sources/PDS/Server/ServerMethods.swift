@@ -16,15 +16,22 @@ enum ServerMethods {
         methods.procedure("com.atproto.server.deleteSession", deleteSession)
     }
 
+    /// As the reference PDS answers it: `links` and `contact` from the
+    /// configuration (empty objects when unset), and no
+    /// `phoneVerificationRequired` (this server has no phone verification).
     static func describeServer(_ call: XRPCCall) async throws -> XRPCResult {
         let config = call.services.config
+        var links: DataMap = [:]
+        if let url = config.privacyPolicyURL { links["privacyPolicy"] = .string(url) }
+        if let url = config.termsOfServiceURL { links["termsOfService"] = .string(url) }
+        var contact: DataMap = [:]
+        if let email = config.contactEmailAddress { contact["email"] = .string(email) }
         return .json([
             "did": .string(config.resolvedServiceDID),
             "availableUserDomains": .array(config.availableUserDomains.map { .string($0) }),
             "inviteCodeRequired": .bool(config.inviteRequired),
-            "phoneVerificationRequired": false,
-            "links": [:],
-            "contact": [:],
+            "links": .map(links),
+            "contact": .map(contact),
         ])
     }
 
@@ -78,6 +85,9 @@ enum ServerMethods {
         }
         guard verified.account.status != .deleted else {
             throw XRPCError(.unauthorized, "AuthenticationRequired", "Invalid identifier or password")
+        }
+        if verified.account.emailAuthFactor && verified.appPasswordName == nil {
+            try await EmailMethods.checkSignInCode(try input.optionalString("authFactorToken"), account: verified.account, services: services)
         }
         let session = try await startSession(
             verified.account, scope: verified.scope, appPasswordName: verified.appPasswordName, services: services)
@@ -160,7 +170,8 @@ enum ServerMethods {
         var body: DataMap = [
             "handle": .string(await verifiedHandle(account, services: services)), "did": .string(account.did.string),
             "didDoc": DIDDocument.of(account, services: services),
-            "emailConfirmed": .bool(account.emailConfirmed), "active": .bool(account.status == .active),
+            "emailConfirmed": .bool(account.emailConfirmed), "emailAuthFactor": .bool(account.emailAuthFactor),
+            "active": .bool(account.status == .active),
         ]
         if let email = account.email { body["email"] = .string(email) }
         if account.status != .active { body["status"] = .string(account.status.rawValue) }
@@ -182,6 +193,7 @@ enum ServerMethods {
         if !user.mayReadEmail {
             body["email"] = nil
             body["emailConfirmed"] = nil
+            body["emailAuthFactor"] = nil
         }
         return .json(.map(body))
     }

@@ -24,6 +24,12 @@ public struct Account: Sendable {
     /// A migrating account whose placeholder repository no import has
     /// replaced yet.
     public let awaitingImport: Bool
+    /// Whether signing in with the password also needs a code sent by mail
+    /// (`emailAuthFactor`).
+    public let emailAuthFactor: Bool
+    /// Whether the operator took away the account's invite codes
+    /// (`com.atproto.admin.disableAccountInvites`).
+    public let invitesDisabled: Bool
 
     init(row: Row) throws {
         did = row["did"]
@@ -36,6 +42,8 @@ public struct Account: Sendable {
         emailConfirmed = (row["email_confirmed_at"] as String?) != nil
         createdAt = row["created_at"]
         awaitingImport = (row["awaiting_import"] as Int?) == 1
+        emailAuthFactor = (row["email_auth_factor"] as Int?) == 1
+        invitesDisabled = (row["invites_disabled"] as Int?) == 1
     }
 }
 
@@ -142,6 +150,36 @@ public struct AccountStore: Sendable {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE email = ?)", arguments: [email]) ?? false
         }
+    }
+
+    /// Whether another account has `email`.
+    static func emailTaken(_ email: String, exceptDID did: DID, in tx: some StoreReading) throws -> Bool {
+        try Bool.fetchOne(tx.db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE email = ? AND did != ?)", arguments: [email, did]) ?? false
+    }
+
+    /// Sets the email; a new address is unconfirmed.
+    static func setEmail(_ email: String, did: DID, in tx: WriteTransaction) throws {
+        try tx.db.execute(
+            sql: """
+                UPDATE account SET email_confirmed_at = CASE WHEN email = ? THEN email_confirmed_at ELSE NULL END, email = ?
+                WHERE did = ?
+                """,
+            arguments: [email, email, did])
+    }
+
+    /// Marks the email confirmed now.
+    static func confirmEmail(did: DID, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "UPDATE account SET email_confirmed_at = ? WHERE did = ?", arguments: [now(), did])
+    }
+
+    /// Turns sign-in codes by mail on or off.
+    static func setEmailAuthFactor(_ on: Bool, did: DID, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "UPDATE account SET email_auth_factor = ? WHERE did = ?", arguments: [on ? 1 : 0, did])
+    }
+
+    /// Takes away or gives back the account's invite codes.
+    static func setInvitesDisabled(_ disabled: Bool, did: DID, in tx: WriteTransaction) throws {
+        try tx.db.execute(sql: "UPDATE account SET invites_disabled = ? WHERE did = ?", arguments: [disabled ? 1 : 0, did])
     }
 
     /// The account's password hash (Argon2id, libsodium's string form).

@@ -2,46 +2,37 @@ import ATProto
 import Foundation
 import GRDB
 import ServiceStorage
-import Logging
 
-/// Single-use tokens that prove control of an account's email: password
-/// reset and account deletion. A token looks like the reference PDS's
-/// (`ABCDE-FGH23`), lasts 15 minutes, is spent by the action it allows, and
-/// a new request replaces the pending token of the same purpose.
-///
-/// There is no mail sender yet: tokens are written to the log at info level
-/// with the DID (and a line saying why), where the operator can find them.
+/// Single-use tokens that prove control of an account's email: confirming
+/// or changing it, password reset, account deletion, PLC operations and
+/// sign-in codes. A token looks like the reference PDS's (`ABCDE-FGH23`),
+/// lasts 15 minutes, is spent by the action it allows, and a new request
+/// replaces the pending token of the same purpose. ``AccountMail`` mails
+/// them (or writes them to the log when no SMTP server is configured).
 public enum EmailTokens {
-    /// What a token allows.
-    public enum Purpose: String, Sendable {
+    /// What a token allows; also the name of its message's templates.
+    public enum Purpose: String, Sendable, CaseIterable {
+        case confirmEmail = "confirm_email"
+        case updateEmail = "update_email"
         case deleteAccount = "delete_account"
         case resetPassword = "reset_password"
         case plcOperation = "plc_operation"
+        case signIn = "sign_in"
     }
 
-    /// How long a token is valid, in seconds.
+    /// How long a token is valid, in seconds (the reference's 15 minutes).
     public static let lifetime = 15 * 60
 
-    /// Issues a new token for `did` (replacing a pending one of the same
-    /// purpose) and delivers it: to the log, as no mail sender is configured.
-    @discardableResult
-    static func issue(_ purpose: Purpose, did: DID, email: String?, services: PDSServices) async throws -> String {
+    /// Issues a new token for `did` inside the caller's transaction,
+    /// replacing a pending one of the same purpose.
+    static func issue(_ purpose: Purpose, did: DID, now: Int, in tx: WriteTransaction) throws -> String {
         let token = newToken()
-        let now = Int(Date().timeIntervalSince1970)
-        try await services.pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO email_token (purpose, did, token, requested_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (purpose, did) DO UPDATE SET token = excluded.token, requested_at = excluded.requested_at
-                    """,
-                arguments: [purpose.rawValue, did, token, now])
-        }
-        var metadata: Logger.Metadata = [
-            "did": .string(did.string), "purpose": .string(purpose.rawValue), "token": .string(token),
-            "expiresInSeconds": .stringConvertible(lifetime),
-        ]
-        if let email { metadata["email"] = .string(email) }
-        services.logger.info("email token issued; no mail sender is configured, so it is written to this log instead of mailed", metadata: metadata)
+        try tx.db.execute(
+            sql: """
+                INSERT INTO email_token (purpose, did, token, requested_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (purpose, did) DO UPDATE SET token = excluded.token, requested_at = excluded.requested_at
+                """,
+            arguments: [purpose.rawValue, did, token, now])
         return token
     }
 

@@ -16,7 +16,11 @@ enum InviteCodes {
         let available: Int = row["available_uses"]
         let disabled: Bool = row["disabled"]
         let used = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invite_code_use WHERE code = ?", arguments: [code]) ?? 0
-        guard !disabled, used < available else {
+        // A code of an account whose invites the operator disabled.
+        let ownerDisabled = try Bool.fetchOne(
+            db, sql: "SELECT invites_disabled FROM account WHERE did = (SELECT for_account FROM invite_code WHERE code = ?)",
+            arguments: [code]) ?? false
+        guard !disabled, !ownerDisabled, used < available else {
             throw XRPCError(.badRequest, "InvalidInviteCode", "Provided invite code not available")
         }
         try db.execute(
@@ -47,6 +51,55 @@ enum InviteCodes {
         var rng = SystemRandomNumberGenerator()
         func part() -> String { String((0..<5).map { _ in alphabet[Int(rng.next() % 32)] }) }
         return "invite-\(part())-\(part())"
+    }
+
+    /// Disables the codes named and those made for `forAccounts`.
+    /// - Returns: how many were enabled before.
+    static func disable(codes: [String], forAccounts: [String], in tx: WriteTransaction) throws -> Int {
+        var changed = 0
+        for code in codes {
+            try tx.db.execute(sql: "UPDATE invite_code SET disabled = 1 WHERE code = ? AND disabled = 0", arguments: [code])
+            changed += tx.db.changesCount
+        }
+        for account in forAccounts {
+            try tx.db.execute(sql: "UPDATE invite_code SET disabled = 1 WHERE for_account = ? AND disabled = 0", arguments: [account])
+            changed += tx.db.changesCount
+        }
+        return changed
+    }
+
+    /// How `com.atproto.admin.getInviteCodes` orders codes.
+    enum Order: String {
+        /// Newest first (by creation time, then code).
+        case recent
+        /// Most used first (by uses, then code).
+        case usage
+    }
+
+    /// One page of every code, after `cursor` (`<createdAt>::<code>` or
+    /// `<uses>::<code>`, as the previous page's answer gave it).
+    /// - Throws: `InvalidRequest` for a cursor of another form.
+    static func page(order: Order, limit: Int, cursor: String?, in tx: some StoreReading) throws -> (codes: [DataValue], cursor: String?) {
+        let key = order == .recent ? "c.created_at" : "(SELECT COUNT(*) FROM invite_code_use u WHERE u.code = c.code)"
+        var sql = "SELECT c.*, \(key) AS sort_key FROM invite_code c"
+        var arguments: StatementArguments = []
+        if let cursor {
+            let parts = cursor.components(separatedBy: "::")
+            guard parts.count == 2, !parts[1].isEmpty, order == .recent || Int(parts[0]) != nil else {
+                throw XRPCError.invalidRequest("Malformed cursor")
+            }
+            sql += " WHERE (\(key), c.code) < (?, ?)"
+            arguments = order == .recent ? [parts[0], parts[1]] : [Int(parts[0])!, parts[1]]
+        }
+        sql += " ORDER BY sort_key DESC, c.code DESC LIMIT ?"
+        arguments += [limit]
+        let rows = try Row.fetchAll(tx.db, sql: sql, arguments: arguments)
+        let views = try rows.map { try view(row: $0, in: tx) }
+        let next = rows.count == limit ? rows.last.map { row -> String in
+            let key = order == .recent ? (row["created_at"] as String) : String(row["sort_key"] as Int)
+            return "\(key)::\(row["code"] as String)"
+        } : nil
+        return (views, next)
     }
 
     // MARK: - Views

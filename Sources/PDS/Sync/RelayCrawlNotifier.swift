@@ -71,11 +71,20 @@ public struct RelayCrawlNotifier: Service {
 
     /// One `requestCrawl` to `relay` (a base URL such as `https://bsky.network`).
     func request(_ relay: String, client: HTTPClient) async throws {
-        let base = relay.hasSuffix("/") ? String(relay.dropLast()) : relay
+        try await Self.requestCrawl(relay, hostname: services.config.hostname, client: client)
+    }
+
+    /// Asks `relay` (a base URL; `https://` is added when it names no
+    /// scheme, as pdsadmin does) to crawl `hostname`, as
+    /// `pds request-crawl` does by hand.
+    /// - Throws: the relay's refusal (``RelayError``) or the HTTP failure.
+    public static func requestCrawl(_ relay: String, hostname: String, client: HTTPClient) async throws {
+        var base = relay.contains("://") ? relay : "https://" + relay
+        while base.hasSuffix("/") { base.removeLast() }
         var request = HTTPClientRequest(url: base + "/xrpc/com.atproto.sync.requestCrawl")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        let body = try JSONEncoder().encode(["hostname": services.config.hostname])
+        let body = try JSONEncoder().encode(["hostname": hostname])
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await client.execute(request, timeout: .seconds(30))
         let reply = try await response.body.collect(upTo: 64 * 1024)

@@ -14,6 +14,10 @@ enum SyncMethods {
         methods.query("com.atproto.sync.listRepos", listRepos)
         methods.query("com.atproto.sync.getRecord", getRecord)
         methods.query("com.atproto.sync.getBlocks", getBlocks)
+        // Deprecated, still called by older tools: the head commit's CID,
+        // and the whole repository (getRepo without `since`).
+        methods.query("com.atproto.sync.getHead", getHead)
+        methods.query("com.atproto.sync.getCheckout", getCheckout)
     }
 
     /// A hosted account that sync may serve: takendown and deleted accounts
@@ -47,6 +51,22 @@ enum SyncMethods {
             throw XRPCError.notFound("RepoNotFound", "Could not find root for DID: \(account.did)")
         }
         return .json(["cid": .string(head.cid.string), "rev": .string(head.rev)])
+    }
+
+    static func getHead(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await servable(call)
+        guard let head = try await call.services.storage.read({ tx in try RepoStorage.currentCommit(did: account.did, in: tx) })
+        else {
+            throw XRPCError(.badRequest, "HeadNotFound", "Could not find root for DID: \(account.did)")
+        }
+        return .json(["root": .string(head.cid.string)])
+    }
+
+    static func getCheckout(_ call: XRPCCall) async throws -> XRPCResult {
+        let account = try await servable(call)
+        let repos = call.services.repos
+        let did = account.did
+        return .stream(contentType: "application/vnd.ipld.car", CARStream.body { sink in try repos.exportCAR(did: did, since: nil, sink: sink) })
     }
 
     static func getRepoStatus(_ call: XRPCCall) async throws -> XRPCResult {
