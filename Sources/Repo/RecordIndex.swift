@@ -40,4 +40,33 @@ public enum RecordIndex {
             (row["rkey"], try CID(bytes: [UInt8](row["cid"] as Data)), (row["content"] as Data?).map { [UInt8]($0) })
         }
     }
+
+    /// One record written at a rev, as ``changed(did:after:limit:db:)`` returns it.
+    public struct Change: Sendable {
+        public let collection: NSID
+        public let rkey: RecordKey
+        public let cid: CID
+        public let rev: String
+        /// When this server stored it (an atproto datetime).
+        public let indexedAt: String
+        public let bytes: [UInt8]?
+    }
+
+    /// The records whose current version was written after `rev`, oldest
+    /// first, at most `limit` (read-after-write: what an AppView that has
+    /// seen `rev` does not show yet); empty when no record is at or before
+    /// `rev`, which happens when `rev` is not of this repository's history
+    /// (after a migration) and every record would otherwise look new.
+    public static func changed(did: DID, after rev: String, limit: Int, db: Database) throws -> [Change] {
+        let known = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM record WHERE did = ? AND rev <= ?)", arguments: [did, rev]) ?? false
+        guard known else { return [] }
+        let sql =
+            "SELECT r.collection, r.rkey, r.cid, r.rev, r.indexed_at, b.content FROM record r "
+            + "LEFT JOIN blockstore b ON b.did = r.did AND b.cid = r.cid WHERE r.did = ? AND r.rev > ? ORDER BY r.rev LIMIT ?"
+        return try Row.fetchAll(db, sql: sql, arguments: [did, rev, limit]).map { row in
+            Change(
+                collection: row["collection"], rkey: row["rkey"], cid: try CID(bytes: [UInt8](row["cid"] as Data)), rev: row["rev"],
+                indexedAt: row["indexed_at"], bytes: (row["content"] as Data?).map { [UInt8]($0) })
+        }
+    }
 }

@@ -45,6 +45,8 @@ final class FakeAppView: Sendable {
         self.port = port
         let router = Router()
         let log = Log()
+        let answers = Answers()
+        self.answers = answers
         router.get("/.well-known/did.json") { _, _ -> Response in
             let did = "did:web:127.0.0.1%3A\(port)"
             return FakeAppView.json([
@@ -88,6 +90,11 @@ final class FakeAppView: Sendable {
             if nsid == FakeAppView.slowMethod {
                 try await Task.sleep(for: .seconds(6))
             }
+            if failure == nil, let canned = answers.entries.withLock({ $0[nsid] }) {
+                var response = FakeAppView.json(canned.body, status: canned.status)
+                if let rev = canned.rev { response.headers[HTTPField.Name("atproto-repo-rev")!] = rev }
+                return response
+            }
             if nsid == "app.bsky.feed.getPostThread" {
                 return FakeAppView.json(["error": "NotFound", "message": "Post not found"], status: .badRequest)
             }
@@ -112,6 +119,26 @@ final class FakeAppView: Sendable {
     /// The shared request log.
     final class Log: Sendable {
         let entries = Mutex<[Received]>([])
+    }
+
+    /// An answer set by the test, with the `atproto-repo-rev` it claims.
+    struct Canned: Sendable {
+        let body: DataValue
+        let rev: String?
+        let status: HTTPResponse.Status
+    }
+
+    /// Answers by method, set by ``answer(_:with:rev:status:)``.
+    final class Answers: Sendable {
+        let entries = Mutex<[String: Canned]>([:])
+    }
+
+    private let answers: Answers
+
+    /// Makes the double answer `nsid` with `body` (a verified token still
+    /// needed), claiming to have seen the repositories up to `rev`.
+    func answer(_ nsid: String, with body: DataValue, rev: String?, status: HTTPResponse.Status = .ok) {
+        answers.entries.withLock { $0[nsid] = Canned(body: body, rev: rev, status: status) }
     }
 
     private let log: Log

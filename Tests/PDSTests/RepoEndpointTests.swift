@@ -44,7 +44,8 @@ struct RepoEndpointTests {
             [("repo", alice.did), ("collection", "app.bsky.feed.post"), ("rkey", rkey), ("cid", CID.compute([1]).string)])
         #expect(wrongCID.status == 400 && wrongCID.error == "RecordNotFound")
 
-        // listRecords pages with a cursor, both ways.
+        // listRecords pages with a cursor, both ways: newest first by
+        // default, as the reference PDS lists them.
         var seen: [String] = []
         var cursor: String? = nil
         repeat {
@@ -54,10 +55,17 @@ struct RepoEndpointTests {
             seen += page["records"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } ?? []
             cursor = page["cursor"]?.stringValue
         } while cursor != nil
-        #expect(seen == uris.sorted())
-        let reversed = try await server.query(
-            "com.atproto.repo.listRecords", [("repo", alice.did), ("collection", "app.bsky.feed.post"), ("reverse", "true")])
-        #expect(reversed["records"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } == uris.sorted().reversed())
+        #expect(seen == uris.sorted().reversed())
+        var oldestFirst: [String] = []
+        cursor = nil
+        repeat {
+            var params = [("repo", alice.did), ("collection", "app.bsky.feed.post"), ("limit", "3"), ("reverse", "true")]
+            if let cursor { params.append(("cursor", cursor)) }
+            let page = try await server.query("com.atproto.repo.listRecords", params)
+            oldestFirst += page["records"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } ?? []
+            cursor = page["cursor"]?.stringValue
+        } while cursor != nil
+        #expect(oldestFirst == uris.sorted())
 
         // putRecord creates, then updates; swapRecord guards it.
         let profile: DataValue = ["$type": "app.bsky.actor.profile", "displayName": "Alice"]

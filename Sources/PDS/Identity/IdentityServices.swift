@@ -16,7 +16,7 @@ public struct IdentityServices: Sendable {
     init(config: PDSConfig) {
         // The operator's own services are allowed whatever they resolve to.
         var allowed = Set(config.outboundAllowList.map { $0.lowercased() })
-        for url in [config.resolvedPLCDirectoryURL, config.appViewURL].compactMap({ $0 }) {
+        for url in [config.resolvedPLCDirectoryURL, config.appViewURL, config.reportServiceURL].compactMap({ $0 }) {
             if let parsed = URL(string: url), let host = parsed.host?.lowercased() {
                 allowed.insert("\(host):\(parsed.port ?? (parsed.scheme == "http" ? 80 : 443))")
             }

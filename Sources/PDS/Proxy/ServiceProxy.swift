@@ -63,6 +63,13 @@ enum ServiceProxy {
     static func target(for call: XRPCCall) async throws -> Target {
         let config = call.services.config
         guard let header = call.request.headers[proxyHeader] else {
+            // Reports go to the configured report service (the reference
+            // PDS's PDS_REPORT_SERVICE_URL and _DID), as its labeler.
+            if call.method == "com.atproto.moderation.createReport", let url = config.reportServiceURL,
+                let did = config.reportServiceDID.flatMap({ try? DID($0) })
+            {
+                return Target(url: url, did: did, service: "atproto_labeler")
+            }
             if call.method.hasPrefix("tools.ozone.") || call.method == "com.atproto.moderation.createReport" {
                 throw XRPCError.invalidRequest("No service configured for \(call.method): send an atproto-proxy header naming the moderation service")
             }
@@ -144,7 +151,8 @@ enum ServiceProxy {
         let lowered = call.method.lowercased()
         if protectedMethods.contains(lowered) { throw XRPCError(.badRequest, "InvalidToken", "Bad token method") }
         let target = try await target(for: call)
-        let user = try await call.authenticate(checksPermissions: true)
+        // A taken-down account may still report (as the reference allows).
+        let user = try await call.authenticate(allowInactive: lowered == "com.atproto.moderation.createreport", checksPermissions: true)
         try user.require(rpc: call.method, aud: target.reference)
         if !user.scope.isPrivileged && privilegedMethods.contains(lowered) {
             throw XRPCError(.badRequest, "InvalidToken", "Bad token method")

@@ -292,8 +292,11 @@ enum RepoMethods {
             guard try RepoStorage.currentCommit(did: account.did, in: tx) != nil else {
                 throw XRPCError.notFound("RepoNotFound", "Could not find repo: \(account.did)")
             }
+            // Newest first (rkeys descending; TIDs sort by time), and oldest
+            // first with `reverse`, as the reference PDS lists them and
+            // clients page on (the index's own order is ascending).
             let entries = try RecordIndex.list(
-                did: account.did, collection: collection, cursor: cursor, limit: limit, reverse: reverse, in: tx)
+                did: account.did, collection: collection, cursor: cursor, limit: limit, reverse: !reverse, in: tx)
             var records: [DataValue] = []
             records.reserveCapacity(entries.count)
             for (rkey, cid, bytes) in entries {

@@ -29,6 +29,7 @@ public enum PDSServer {
         ServiceAuthMethods.register(&methods)
         PreferenceMethods.register(&methods)
         FeedProxy.register(&methods)
+        ReadAfterWrite.register(&methods)
         for plugin in extensions { plugin.methods(&methods) }
         return methods
     }
