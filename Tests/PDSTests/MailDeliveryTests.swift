@@ -51,6 +51,32 @@ import Testing
         await sink.remove()
     }
 
+    @Test func plcAndDeletionTokensAreMailedAndWork() async throws {
+        let sink = try await SMTPSink()
+        let server = try await TestServer.start { Self.configure(&$0, sink: sink) }
+        let password = "hana-password-1"
+        let hana = try await server.createAccount("hana", password: password)
+        #expect(try await server.procedure("com.atproto.identity.requestPlcOperationSignature", token: hana.accessJwt).status == 200)
+        let plc = try #require(try await sink.waitForMessages(1).last)
+        #expect(plc.subject == "PLC Update Operation Requested" && plc.recipients == ["hana@example.com"])
+        let plcToken = try #require(plc.token)
+        #expect(plc.html.contains(plcToken) && plc.text.contains("@hana.test"))
+        let signed = try await server.procedure("com.atproto.identity.signPlcOperation", ["token": .string(plcToken)], token: hana.accessJwt)
+        #expect(signed.status == 200 && signed["operation"] != nil, "\(signed.text)")
+
+        #expect(try await server.procedure("com.atproto.server.requestAccountDelete", token: hana.accessJwt).status == 200)
+        let deletion = try #require(try await sink.waitForMessages(2).last)
+        #expect(deletion.subject == "Account Deletion Requested" && deletion.recipients == ["hana@example.com"])
+        let deleteToken = try #require(deletion.token)
+        #expect(deletion.html.contains(deleteToken))
+        let deleted = try await server.procedure(
+            "com.atproto.server.deleteAccount", ["did": .string(hana.did), "password": .string(password), "token": .string(deleteToken)])
+        #expect(deleted.status == 200, "\(deleted.text)")
+        #expect(try await server.login(hana.handle, password).status == 401)
+        await server.stop()
+        await sink.remove()
+    }
+
     @Test func aMessageWaitsOutAnOutageAndIsSentOnce() async throws {
         let sink = try await SMTPSink()
         let server = try await TestServer.start { Self.configure(&$0, sink: sink) }

@@ -56,6 +56,7 @@ struct MetricsTests {
         #expect((samples["pds_connections_open"] ?? 0) >= 1)
         #expect((samples["pds_wal_bytes"] ?? 0) > 0)
         #expect(samples["pds_commit_queue_depth"] == 0)
+        #expect(samples["pds_mail_outbox_depth"] == 0 && samples["pds_mail_outbox_oldest_seconds"] == 0)
         #expect(samples["feedgen_dead_letters"] == 0)
         #expect(samples["feedgen_queue_depth"] != nil && samples["feedgen_lag_seconds"] != nil)
 
