@@ -197,7 +197,12 @@ let package = Package(
         .testTarget(name: "ATProtoTests", dependencies: ["ATProto", "LexiconFiles", "TestSupport"]),
         .testTarget(name: "ATCryptoTests", dependencies: ["ATCrypto", "ATProto", "TestSupport"]),
         .testTarget(name: "CARTests", dependencies: ["CAR", "ATProto", "TestSupport"]),
-        .testTarget(name: "MailTests", dependencies: ["Mail", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(
+            name: "MailTests",
+            dependencies: [
+                "Mail", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .testTarget(name: "OAuthTests", dependencies: ["OAuth", "ATProto", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "MSTTests", dependencies: ["MST", "CAR", "ATProto", "TestSupport"]),
         // A real server on a loopback port and a client to drive it, for

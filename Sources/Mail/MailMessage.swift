@@ -103,11 +103,17 @@ public struct MailAddress: Sendable, Equatable, Codable {
             && domain.unicodeScalars.allSatisfy { !forbidden.contains($0) }
     }
 
-    /// The address as a header value.
+    /// The address as a header value: the name as a quoted string
+    /// (`"` and `\` escaped), or RFC 2047 encoded words when it is not
+    /// ASCII, so a comma or angle bracket in it cannot make a second
+    /// address.
     var header: String {
         guard let name else { return address }
-        let plain = name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == " " || $0 == "." || $0 == "-") }
-        return (plain ? "\"\(name)\"" : MailHeaders.encodedText(name)) + " <\(address)>"
+        if name.unicodeScalars.allSatisfy({ $0.isASCII }) {
+            let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"\(escaped)\" <\(address)>"
+        }
+        return MailHeaders.encodedText(name) + " <\(address)>"
     }
 
     /// An address that cannot be used.

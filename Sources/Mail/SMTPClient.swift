@@ -11,13 +11,17 @@ import NIOSSL
 /// Every step has a deadline: 10 s to connect and 60 s for each reply (RFC
 /// 5321 §4.5.3.2 allows minutes, but the servers a PDS submits to answer
 /// in well under a second, and a mail queue must not hang on a dead one).
-/// A password is sent only over TLS, or in the clear to this machine.
+/// Nothing is sent unencrypted to another machine (``SMTPServerURL/requiresTLS``).
 public struct SMTPClient: Sendable {
     public let server: SMTPServerURL
     /// The name given in EHLO: the PDS's host name.
     public let heloName: String
     public var connectTimeout: Duration = .seconds(10)
     public var replyTimeout: Duration = .seconds(60)
+    /// The most one message may take in all (a server answering each step
+    /// just within `replyTimeout` would otherwise hold the queue for many
+    /// minutes).
+    public var messageTimeout: Duration = .seconds(180)
     private let tlsContext: NIOSSLContext
 
     /// - Parameter trustedCertificatesFile: a PEM file of certificates
@@ -37,9 +41,12 @@ public struct SMTPClient: Sendable {
     /// - Throws: ``SMTPError``; its `isPermanent` says whether to try again.
     @discardableResult
     public func send(_ message: [UInt8], from sender: MailAddress, to recipients: [MailAddress]) async throws -> SMTPReply {
-        let channel = try await connect()
+        let (channel, upgrade) = try await connect()
+        let deadline = channel.channel.eventLoop.scheduleTask(in: TimeAmount(messageTimeout)) { channel.channel.close(promise: nil) }
+        defer { deadline.cancel() }
         return try await channel.executeThenClose { inbound, outbound in
-            var conversation = SMTPConversation(channel: channel.channel, replies: inbound.makeAsyncIterator(), outbound: outbound, timeout: replyTimeout)
+            var conversation = SMTPConversation(
+                channel: channel.channel, replies: inbound.makeAsyncIterator(), outbound: outbound, upgrade: upgrade, timeout: replyTimeout)
             do {
                 return try await deliver(message, from: sender, to: recipients, over: &conversation)
             } catch let error as SMTPError {
@@ -61,10 +68,13 @@ public struct SMTPClient: Sendable {
         var capabilities = try await conversation.hello(heloName)
         if server.security == .startTLSWhenOffered {
             if capabilities.offers("STARTTLS") {
-                try await conversation.command("STARTTLS", expect: 220)
                 try await conversation.startTLS(context: tlsContext, serverHostname: server.host)
                 capabilities = try await conversation.hello(heloName)
-            } else if server.username != nil && !server.isLoopback {
+            } else if server.requiresTLS {
+                // Tokens (password resets, sign-in codes) must not cross a
+                // network in the clear, nor a password: a server that
+                // offers no STARTTLS, or a man in the middle who struck it
+                // from the EHLO reply, gets nothing.
                 throw SMTPError.encryptionUnavailable(host: server.host)
             }
         }
@@ -77,26 +87,32 @@ public struct SMTPClient: Sendable {
         }
         try await conversation.command("DATA", expect: 354)
         let accepted = try await conversation.send(data: SMTPData.stuffed(message))
-        // The message is the server's now; a failed QUIT changes nothing.
-        _ = try? await conversation.command("QUIT", expect: 221)
+        // The message is the server's now: QUIT without waiting for its
+        // reply, so the caller marks the message sent at once (a crash
+        // while waiting would send it again).
+        try? await conversation.outbound.write(ByteBuffer(string: "QUIT\r\n"))
         return accepted
     }
 
-    private func connect() async throws -> NIOAsyncChannel<SMTPReply, ByteBuffer> {
+    private func connect() async throws -> (NIOAsyncChannel<SMTPReply, ByteBuffer>, NIOLoopBound<STARTTLSUpgrade>) {
         let implicitTLS = server.security == .implicitTLS
         let tlsContext = tlsContext
         let host = server.host
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000))
+                .connectTimeout(TimeAmount(connectTimeout))
                 .connect(host: host, port: server.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if implicitTLS {
                             try channel.pipeline.syncOperations.addHandler(
                                 NIOSSLClientHandler(context: tlsContext, serverHostname: SMTPConversation.sniName(host)))
                         }
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
-                        return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        let upgrade = STARTTLSUpgrade()
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder(upgrade: upgrade)))
+                        return (
+                            try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel),
+                            NIOLoopBound(upgrade, eventLoop: channel.eventLoop)
+                        )
                     }
                 }
         } catch {

@@ -8,6 +8,7 @@ struct SMTPConversation {
     let channel: any Channel
     var replies: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let upgrade: NIOLoopBound<STARTTLSUpgrade>
     let timeout: Duration
 
     /// The next reply, which must have one of `codes`.
@@ -19,11 +20,13 @@ struct SMTPConversation {
     }
 
     /// Sends `line` and reads its reply, which must have one of `codes`.
-    /// Only the verb goes into errors (a command may hold a password).
+    /// Errors name the command by `label`, by default the line's verb; a
+    /// line that holds a credential must be given a label (AUTH LOGIN's
+    /// lines are nothing but base64).
     @discardableResult
-    mutating func command(_ line: String, expect codes: Int...) async throws -> SMTPReply {
+    mutating func command(_ line: String, label: String? = nil, expect codes: Int...) async throws -> SMTPReply {
         try await outbound.write(ByteBuffer(string: line + "\r\n"))
-        let verb = String(line.prefix(while: { $0 != " " && $0 != ":" }))
+        let verb = label ?? String(line.prefix(while: { $0 != " " && $0 != ":" }))
         let reply = try await next(after: verb)
         guard codes.contains(reply.code) else { throw SMTPError.refused(command: verb, reply: reply) }
         return reply
@@ -44,24 +47,23 @@ struct SMTPConversation {
     mutating func authenticate(username: String, password: String, offered: [String]) async throws {
         if offered.contains("PLAIN") {
             let credentials = Data(([0] + Array(username.utf8) + [0] + Array(password.utf8))).base64EncodedString()
-            try await command("AUTH PLAIN \(credentials)", expect: 235)
+            try await command("AUTH PLAIN \(credentials)", label: "AUTH PLAIN", expect: 235)
         } else if offered.contains("LOGIN") {
             try await command("AUTH LOGIN", expect: 334)
-            try await command(Data(username.utf8).base64EncodedString(), expect: 334)
-            try await command(Data(password.utf8).base64EncodedString(), expect: 235)
+            try await command(Data(username.utf8).base64EncodedString(), label: "AUTH LOGIN (user name)", expect: 334)
+            try await command(Data(password.utf8).base64EncodedString(), label: "AUTH LOGIN (password)", expect: 235)
         } else {
             throw SMTPError.noSupportedAuthentication(offered: offered.joined(separator: " "))
         }
     }
 
-    /// Puts TLS under the conversation, after the server's 220 to STARTTLS
-    /// (it sends nothing more until the handshake).
+    /// STARTTLS: the reply decoder puts TLS under the conversation at the
+    /// server's `220` (``STARTTLSUpgrade``).
     mutating func startTLS(context: NIOSSLContext, serverHostname: String) async throws {
-        let channel = channel
+        let upgrade = upgrade
         let name = Self.sniName(serverHostname)
-        try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: name), position: .first)
-        }.get()
+        try await channel.eventLoop.submit { upgrade.value.arm(context: context, serverHostname: name) }.get()
+        try await command("STARTTLS", expect: 220)
     }
 
     /// Writes the dot-stuffed data and its terminator; returns the reply
@@ -87,7 +89,7 @@ struct SMTPConversation {
     private mutating func next(after command: String) async throws -> SMTPReply {
         let channel = channel
         let start = ContinuousClock.now
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
+        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             channel.close(promise: nil)
         }
         defer { timer.cancel() }

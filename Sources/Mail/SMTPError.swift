@@ -9,9 +9,9 @@ public enum SMTPError: Error, Sendable, CustomStringConvertible {
     case refused(command: String, reply: SMTPReply)
     /// The server sent something that is not an SMTP reply.
     case malformedReply(String)
-    /// Credentials are configured, but the connection to a host that is not
-    /// on this machine could not be encrypted (the server offers no
-    /// STARTTLS): the password is not sent in the clear.
+    /// The connection to a host that is not on this machine could not be
+    /// encrypted (the server offers no STARTTLS): neither mail nor a
+    /// password is sent in the clear.
     case encryptionUnavailable(host: String)
     /// Credentials are configured, but the server offers neither AUTH PLAIN
     /// nor AUTH LOGIN.
@@ -37,7 +37,7 @@ public enum SMTPError: Error, Sendable, CustomStringConvertible {
         case .refused(let command, let reply): return "the SMTP server refused \(command): \(reply)"
         case .malformedReply(let what): return "the SMTP server sent an unreadable reply: \(what)"
         case .encryptionUnavailable(let host):
-            return "\(host) offers no STARTTLS, so the SMTP password would be sent unencrypted; use smtps:// or a server that offers STARTTLS"
+            return "\(host) offers no STARTTLS, so mail and the SMTP password would cross the network unencrypted; use smtps://, a server that offers STARTTLS, or ?tls=optional for a relay on a trusted network"
         case .noSupportedAuthentication(let offered):
             return "the SMTP server offers no authentication this client speaks (PLAIN, LOGIN); it offers: \(offered.isEmpty ? "none" : offered)"
         case .tls(let why): return "the TLS handshake with the SMTP server failed: \(why)"

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// One reply of an SMTP server (RFC 5321 §4.2): a three-digit code and the
 /// text of each of its lines (`250-first`, `250 last`).
@@ -31,6 +32,12 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
 
     private var pendingLines: [String] = []
     private var pendingCode: Int?
+    /// The TLS upgrade to make at the reply to STARTTLS.
+    let upgrade: STARTTLSUpgrade
+
+    init(upgrade: STARTTLSUpgrade) {
+        self.upgrade = upgrade
+    }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
@@ -43,7 +50,14 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
             throw SMTPError.malformedReply("a reply line longer than \(Self.maxLineBytes) bytes")
         }
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
-        if let reply = try take(String(decoding: bytes, as: UTF8.self)) { context.fireChannelRead(wrapInboundOut(reply)) }
+        if let reply = try take(String(decoding: bytes, as: UTF8.self)) {
+            let upgraded = try upgrade.replied(reply, leftover: buffer.readableBytes, context: context)
+            context.fireChannelRead(wrapInboundOut(reply))
+            // The read's end now passes through the TLS handler, which
+            // keeps it to itself while it has no plaintext; the async
+            // channel hands reads over at a read's end, so say it here.
+            if upgraded { context.fireChannelReadComplete() }
+        }
         return .continue
     }
 
@@ -74,5 +88,30 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
             pendingCode = nil
         }
         return SMTPReply(code: code, lines: pendingLines)
+    }
+}
+
+/// STARTTLS's switch to TLS, made by the reply decoder on the event loop
+/// at the very reply that accepts it: TLS is in the pipeline before another
+/// byte is read, and bytes that came with the `220` (which a man in the
+/// middle could have added, to be taken for replies sent over TLS) fail
+/// the connection. Used on its channel's event loop only.
+final class STARTTLSUpgrade {
+    private var armed: (context: NIOSSLContext, serverHostname: String?)?
+
+    /// The next reply answers STARTTLS.
+    func arm(context: NIOSSLContext, serverHostname: String?) {
+        armed = (context, serverHostname)
+    }
+
+    /// - Returns: whether TLS was put in place.
+    func replied(_ reply: SMTPReply, leftover: Int, context: ChannelHandlerContext) throws -> Bool {
+        guard let armed else { return false }
+        self.armed = nil
+        guard reply.code == 220 else { return false }
+        guard leftover == 0 else { throw SMTPError.tls("the server sent more after agreeing to STARTTLS; refusing to read it as encrypted") }
+        try context.pipeline.syncOperations.addHandler(
+            NIOSSLClientHandler(context: armed.context, serverHostname: armed.serverHostname), position: .first)
+        return true
     }
 }

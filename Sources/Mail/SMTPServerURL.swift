@@ -4,7 +4,9 @@ import Foundation
 /// (`PDS_EMAIL_SMTP_URL`): `smtp://user:pass@host:port` speaks plain SMTP
 /// and upgrades with STARTTLS when the server offers it; `smtps://` starts
 /// with TLS. The user and password are percent-decoded; the port defaults
-/// to 587 (submission) and 465 (`smtps`), as nodemailer's do.
+/// to 587 (submission) and 465 (`smtps`), as nodemailer's do. Unlike
+/// nodemailer, STARTTLS is required of any server not on this machine
+/// (``requiresTLS``) unless the URL ends in `?tls=optional`.
 public struct SMTPServerURL: Sendable, Equatable, CustomStringConvertible {
     /// How the connection is encrypted.
     public enum Security: Sendable, Equatable {
@@ -19,13 +21,16 @@ public struct SMTPServerURL: Sendable, Equatable, CustomStringConvertible {
     public let security: Security
     public let username: String?
     public let password: String?
+    /// `?tls=optional`: send in the clear when the server offers no STARTTLS.
+    public let tlsOptional: Bool
 
-    public init(host: String, port: Int, security: Security, username: String? = nil, password: String? = nil) {
+    public init(host: String, port: Int, security: Security, username: String? = nil, password: String? = nil, tlsOptional: Bool = false) {
         self.host = host
         self.port = port
         self.security = security
         self.username = username
         self.password = password
+        self.tlsOptional = tlsOptional
     }
 
     /// Parses `smtp://` and `smtps://` URLs.
@@ -46,13 +51,37 @@ public struct SMTPServerURL: Sendable, Equatable, CustomStringConvertible {
         username = components.percentEncodedUser.flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 }
         password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
         guard components.path.isEmpty || components.path == "/" else { throw Invalid(reason: "a path is not allowed") }
+        var tlsOptional = false
+        for item in components.queryItems ?? [] {
+            guard item.name == "tls", item.value == "optional" || item.value == "required" else {
+                throw Invalid(reason: "unknown option \(item.name)=\(item.value ?? ""); only tls=optional or tls=required")
+            }
+            tlsOptional = item.value == "optional"
+        }
+        self.tlsOptional = tlsOptional
     }
 
-    /// Whether the host is this machine (a password may cross loopback
-    /// unencrypted: nobody else can read it there).
+    /// Whether the host is this machine: `localhost`, or an address of
+    /// 127.0.0.0/8 or ::1 (not a name that merely starts with `127.`).
     public var isLoopback: Bool {
         let lowered = host.lowercased()
-        return lowered == "localhost" || lowered.hasPrefix("127.") || lowered == "::1"
+        if lowered == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, lowered, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        return inet_pton(AF_INET6, lowered, &v6) == 1 && isIPv6Loopback(v6)
+    }
+
+    private func isIPv6Loopback(_ address: in6_addr) -> Bool {
+        withUnsafeBytes(of: address) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+    }
+
+    /// Whether a plain `smtp://` connection must be upgraded with STARTTLS
+    /// before anything is sent: always but to this machine, where nobody
+    /// else can read the traffic, unless the URL says `?tls=optional`
+    /// (a relay on a private network without TLS).
+    public var requiresTLS: Bool {
+        security == .startTLSWhenOffered && !isLoopback && !tlsOptional
     }
 
     /// The URL without its password, for logs.

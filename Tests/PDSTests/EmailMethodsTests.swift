@@ -106,7 +106,24 @@ import Testing
         let appPassword = try await server.procedure("com.atproto.server.createAppPassword", ["name": "app"], token: carol.accessJwt)
         #expect(try await server.login(carol.handle, try #require(appPassword["password"]?.stringValue)).status == 200)
 
-        // The OAuth sign-in page asks for the code too.
+        let apps = try await signInCodesOnTheOAuthPage(server: server, did: carol.did, password: password)
+        #expect(apps)
+        // A new (unconfirmed) address turns the codes off: they must not go
+        // where nobody has confirmed.
+        _ = try await server.procedure("com.atproto.server.requestEmailUpdate", token: carol.accessJwt)
+        let change = try #require(try await server.emailToken(carol.did, "update_email"))
+        let moved = try await server.procedure(
+            "com.atproto.server.updateEmail", ["email": "carol.new@example.com", "token": .string(change)], token: carol.accessJwt)
+        #expect(moved.status == 200)
+        let after = try await server.query("com.atproto.server.getSession", token: carol.accessJwt)
+        #expect(after["emailAuthFactor"]?.boolValue == false && after["emailConfirmed"]?.boolValue == false)
+        #expect(try await server.login(carol.handle, password).status == 200)
+        await server.stop()
+    }
+
+    /// The OAuth sign-in page asks for the code too. - Returns: whether
+    /// signing in with it showed the apps page.
+    func signInCodesOnTheOAuthPage(server: TestServer, did: String, password: String) async throws -> Bool {
         let apps = try await server.request("GET", "/oauth/apps")
         let cookie = try #require(apps.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
         let csrf = try #require(Self.hiddenField("csrf", in: apps.text))
@@ -118,11 +135,10 @@ import Testing
         }
         let asked = try await signIn("")
         #expect(asked.status == 401 && asked.text.contains("name=\"code\"") && asked.text.contains("sent a sign-in code"))
-        let pageCode = try #require(try await server.emailToken(carol.did, "sign_in"))
+        let pageCode = try #require(try await server.emailToken(did, "sign_in"))
         // Signed in: the redirect (followed) shows the apps, not the form.
         let signedIn = try await signIn("&code=" + pageCode)
-        #expect(signedIn.status == 200 && signedIn.text.contains("No app has access") && !signedIn.text.contains("name=\"password\""))
-        await server.stop()
+        return signedIn.status == 200 && signedIn.text.contains("No app has access") && !signedIn.text.contains("name=\"password\"")
     }
 
     static func hiddenField(_ name: String, in html: String) -> String? {

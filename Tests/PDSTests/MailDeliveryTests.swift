@@ -85,6 +85,10 @@ import Testing
         #expect(try await server.procedure("com.atproto.server.requestPasswordReset", ["email": "bob@example.com"]).status == 200)
         // The first attempt fails and leaves the message pending, counted by /metrics.
         try await waitUntil { (try await Self.outbox(server).first?.attempts ?? 0) >= 1 }
+        // A second request replaces the first token: the first message would carry a dead one.
+        #expect(try await server.procedure("com.atproto.server.requestPasswordReset", ["email": "bob@example.com"]).status == 200)
+        #expect(try await Self.outbox(server).map(\.state) == ["pending", "superseded"])
+        try await waitUntil { (try await Self.outbox(server).first?.attempts ?? 0) >= 1 }
         let pending = try #require(try await Self.outbox(server).first)
         #expect(pending.state == "pending" && pending.lastError?.contains("could not talk to the SMTP server") == true)
         let scrape = try await server.request("GET", "/metrics", headers: ["Authorization": TestServer.adminAuth]).text
@@ -96,7 +100,7 @@ import Testing
         #expect(delivered[0].token == (try await server.emailToken(bob.did, "reset_password")))
         try await Task.sleep(for: .seconds(3))
         #expect(try sink.messages().count == 1)
-        #expect(try await Self.outbox(server).map(\.state) == ["sent"])
+        #expect(try await Self.outbox(server).map(\.state) == ["sent", "superseded"])
         await server.stop()
         await sink.remove()
     }

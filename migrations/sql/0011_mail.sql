@@ -6,8 +6,10 @@
 -- its message nor the other way round. `message` is the rendered RFC 5322
 -- message, `Message-ID` included, so a retry sends the very same bytes; it
 -- is dropped once the server took it (state `sent`), and the row a week
--- later. `failed`: the server refused it for good, or 24 hours of retries
--- went by (kept 30 days, for the operator).
+-- later. `superseded`: a newer token of the same purpose to the same
+-- address replaced it before it went. `failed`: the server refused it for
+-- good, or its token expired (an operator's message: 24 hours) while the
+-- server was unreachable (kept 30 days, for the operator).
 CREATE TABLE mail_outbox (
     id              INTEGER PRIMARY KEY,
     kind            TEXT NOT NULL,

@@ -19,8 +19,14 @@ enum EmailMethods {
     static let hourlyMail = RateLimiter.Limit(name: "account-mail-hour", max: 5, window: 3600)
     static let dailyMail = RateLimiter.Limit(name: "account-mail-day", max: 15, window: 86_400)
 
-    static func limitMail(_ did: DID, services: PDSServices) throws {
-        for limit in [hourlyMail, dailyMail] {
+    /// Sign-in codes have limits of their own: only the password's holder
+    /// can ask for one, and an app password or an OAuth app spending the
+    /// limits above must not keep the owner from signing in.
+    static let hourlySignInCodes = RateLimiter.Limit(name: "sign-in-code-hour", max: 10, window: 3600)
+    static let dailySignInCodes = RateLimiter.Limit(name: "sign-in-code-day", max: 30, window: 86_400)
+
+    static func limitMail(_ did: DID, services: PDSServices, limits: [RateLimiter.Limit] = [hourlyMail, dailyMail]) throws {
+        for limit in limits {
             if let wait = services.rateLimiter.hit(limit, key: did.string) { throw XRPCError.rateLimited(retryAfter: wait) }
         }
     }
@@ -74,9 +80,10 @@ enum EmailMethods {
         return .json(["tokenRequired": .bool(tokenRequired)])
     }
 
-    /// Sets the address (a new one is unconfirmed, and every pending token
-    /// goes) and, when given, `emailAuthFactor`, which only a confirmed
-    /// address may turn on: codes must reach the owner.
+    /// Sets the address (a new one is unconfirmed, every pending token
+    /// goes, and sign-in codes go off) and, when given, `emailAuthFactor`,
+    /// which only a confirmed address may turn on: codes must reach the
+    /// owner.
     static func updateEmail(_ call: XRPCCall) async throws -> XRPCResult {
         let user = try await authenticateForEmailChange(call)
         let input = try await call.jsonBody()
@@ -100,6 +107,11 @@ enum EmailMethods {
                 }
                 try AccountStore.setEmail(email, did: user.did, in: tx)
                 try EmailTokens.deleteAll(did: user.did, in: tx)
+                // Codes must not go to an address nobody has confirmed: a
+                // typo would lock the owner out (resets go there too).
+                if account.emailAuthFactor && authFactor != true {
+                    try AccountStore.setEmailAuthFactor(false, did: user.did, in: tx)
+                }
             }
             if let authFactor, authFactor != account.emailAuthFactor {
                 if authFactor && (changes || !account.emailConfirmed) {
@@ -118,7 +130,7 @@ enum EmailMethods {
     /// bsky.social).
     static func checkSignInCode(_ code: String?, account: Account, services: PDSServices) async throws {
         guard let code = code?.trimmingCharacters(in: .whitespaces), !code.isEmpty else {
-            try limitMail(account.did, services: services)
+            try limitMail(account.did, services: services, limits: [hourlySignInCodes, dailySignInCodes])
             try await AccountMail.sendToken(.signIn, account: account, services: services)
             throw XRPCError(.unauthorized, "AuthFactorTokenRequired", "A sign-in code has been sent to your email address")
         }

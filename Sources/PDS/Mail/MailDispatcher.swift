@@ -7,8 +7,11 @@ import ServiceLifecycle
 /// when one is queued, and a message the server did not take is tried again
 /// with a backoff that doubles from 2 seconds up to 10 minutes (a token
 /// lasts 15 minutes: a short outage must not outlast it), also after a
-/// restart. A message is given up, and logged as an error, when the server
-/// refuses it for good (5xx) or after 24 hours of failures.
+/// restart. When the server cannot be reached at all, the other due
+/// messages wait with the first instead of each waiting out its own
+/// timeout. A message is given up, and logged as an error, when the server
+/// refuses it for good (5xx), when the token it carries has expired, or
+/// (an operator's message) after 24 hours.
 ///
 /// Delivery is at least once: a message is marked sent right after the
 /// server's 250, so only a crash between the two (or a connection lost
@@ -65,17 +68,29 @@ public struct MailDispatcher: Service {
         }
     }
 
-    /// Tries every due message once.
+    /// Tries every due message once, until the server proves unreachable.
     func deliverDue(client: SMTPClient, sender: MailAddress) async {
         let now = Int(Date().timeIntervalSince1970)
         guard let due = try? await services.storage.read({ tx in try MailOutbox.due(now: now, in: tx) }) else { return }
         for message in due {
             if Task.isShuttingDownGracefully { return }
-            await deliver(message, client: client, sender: sender)
+            if let retryAt = await deliver(message, client: client, sender: sender) {
+                try? await services.storage.write { tx in try MailOutbox.postponeDue(before: retryAt, in: tx) }
+                return
+            }
         }
     }
 
-    private func deliver(_ message: MailOutbox.Pending, client: SMTPClient, sender: MailAddress) async {
+    /// How long a message is worth trying: a token's lifetime, or a day
+    /// for an operator's message.
+    static func lifetime(kind: String) -> Int {
+        EmailTokens.Purpose(rawValue: kind) != nil ? EmailTokens.lifetime : giveUpAfter
+    }
+
+    /// One attempt. - Returns: when the server could not be reached (no
+    /// reply refused this message), the time of the next attempt, for the
+    /// other due messages too.
+    private func deliver(_ message: MailOutbox.Pending, client: SMTPClient, sender: MailAddress) async -> Int? {
         let logger = services.logger
         var metadata: Logger.Metadata = ["mail": .stringConvertible(message.id), "kind": .string(message.kind)]
         do {
@@ -92,24 +107,28 @@ public struct MailDispatcher: Service {
             services.metrics.recordMail(outcome: "sent")
             metadata["reply"] = .string(reply.description)
             logger.info("mail sent", metadata: metadata)
+            return nil
         } catch {
             let now = Int(Date().timeIntervalSince1970)
             metadata["error"] = "\(error)"
             metadata["attempts"] = .stringConvertible(message.attempts + 1)
             let permanent = (error as? SMTPError)?.isPermanent ?? false
-            if permanent || now - message.createdAt >= Self.giveUpAfter {
+            if permanent || now - message.createdAt >= Self.lifetime(kind: message.kind) {
                 try? await services.storage.write { tx in try MailOutbox.markFailed(id: message.id, error: "\(error)", now: now, in: tx) }
                 services.metrics.recordMail(outcome: "failed")
-                logger.error(permanent ? "mail refused for good; not retried" : "mail not delivered for 24 hours; given up", metadata: metadata)
-            } else {
-                let backoff = min(Self.longestRetry, Self.firstRetry << min(message.attempts, 10))
-                try? await services.storage.write { tx in
-                    try MailOutbox.markRetry(id: message.id, error: "\(error)", nextAttempt: now + backoff, in: tx)
-                }
-                services.metrics.recordMail(outcome: "retried")
-                metadata["retryInSeconds"] = .stringConvertible(backoff)
-                logger.warning("mail not delivered; will retry", metadata: metadata)
+                logger.error(permanent ? "mail refused for good; not retried" : "mail not delivered while it was of use; given up", metadata: metadata)
+                return nil
             }
+            let backoff = min(Self.longestRetry, Self.firstRetry << min(message.attempts, 10))
+            try? await services.storage.write { tx in
+                try MailOutbox.markRetry(id: message.id, error: "\(error)", nextAttempt: now + backoff, in: tx)
+            }
+            services.metrics.recordMail(outcome: "retried")
+            metadata["retryInSeconds"] = .stringConvertible(backoff)
+            logger.warning("mail not delivered; will retry", metadata: metadata)
+            // A refusal is about this message; anything else, about the server.
+            if case .refused? = error as? SMTPError { return nil }
+            return now + backoff
         }
     }
 }

@@ -79,9 +79,10 @@ public final class Mailer: Sendable {
         let domain = sender.address.split(separator: "@").last.map(String.init) ?? hostname
         let message = MailMessage(
             from: sender, to: recipient, subject: subject, text: text, html: html, messageID: MailMessage.newMessageID(domain: domain))
-        try MailOutbox.append(
-            kind: kind, recipient: address, messageID: message.messageID, message: message.rendered(),
-            now: Int(Date().timeIntervalSince1970), in: tx)
+        let now = Int(Date().timeIntervalSince1970)
+        // A new token replaces the pending one: its message would carry a dead code.
+        if EmailTokens.Purpose(rawValue: kind) != nil { try MailOutbox.supersede(kind: kind, recipient: address, now: now, in: tx) }
+        try MailOutbox.append(kind: kind, recipient: address, messageID: message.messageID, message: message.rendered(), now: now, in: tx)
     }
 
     /// Wakes the dispatcher; call once the transaction that queued a

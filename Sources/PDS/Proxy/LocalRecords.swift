@@ -34,7 +34,8 @@ struct LocalRecords: Sendable {
         for change in try RecordIndex.changed(did: did, after: rev, limit: limit, db: tx.db) {
             local.count += 1
             if let date = try? ATDatetime(change.indexedAt).date { local.oldest = min(local.oldest ?? date, date) }
-            guard let bytes = change.bytes, case .map(let record) = try DAGCBOR.decode(bytes) else { continue }
+            // A record that does not decode is left out, not a failed answer.
+            guard let bytes = change.bytes, case .map(let record)? = try? DAGCBOR.decode(bytes) else { continue }
             switch change.collection.string {
             case "app.bsky.actor.profile" where change.rkey.string == "self":
                 local.profile = record

@@ -51,8 +51,10 @@ enum ReadAfterWrite {
             let rev = headers[revHeader], !rev.isEmpty, contentType?.lowercased().hasPrefix("application/json") == true,
             status == .ok || (status == .badRequest && isThreadNotFound)
         else { return answer }
-        let local = try await call.services.storage.read { tx in try LocalRecords.since(rev, did: user.did, in: tx) }
-        guard local.count > 0, case .map(var json)? = try? ATProtoJSON.decode(body, mode: .lenient) else { return answer }
+        // The AppView's answer stands on its own: a failed local read only
+        // means it is not patched.
+        guard let local = try? await call.services.storage.read({ tx in try LocalRecords.since(rev, did: user.did, in: tx) }),
+            local.count > 0, case .map(var json)? = try? ATProtoJSON.decode(body, mode: .lenient) else { return answer }
         let context = Context(
             local: local, views: LocalViews(account: user.account, profile: local.profile, serviceURL: call.services.config.resolvedPublicURL),
             requester: user.account, call: call)

@@ -26,6 +26,26 @@ enum MailOutbox {
             arguments: [kind, recipient, messageID, Data(message), now, now])
     }
 
+    /// Drops the pending messages of `kind` to `recipient` (a new token
+    /// replaced the one they carry): state `superseded`.
+    static func supersede(kind: String, recipient: String, now: Int, in tx: WriteTransaction) throws {
+        try tx.db.execute(
+            sql: """
+                UPDATE mail_outbox SET state = 'superseded', message = NULL, finished_at = ?
+                WHERE state = 'pending' AND kind = ? AND recipient = ?
+                """,
+            arguments: [now, kind, recipient])
+    }
+
+    /// Moves the next attempt of every pending message due before
+    /// `nextAttempt` to it, counting no attempt (the server is down: trying
+    /// each would only wait out each one's timeout).
+    static func postponeDue(before nextAttempt: Int, in tx: WriteTransaction) throws {
+        try tx.db.execute(
+            sql: "UPDATE mail_outbox SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at < ?",
+            arguments: [nextAttempt, nextAttempt])
+    }
+
     /// The pending messages whose attempt is due, oldest first.
     static func due(now: Int, limit: Int = 20, in tx: some StoreReading) throws -> [Pending] {
         try Row.fetchAll(
@@ -73,7 +93,7 @@ enum MailOutbox {
     static func prune(sentBefore: Int, failedBefore: Int, in tx: WriteTransaction) throws -> Int {
         try tx.db.execute(
             sql: """
-                DELETE FROM mail_outbox WHERE (state = 'sent' AND finished_at < ?) OR (state = 'failed' AND finished_at < ?)
+                DELETE FROM mail_outbox WHERE (state IN ('sent', 'superseded') AND finished_at < ?) OR (state = 'failed' AND finished_at < ?)
                 """,
             arguments: [sentBefore, failedBefore])
         return tx.db.changesCount
