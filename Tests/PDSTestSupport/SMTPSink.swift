@@ -77,10 +77,9 @@ public final class SMTPSink: @unchecked Sendable {
         if let refuse = options.refuse { arguments += ["--refuse", String(refuse.count), "--refuse-code", String(refuse.code)] }
         let process = try ChildProcess(ProjectTools.python, arguments)
         self.process = process
-        for _ in 0..<200 {
-            if Self.accepts(port: port) { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        // Two of TestSupport's 5 s waits: Python's start (and a new test CA)
+        // is slow on a loaded machine.
+        for _ in 0..<2 where (try? await waitUntilListening(port)) != nil { return }
         await stop()
         throw TestError("the SMTP sink did not start on port \(port)")
     }
@@ -122,18 +121,5 @@ public final class SMTPSink: @unchecked Sendable {
         let received = try messages()
         guard received.count >= count else { throw TestError("\(received.count) of \(count) messages arrived in \(seconds) s") }
         return received
-    }
-
-    private static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 }
