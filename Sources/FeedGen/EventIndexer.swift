@@ -185,7 +185,8 @@ public struct EventIndexer: Sendable {
             let record = change.record ?? .null
             try AtrariumRecords.validate(record, collection: AtrariumRecords.membership)
             let target = record["community"]?.stringValue ?? ""
-            let active = record["active"]?.boolValue ?? false
+            // The published schema makes `active` optional, defaulting to true.
+            let active = record["active"]?.boolValue ?? true
             let joinedAt = record["joinedAt"]?.stringValue ?? ""
             try await pool.write { db in
                 try db.execute(

@@ -53,7 +53,7 @@ struct DashboardScenarioTests {
 
         // The owner hides it: the feed excludes it; unhides: it returns.
         let hide = try await server.api(
-            "POST", "/api/moderation/actions", #"{"community": "\#(id)", "action": "hide_post", "post": "\#(post.uri)", "reason": "spoiler"}"#,
+            "POST", "/api/moderation/actions", #"{"community": "\#(id)", "action": "hide_post", "post": "\#(post.uri)", "reason": "off_topic"}"#,
             token: owner.accessJwt)
         #expect(hide.status == 201 && hide["indexed"] == true, "\(hide.text)")
         #expect(try await server.awaitDashboardFeed(id, [], token: alice.accessJwt).isEmpty)

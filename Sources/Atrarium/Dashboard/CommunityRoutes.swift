@@ -24,7 +24,7 @@ extension DashboardAPI {
                 continue
             }
             var map: DataMap = [
-                "$type": .string(AtrariumRecords.config.string), "name": .string(try body.requiredString("name")),
+                "$type": .string(AtrariumRecords.config.string), "name": .string(try Self.name(body)),
                 "hashtag": .string(CommunityHashtag.hashtag(id: id)), "stage": .string(try body.string("stage") ?? "theme"),
                 "accessType": .string(try body.string("accessType") ?? "open"), "createdAt": .string(ATDatetime.now().string),
                 "moderators": .array((try body.strings("moderators") ?? []).map(DataValue.string)),
@@ -110,7 +110,7 @@ extension DashboardAPI {
         }
         let original = try await currentConfig(community)
         var map = original
-        if body.has("name") { map["name"] = .string(try body.requiredString("name")) }
+        if body.has("name") { map["name"] = .string(try Self.name(body)) }
         if body.fields["description"] == .null { map["description"] = nil }
         if let accessType = try body.string("accessType") { map["accessType"] = .string(accessType) }
         if let moderators = try body.strings("moderators") { map["moderators"] = .array(moderators.map(DataValue.string)) }
@@ -200,6 +200,14 @@ extension DashboardAPI {
             }
             map["stage"] = .string(stage)
         }
+    }
+
+    /// The `name` field: required and not blank (the published Lexicon
+    /// allows an empty name; a community nobody can tell apart is no use).
+    static func name(_ body: DashboardBody) throws -> String {
+        let name = try body.requiredString("name")
+        guard !name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw DashboardError.badRequest("name must not be empty") }
+        return name
     }
 
     static func rejectUnknownFields(_ body: DashboardBody, allowed: Set<String>) throws {

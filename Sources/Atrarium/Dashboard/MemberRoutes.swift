@@ -155,7 +155,7 @@ extension DashboardAPI {
         let approvals = try await index.approvalURIs(of: target, by: caller.did, configURI: configURI)
         var operations = approvals.compactMap(Self.parts(ofURI:)).map { LocalRepoWriter.Operation.delete(collection: $0.collection, rkey: $0.rkey) }
         operations.append(.create(collection: AtrariumRecords.moderationAction, rkey: nil, record: Self.moderationRecord(
-            action: "block_user", community: configURI, post: nil, user: target, reason: "removed from the community")))
+            action: "block_user", community: configURI, post: nil, user: target, reason: "other")))
         switch try await write(caller, operations) {
         case .client(let answer): return answer
         case .committed(let result):

@@ -9,6 +9,15 @@ import PDS
 extension DashboardAPI {
     static let moderationFields: Set<String> = ["community", "action", "post", "cid", "user", "reason"]
 
+    /// The reasons the Atrarium project publishes (`lexicons/MODERATION_REASONS.md`
+    /// of its repository). The API writes only these, so that every record it
+    /// writes is valid under the published schema, whose `reason` is an enum;
+    /// the index still reads earlier records' free text.
+    static let moderationReasons = [
+        "spam", "low_quality", "duplicate", "off_topic", "wrong_community", "guidelines_violation", "terms_violation", "copyright",
+        "harassment", "hate_speech", "violence", "nsfw", "illegal_content", "bot_activity", "impersonation", "ban_evasion", "other",
+    ]
+
     /// The record of one moderation action.
     static func moderationRecord(action: String, community: String, post: (uri: String, cid: String)?, user: DID?, reason: String?) -> DataValue {
         var map: DataMap = [
@@ -16,7 +25,8 @@ extension DashboardAPI {
             "createdAt": .string(ATDatetime.now().string),
         ]
         if let post {
-            map["target"] = ["$type": "com.atproto.repo.strongRef", "uri": .string(post.uri), "cid": .string(post.cid)]
+            // The published form; the index still reads earlier strongRef targets.
+            map["target"] = ["$type": "net.atrarium.moderation.action#postTarget", "uri": .string(post.uri), "cid": .string(post.cid)]
         } else if let user {
             map["target"] = ["$type": "net.atrarium.moderation.action#userTarget", "did": .string(user.string)]
         }
@@ -53,8 +63,11 @@ extension DashboardAPI {
         default:
             throw DashboardError.badRequest("action must be hide_post, unhide_post, block_user or unblock_user")
         }
-        let record = Self.moderationRecord(
-            action: action, community: community.configURI, post: post, user: user, reason: try body.string("reason"))
+        let reason = try body.string("reason")
+        if let reason, !Self.moderationReasons.contains(reason) {
+            throw DashboardError.badRequest("reason must be one of \(Self.moderationReasons.joined(separator: ", "))")
+        }
+        let record = Self.moderationRecord(action: action, community: community.configURI, post: post, user: user, reason: reason)
         switch try await write(caller, [.create(collection: AtrariumRecords.moderationAction, rkey: nil, record: record)]) {
         case .client(let answer): return answer
         case .committed(let result):
