@@ -164,12 +164,16 @@ let package = Package(
         .target(
             name: "Atrarium",
             dependencies: [
-                "FeedGen", "PDS", "ATProto", "ATCrypto", "Sequencer", "Identity",
+                "FeedGen", "PDS", "ATProto", "ATCrypto", "Sequencer", "Identity", "OAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            // The dashboard API's OpenAPI document, served at /api/openapi.json.
-            resources: [.copy("Dashboard/openapi.json")]
+            // The dashboard API's OpenAPI document, served at /api/openapi.json;
+            // the pages' templates, stylesheet and script.
+            resources: [
+                .copy("Dashboard/openapi.json"), .copy("Dashboard/Pages/templates"), .copy("Dashboard/Pages/assets"),
+            ]
         ),
         // How SQLite does its work here: a transaction's write-ahead-log
         // writes in one system call (a VFS over the default one), and no

@@ -29,6 +29,10 @@ public enum AtrariumExtension {
                 reader: services.pool, hub: services.sequencer, buffer: generator.buffer, filter: generator.filter,
                 queue: generator.queue, logger: services.logger, maxEventBytes: config.maxEventBytes)
             : nil
+        // Built here, not when the routes are added, so that a broken page
+        // template stops the server at start.
+        let api = dashboard.enabled ? DashboardAPI(services: services, generator: generator, config: dashboard, keyResolver: resolver) : nil
+        let pages = try api.map { try DashboardPages(api: $0) }
         let plugin = PDSExtension(
             methods: { methods in
                 methods.query("app.bsky.feed.getFeedSkeleton") { call in
@@ -43,8 +47,9 @@ public enum AtrariumExtension {
                 }
             },
             routes: { router in
-                guard dashboard.enabled else { return }
-                DashboardAPI(services: services, generator: generator, config: dashboard, keyResolver: resolver).register(on: router)
+                guard let api, let pages else { return }
+                api.register(on: router)
+                pages.register(on: router)
             },
             backgroundServices: [FeedGenBackgroundService(generator: generator, local: local)],
             didDocumentServices: [generator.didDocumentService],

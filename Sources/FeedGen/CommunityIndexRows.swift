@@ -75,4 +75,6 @@ public struct IndexedModerationAction: Sendable, Equatable {
     public let targetDID: DID?
     /// The record's `createdAt`, as written.
     public let createdAt: String
+    /// The record's `reason`, if it gave one.
+    public var reason: String? = nil
 }

@@ -157,13 +157,13 @@ public struct CommunityIndexStore: Sendable {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT uri, author_did, action, target_uri, target_did, created_at FROM moderation_action
+                    SELECT uri, author_did, action, target_uri, target_did, created_at, reason FROM moderation_action
                     WHERE community_uri = ? ORDER BY created_at DESC, uri DESC LIMIT ?
                     """, arguments: [configURI, limit]
             ).map { row in
                 IndexedModerationAction(
                     uri: row["uri"], author: row["author_did"], action: row["action"], targetURI: row["target_uri"],
-                    targetDID: row["target_did"], createdAt: row["created_at"])
+                    targetDID: row["target_did"], createdAt: row["created_at"], reason: row["reason"])
             }
         }
     }

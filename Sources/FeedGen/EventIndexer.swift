@@ -247,16 +247,16 @@ public struct EventIndexer: Sendable {
             let targetDID = target?["did"]?.stringValue.flatMap { try? DID($0) }
             let isPostAction = action == "hide_post" || action == "unhide_post"
             guard isPostAction ? targetURI != nil : targetDID != nil else {
-                throw FeedGenError.invalidRecord("\(action) needs a \(isPostAction ? "post (strongRef)" : "user (did)") target")
+                throw FeedGenError.invalidRecord("\(action) needs a \(isPostAction ? "post (#postTarget)" : "user (did)") target")
             }
             let target_ = record["community"]?.stringValue ?? ""
             let createdAt = record["createdAt"]?.stringValue ?? ""
             try await pool.write { db in
                 try db.execute(
                     sql: """
-                        INSERT OR REPLACE INTO moderation_action (uri, author_did, community_uri, action, target_uri, target_did, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [uri, change.did, target_, action, targetURI, targetDID, createdAt])
+                        INSERT OR REPLACE INTO moderation_action (uri, author_did, community_uri, action, target_uri, target_did, created_at, reason)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [uri, change.did, target_, action, targetURI, targetDID, createdAt, record["reason"]?.stringValue])
             }
             communityURI = target_
         }

@@ -38,6 +38,12 @@ public struct GuardedHTTPClient: Sendable {
         public let status: Int
         public let headers: HTTPHeaders
         public let body: [UInt8]
+
+        public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
     }
 
     /// Sends `request` after the address check, waiting at most `timeout`

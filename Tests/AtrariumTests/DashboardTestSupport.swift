@@ -24,12 +24,14 @@ extension TestServer {
     /// A server with the feed generator and the dashboard API; `remote`
     /// names accounts hosted elsewhere whose service tokens it accepts.
     static func startWithDashboard(
-        _ dashboard: DashboardConfig = DashboardConfig(), remote: [String: PublicKey] = [:]
+        _ dashboard: DashboardConfig = DashboardConfig(), remote: [String: PublicKey] = [:], publicURL: String? = nil
     ) async throws -> (TestServer, FeedGenBox) {
         let box = FeedGenBox()
         var feedConfig = FeedGenConfig()
         feedConfig.batchIntervalMilliseconds = 50
-        let server = try await TestServer.start({ _ in }) { services in
+        let server = try await TestServer.start({ config in
+            if let publicURL { config.publicURL = publicURL }
+        }) { services in
             let resolver = TestKeyResolver(remote: remote, local: LocalAccountKeyResolver(accounts: services.accounts))
             let (plugin, generator) = try AtrariumExtension.make(
                 services: services, config: feedConfig, keyResolver: resolver, dashboard: dashboard)

@@ -9,8 +9,18 @@ import PDS
 struct DashboardCaller: Sendable {
     let did: DID
     /// Whether the caller's repository is hosted on this PDS (writes are
-    /// then made here; otherwise the API answers with the records to write).
+    /// then made here; otherwise they go to the caller's own PDS with
+    /// ``remote``'s token, or, without one, the API answers with the
+    /// records to write).
     let isLocal: Bool
+    /// The caller's OAuth session with its own PDS (dashboard pages).
+    var remote: RemoteSession? = nil
+
+    /// A signed-in dashboard user's OAuth session, for writes to its PDS.
+    struct RemoteSession: Sendable {
+        let agent: OAuthClientAgent
+        let session: OAuthClientStore.Session
+    }
 }
 
 /// Authenticates dashboard API calls: `Authorization: Bearer <token>` with

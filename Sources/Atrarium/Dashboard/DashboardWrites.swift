@@ -31,7 +31,58 @@ extension DashboardAPI {
             }
         }
         if caller.isLocal { return .committed(try await writer.apply(did: caller.did, keyed)) }
-        let writes: [DataValue] = keyed.map { operation in
+        let writes = Self.applyWritesList(keyed)
+        if let remote = caller.remote { return .committed(try await Self.applyRemotely(writes, keyed, for: caller.did, with: remote)) }
+        return .client(
+            DashboardAnswer(
+                status: .accepted,
+                [
+                    "write": "client", "repo": .string(caller.did.string), "writes": .array(writes),
+                    "message": "Your repository is not on this server: write these records with com.atproto.repo.applyWrites on your PDS.",
+                ]))
+    }
+
+    /// Commits `writes` to the caller's repository on its own PDS with
+    /// `com.atproto.repo.applyWrites`, through its OAuth session.
+    static func applyRemotely(
+        _ writes: [DataValue], _ operations: [LocalRepoWriter.Operation], for did: DID, with remote: DashboardCaller.RemoteSession
+    ) async throws -> LocalRepoWriter.Result {
+        let reply: (status: Int, body: DataValue?)
+        do {
+            reply = try await remote.agent.procedure(
+                remote.session, "com.atproto.repo.applyWrites", input: ["repo": .string(did.string), "writes": .array(writes)])
+        } catch {
+            throw DashboardError(.badGateway, "UpstreamFailure", "your PDS could not be reached: \(error)")
+        }
+        guard reply.status == 200, let body = reply.body, let commit = body["commit"]?["cid"]?.stringValue.flatMap({ try? CID(string: $0) })
+        else {
+            let message = reply.body?["message"]?.stringValue ?? "HTTP \(reply.status)"
+            throw DashboardError(reply.status == 400 ? .badRequest : .badGateway, reply.body?["error"]?.stringValue ?? "UpstreamFailure",
+                "your PDS refused the write: \(message)")
+        }
+        let results = body["results"]?.arrayValue ?? []
+        var written: [LocalRepoWriter.Written] = []
+        for (index, operation) in operations.enumerated() {
+            let (collection, rkey): (NSID, RecordKey?) =
+                switch operation {
+                case .create(let c, let k, _): (c, k)
+                case .update(let c, let k, _, _): (c, k)
+                case .delete(let c, let k): (c, k)
+                }
+            let result = index < results.count ? results[index] : nil
+            let uri = result?["uri"]?.stringValue.flatMap { try? ATURI($0) }
+            guard let key = rkey ?? uri?.recordKey,
+                let resolved = uri ?? (try? ATURI("at://\(did.string)/\(collection.string)/\(key.string)"))
+            else { throw DashboardError(.badGateway, "UpstreamFailure", "your PDS answered the write without its record") }
+            written.append(
+                LocalRepoWriter.Written(uri: resolved, collection: collection, rkey: key, cid: result?["cid"]?.stringValue.flatMap { try? CID(string: $0) }))
+        }
+        return LocalRepoWriter.Result(commitCID: commit, rev: body["commit"]?["rev"]?.stringValue ?? "", written: written)
+    }
+
+    /// The writes in `com.atproto.repo.applyWrites`' shape.
+    static func applyWritesList(_ keyed: [LocalRepoWriter.Operation]) -> [DataValue] {
+        keyed.map { operation in
             switch operation {
             case .create(let collection, let rkey, let record):
                 return [
@@ -44,13 +95,6 @@ extension DashboardAPI {
                 return ["$type": "com.atproto.repo.applyWrites#delete", "collection": .string(collection.string), "rkey": .string(rkey.string)]
             }
         }
-        return .client(
-            DashboardAnswer(
-                status: .accepted,
-                [
-                    "write": "client", "repo": .string(caller.did.string), "writes": .array(writes),
-                    "message": "Your repository is not on this server: write these records with com.atproto.repo.applyWrites on your PDS.",
-                ]))
     }
 
     /// The record key and collection of an `at://` URI.

@@ -115,6 +115,7 @@ extension DashboardAPI {
         ]
         if let uri = action.targetURI { map["post"] = .string(uri) }
         if let did = action.targetDID { map["user"] = .string(did.string) }
+        if let reason = action.reason { map["reason"] = .string(reason) }
         return .map(map)
     }
 }

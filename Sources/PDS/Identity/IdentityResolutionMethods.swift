@@ -79,3 +79,11 @@ enum IdentityResolutionMethods {
         return try? await services.identity.handles.resolve(handle)
     }
 }
+
+extension PDSServices {
+    /// A handle's DID as `com.atproto.identity.resolveHandle` finds it: this
+    /// server's own accounts first, then DNS and HTTPS; nil when none.
+    public func resolveHandle(_ handle: String) async -> DID? {
+        try? await IdentityResolutionMethods.resolveHandle(handle.lowercased(), services: self)
+    }
+}

@@ -5,13 +5,13 @@ import OAuth
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2: the token
 /// and PAR endpoints take their parameters so), each parameter at most
 /// once.
-struct OAuthForm: Sendable {
-    private(set) var values: [String: String] = [:]
+public struct OAuthForm: Sendable {
+    public private(set) var values: [String: String] = [:]
 
     /// The largest form read: a PAR with a long scope is a few kilobytes.
     static let maxBytes = 32 * 1024
 
-    init(_ text: String) throws(OAuthError) {
+    public init(_ text: String) throws(OAuthError) {
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = Self.decode(parts[0]), let value = Self.decode(parts.count == 2 ? parts[1] : "") else {
@@ -23,7 +23,7 @@ struct OAuthForm: Sendable {
     }
 
     /// Reads the body of `request`.
-    static func read(_ request: Request) async throws(OAuthError) -> OAuthForm {
+    public static func read(_ request: Request) async throws(OAuthError) -> OAuthForm {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
             throw .invalidRequest("the body must be application/x-www-form-urlencoded")
@@ -37,7 +37,7 @@ struct OAuthForm: Sendable {
         return try OAuthForm(String(buffer: buffer))
     }
 
-    subscript(_ name: String) -> String? {
+    public subscript(_ name: String) -> String? {
         guard let value = values[name], !value.isEmpty else { return nil }
         return value
     }

@@ -29,6 +29,13 @@ public struct LocalRepoWriter: Sendable {
         public let rkey: RecordKey
         /// The new record's CID; nil for a delete.
         public let cid: CID?
+
+        public init(uri: ATURI, collection: NSID, rkey: RecordKey, cid: CID?) {
+            self.uri = uri
+            self.collection = collection
+            self.rkey = rkey
+            self.cid = cid
+        }
     }
 
     /// The commit of a write.
@@ -36,6 +43,12 @@ public struct LocalRepoWriter: Sendable {
         public let commitCID: CID
         public let rev: String
         public let written: [Written]
+
+        public init(commitCID: CID, rev: String, written: [Written]) {
+            self.commitCID = commitCID
+            self.rev = rev
+            self.written = written
+        }
     }
 
     let services: PDSServices

@@ -87,6 +87,8 @@ public final class PDSServices: Sendable {
     public let oauth: OAuthServices
     /// The server's mail: templates, the outbox and the SMTP client.
     public let mailer: Mailer
+    /// This server as an OAuth client (the dashboard's sign-ins and sessions).
+    public let oauthClients: OAuthClientStore
 
     /// Opens (creating on first start) the data directory, its database and
     /// its keys.
@@ -134,6 +136,7 @@ public final class PDSServices: Sendable {
             config: config, requests: OAuthRequestStore(pool: pool), grants: OAuthGrantStore(pool: pool),
             devices: OAuthDeviceStore(pool: pool), identity: identity)
         mailer = try Mailer(config: config, logger: self.logger)
+        oauthClients = OAuthClientStore(pool: pool)
         blobStore = try FileBlobStore(root: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("blobs"))
     }
 }
