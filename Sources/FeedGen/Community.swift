@@ -178,6 +178,9 @@ public actor Community {
                     WHERE cid != excluded.cid
                     """
             ).execute(arguments: [id, uri, cid, author, createdAt, indexedAt])
+            try db.cachedStatement(
+                sql: "UPDATE community SET last_post_at = ?1 WHERE id = ?2 AND (last_post_at IS NULL OR last_post_at < ?1)"
+            ).execute(arguments: [createdAt, id])
             return true
         }
     }

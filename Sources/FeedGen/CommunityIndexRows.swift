@@ -6,6 +6,9 @@ import ServiceStorage
 /// A community as the index holds it: its config's fields and how many
 /// active members it has.
 public struct IndexedCommunity: Sendable, Equatable {
+    /// When its latest post was made, or (with none) when it was first
+    /// indexed; unix milliseconds.
+    public let lastActivityAt: Int64
     /// The 8 hex digits of its hashtag.
     public let id: String
     /// The `at://` URI of its config record.
@@ -42,6 +45,13 @@ public struct IndexedCommunity: Sendable, Equatable {
         blocklist = Community.didList(row["blocklist"])
         createdAt = row["created_at"]
         memberCount = row["member_count"]
+        lastActivityAt = row["last_post_at"] ?? row["indexed_at"]
+    }
+
+    /// Whether no post came for `days` days (counted from its creation
+    /// when it never had one).
+    public func isInactive(days: Int, now: Date = Date()) -> Bool {
+        lastActivityAt < Int64((now.timeIntervalSince1970 - Double(days) * 86_400) * 1000)
     }
 }
 

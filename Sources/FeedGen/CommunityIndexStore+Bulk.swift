@@ -75,6 +75,7 @@ extension CommunityIndexStore {
                 let p = post(n)
                 try statement.execute(arguments: [p.community, p.uri, p.cid, p.author, p.createdAt, indexedAt])
             }
+            try db.execute(sql: "UPDATE community SET last_post_at = (SELECT MAX(created_at) FROM community_post p WHERE p.community = community.id)")
         }
     }
 }

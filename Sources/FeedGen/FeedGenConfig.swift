@@ -27,6 +27,9 @@ public struct FeedGenConfig: Sendable, Codable, Equatable {
     public var jetstreamZstdDictionary: String?
     /// Seconds an indexed post is kept (7 days by default).
     public var retentionSeconds: Int = 7 * 24 * 3600
+    /// Days without a post after which a community is marked inactive (in
+    /// `describeFeedGenerator` and on the dashboard).
+    public var inactiveAfterDays: Int = 14
     /// Seconds between runs of the retention job.
     public var retentionIntervalSeconds: Int = 3600
     /// Most queued events processed as one batch.
@@ -79,6 +82,7 @@ public struct FeedGenConfig: Sendable, Codable, Equatable {
         if let v = env["PDS_FEEDGEN_JETSTREAM_ZSTD_DICTIONARY"] { jetstreamZstdDictionary = v }
         if let v = try int("PDS_FEEDGEN_RETENTION") { retentionSeconds = v }
         if let v = try int("PDS_FEEDGEN_RETENTION_INTERVAL") { retentionIntervalSeconds = v }
+        if let v = try int("PDS_FEEDGEN_INACTIVE_AFTER_DAYS") { inactiveAfterDays = v }
         if let v = try int("PDS_FEEDGEN_BATCH_SIZE") { batchSize = v }
         if let v = try int("PDS_FEEDGEN_BATCH_INTERVAL_MS") { batchIntervalMilliseconds = v }
         if let v = try int("PDS_FEEDGEN_MAX_ATTEMPTS") { maxAttempts = v }
@@ -92,6 +96,7 @@ public struct FeedGenConfig: Sendable, Codable, Equatable {
         guard batchSize >= 1, batchSize <= 10_000 else { throw FeedGenError.invalidConfig("batchSize must be 1...10000") }
         guard batchIntervalMilliseconds >= 1 else { throw FeedGenError.invalidConfig("batchIntervalMilliseconds must be positive") }
         guard retentionSeconds >= 60 else { throw FeedGenError.invalidConfig("retentionSeconds must be at least 60") }
+        guard inactiveAfterDays >= 1 else { throw FeedGenError.invalidConfig("inactiveAfterDays must be at least 1") }
         guard retentionIntervalSeconds >= 1 else { throw FeedGenError.invalidConfig("retentionIntervalSeconds must be positive") }
         guard maxAttempts >= 1 else { throw FeedGenError.invalidConfig("maxAttempts must be at least 1") }
         guard maxEventBytes >= 1024 else { throw FeedGenError.invalidConfig("maxEventBytes must be at least 1024") }
@@ -120,7 +125,7 @@ extension FeedGenConfig {
     enum CodingKeys: String, CodingKey {
         case enabled, feedGeneratorDID, serviceEndpoint, localIngest, jetstreamURLs, jetstreamRewindSeconds
         case jetstreamCompression, jetstreamZstdDictionary
-        case retentionSeconds, retentionIntervalSeconds, batchSize, batchIntervalMilliseconds, maxAttempts
+        case retentionSeconds, retentionIntervalSeconds, inactiveAfterDays, batchSize, batchIntervalMilliseconds, maxAttempts
         case maxEventBytes, port, bindAddress
     }
 
@@ -140,6 +145,7 @@ extension FeedGenConfig {
         jetstreamZstdDictionary = try c.decodeIfPresent(String.self, forKey: .jetstreamZstdDictionary)
         try read(.retentionSeconds, &retentionSeconds)
         try read(.retentionIntervalSeconds, &retentionIntervalSeconds)
+        try read(.inactiveAfterDays, &inactiveAfterDays)
         try read(.batchSize, &batchSize)
         try read(.batchIntervalMilliseconds, &batchIntervalMilliseconds)
         try read(.maxAttempts, &maxAttempts)

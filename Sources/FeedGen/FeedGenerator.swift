@@ -125,12 +125,22 @@ public final class FeedGenerator: Sendable {
 
     /// `app.bsky.feed.describeFeedGenerator`: `{did, feeds: [{uri}]}`.
     public func describeFeedGenerator() async throws -> DataValue {
+        // A community without posts for `inactiveAfterDays` is listed as
+        // such (an extra field of the feed's entry, which clients ignore).
+        let quietSince = (Int64(Date().timeIntervalSince1970) - Int64(config.inactiveAfterDays) * 86_400) * 1000
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, owner_did FROM community ORDER BY id").map { ($0["id"] as String, $0["owner_did"] as DID) }
+            try Row.fetchAll(db, sql: "SELECT id, owner_did, COALESCE(last_post_at, indexed_at) AS active_at FROM community ORDER BY id").map {
+                ($0["id"] as String, $0["owner_did"] as DID, ($0["active_at"] as Int64) < quietSince)
+            }
         }
         return [
             "did": .string(did.string),
-            "feeds": .array(rows.map { ["uri": .string(Self.feedURI(communityID: $0.0, owner: $0.1))] }),
+            "feeds": .array(
+                rows.map { id, owner, inactive in
+                    var feed: DataMap = ["uri": .string(Self.feedURI(communityID: id, owner: owner))]
+                    if inactive { feed["inactive"] = true }
+                    return .map(feed)
+                }),
         ]
     }
 

@@ -86,4 +86,65 @@ struct DashboardPagesTests {
         #expect(client.redirectURIs == ["https://pds.example.com/dashboard/oauth/callback"])
         #expect(metadata.scope?.contains("repo:net.atrarium.moderation.action") == true)
     }
+
+    /// A signed-in browser without the OAuth dance: a session row as the
+    /// callback stores it, and its cookie.
+    static func session(_ server: TestServer, did: String) async throws -> (cookie: String, csrf: String) {
+        let cookie = String(repeating: "c", count: 43), csrf = "csrf-token-of-the-test"
+        let now = Int(Date().timeIntervalSince1970)
+        try await server.services.oauthClients.save(
+            OAuthClientStore.Session(
+                idHash: OAuthClientAgent.hash(cookie), did: try DID(did),
+                server: .init(issuer: server.baseURL, tokenEndpoint: server.baseURL + "/oauth/token", revocationEndpoint: nil),
+                pdsURL: server.baseURL, scope: "atproto", accessToken: "unused", accessExpiresAt: now + 900, refreshToken: nil,
+                dpopKey: DPoPClientKey().rawRepresentation, authNonce: nil, pdsNonce: nil, csrf: csrf, createdAt: now, expiresAt: now + 3600))
+        return (cookie, csrf)
+    }
+
+    /// Atrarium's lifecycle: a theme past the configured size is suggested
+    /// to move on (to its owner only), a community past 200 members is
+    /// warned about, and one without posts for `inactiveAfterDays` is
+    /// marked inactive on its page and in `describeFeedGenerator`.
+    @Test func lifecycleSuggestionsAndInactivity() async throws {
+        var dashboard = DashboardConfig()
+        dashboard.suggestCommunityAtMembers = 2
+        let (server, box) = try await TestServer.startWithDashboard(dashboard)
+        defer { Task { await server.stop() } }
+        let owner = try await server.createAccount("owner")
+        let member = try await server.createAccount("member")
+        let created = try await server.api("POST", "/api/communities", #"{"name": "Herons"}"#, token: owner.accessJwt)
+        let id = try #require(created["community"]?["id"]?.stringValue)
+        let ownerPage = try await Self.session(server, did: owner.did)
+        func page(_ cookie: String) async throws -> TestServer.Reply {
+            try await server.request("GET", "/dashboard/c/\(id)", headers: ["Cookie": "atrarium-session=\(cookie)"])
+        }
+        var shown = try await page(ownerPage.cookie)
+        #expect(shown.status == 200 && !shown.text.contains("class=\"warn\""), "no suggestion for one member")
+        #expect(try await server.api("POST", "/api/communities/\(id)/members", "{}", token: member.accessJwt).status == 201)
+        for _ in 0..<200 {
+            let members = try await server.api("GET", "/api/communities/\(id)/members", token: owner.accessJwt)
+            if members["members"]?.arrayValue?.count == 2 { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        shown = try await page(ownerPage.cookie)
+        #expect(shown.text.contains("This theme has 2 members"), "the owner is told the theme may move on")
+        #expect(!shown.text.contains("inactive"), "a new community is not inactive")
+        let described = try await server.query("app.bsky.feed.describeFeedGenerator", [])
+        #expect(described["feeds"]?.arrayValue?.first?["inactive"] == nil)
+
+        // Twenty days without a post (the default threshold is 14).
+        let old = Int64(Date().timeIntervalSince1970 - 20 * 86_400) * 1000
+        try await box.generator.pool.write { db in
+            try db.execute(sql: "UPDATE community SET indexed_at = ?, last_post_at = NULL WHERE id = ?", arguments: [old, id])
+        }
+        shown = try await page(ownerPage.cookie)
+        #expect(shown.text.contains("No posts for 14 days") && shown.text.contains("badge inactive"))
+        let quiet = try await server.query("app.bsky.feed.describeFeedGenerator", [])
+        #expect(quiet["feeds"]?.arrayValue?.first?["inactive"] == true)
+        // A post wakes it up.
+        let post = try await server.createPost(member, "back #atrarium_\(id)")
+        _ = try await server.awaitDashboardFeed(id, [post], token: member.accessJwt)
+        let awake = try await server.query("app.bsky.feed.describeFeedGenerator", [])
+        #expect(awake["feeds"]?.arrayValue?.first?["inactive"] == nil)
+    }
 }

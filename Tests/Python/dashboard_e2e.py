@@ -166,6 +166,19 @@ assert "@" + member in driver.find_element(By.ID, "feed").text
 shot("10-feed-with-post")
 step("the post is in the feed page")
 
+# The charts show the real counts: one post today, two members (owner and member).
+today = time.strftime("%m-%d", time.gmtime())
+posts_desc = driver.find_element(By.CSS_SELECTOR, "#chart-posts desc").get_attribute("textContent")
+members_desc = driver.find_element(By.CSS_SELECTOR, "#chart-members desc").get_attribute("textContent")
+lag_desc = driver.find_element(By.CSS_SELECTOR, "#chart-lag desc").get_attribute("textContent")
+assert posts_desc.endswith("%s: 1" % today), posts_desc
+assert members_desc.endswith("%s: 2" % today), members_desc
+assert lag_desc.split(", ")[-1].startswith(today + ": ") and lag_desc.endswith(" s"), lag_desc
+assert len(driver.find_elements(By.CSS_SELECTOR, "#chart-posts svg rect")) == 1, "one bar for the one day with a post"
+driver.execute_script("document.getElementById('activity-heading').scrollIntoView()")
+shot("10b-activity-charts")
+step("the charts show 1 post today, 2 members, and the indexing lag: %s" % lag_desc.split(", ")[-1])
+
 article = driver.find_element(By.CSS_SELECTOR, "article.post[data-uri='%s']" % post_uri)
 Select(article.find_element(By.TAG_NAME, "select")).select_by_value("off_topic")
 article.find_element(By.CSS_SELECTOR, "button[name=hide]").click()
@@ -179,6 +192,13 @@ history = by_id("history").text
 assert "Hid a post" in history and "Off topic" in history and text in history, history
 shot("12-moderation-history")
 step("the history shows the hide with its reason")
+
+# The instance overview ranks the community by its posts.
+driver.get(base + "/dashboard")
+overview = driver.find_element(By.CSS_SELECTOR, "figure.chart desc").get_attribute("textContent")
+assert overview == "Herons of the bay: 1", overview
+shot("12b-home-overview")
+step("the overview ranks the community with its 1 post")
 
 # Editing: a wrong sum is refused beside the field and nothing changes.
 driver.get(community_url + "/edit")

@@ -13,6 +13,9 @@ public struct DashboardConfig: Sendable, Codable, Equatable {
     /// Milliseconds a write waits for the feed generator's index to catch
     /// up with its commit before answering from the written record.
     public var indexWaitMilliseconds: Int = 3000
+    /// Members at which the dashboard suggests that a `theme` community
+    /// move to the `community` stage.
+    public var suggestCommunityAtMembers: Int = 30
 
     public init() {}
 
@@ -36,6 +39,7 @@ public struct DashboardConfig: Sendable, Codable, Equatable {
         if let v = try int("PDS_DASHBOARD_REQUESTS_PER_HOUR") { config.requestsPerHour = v }
         if let v = try int("PDS_DASHBOARD_FEED_REQUESTS_PER_HOUR") { config.feedRequestsPerHour = v }
         if let v = try int("PDS_DASHBOARD_INDEX_WAIT_MS") { config.indexWaitMilliseconds = v }
+        if let v = try int("PDS_DASHBOARD_SUGGEST_COMMUNITY_AT") { config.suggestCommunityAtMembers = v }
         guard config.requestsPerHour >= 1, config.feedRequestsPerHour >= 1 else {
             throw ConfigError.invalid("requestsPerHour/feedRequestsPerHour", "must be at least 1")
         }
@@ -53,7 +57,7 @@ public struct DashboardConfig: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case enabled, requestsPerHour, feedRequestsPerHour, indexWaitMilliseconds
+        case enabled, requestsPerHour, feedRequestsPerHour, indexWaitMilliseconds, suggestCommunityAtMembers
     }
 
     /// Every key is optional in the file; an absent one keeps its default.
@@ -64,5 +68,6 @@ public struct DashboardConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(Int.self, forKey: .requestsPerHour) { requestsPerHour = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .feedRequestsPerHour) { feedRequestsPerHour = v }
         if let v = try c.decodeIfPresent(Int.self, forKey: .indexWaitMilliseconds) { indexWaitMilliseconds = v }
+        if let v = try c.decodeIfPresent(Int.self, forKey: .suggestCommunityAtMembers) { suggestCommunityAtMembers = v }
     }
 }

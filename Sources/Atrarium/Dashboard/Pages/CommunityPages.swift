@@ -13,27 +13,23 @@ extension DashboardPages {
         guard page.user != nil else { return try await signInPage(&page) }
         var context = baseContext(page, title: page.t("my_communities"))
         let listed = try await call(page, { try await $0.listCommunities($1) }, query: [("member", "me"), ("limit", "500")])
-        context["mine"] = (listed["communities"]?.arrayValue ?? []).map { community -> [String: Any] in
+        let me = try page.signedIn.caller.did
+        let inactive = Set(
+            try await api.index.communities(involving: me, limit: 500).filter { $0.community.isInactive(days: api.generator.config.inactiveAfterDays) }
+                .map(\.community.id))
+        let mine = (listed["communities"]?.arrayValue ?? []).map { community -> [String: Any] in
             let role = community["role"]?.stringValue ?? "pending"
             return [
+                "inactive": inactive.contains(community["id"]?.stringValue ?? ""),
                 "id": community["id"]?.stringValue ?? "", "name": community["name"]?.stringValue ?? "",
                 "roleLabel": page.t("role_" + role), "memberCount": Int(community["memberCount"]?.intValue ?? 0),
                 "stageLabel": page.t("stage_" + (community["stage"]?.stringValue ?? "theme")),
             ]
         }
+        context["mine"] = mine
+        context["hasMine"] = !mine.isEmpty
         context["overview"] = try await overview(page)
         return html("home", context, page)
-    }
-
-    /// The instance overview: the busiest communities (filled in by the charts).
-    func overview(_ page: Page) async throws -> [String: Any] {
-        let busiest = try await api.index.communities(limit: 20).map { community -> [String: Any] in
-            [
-                "id": community.id, "name": community.name, "members": community.memberCount, "posts": 0,
-                "stageLabel": page.t("stage_" + community.stage), "signedIn": page.user != nil,
-            ]
-        }
-        return ["busiest": busiest]
     }
 
     // MARK: - Create and edit
@@ -111,7 +107,9 @@ extension DashboardPages {
         guard let community = answer["community"] else { throw DashboardError.notFound("CommunityNotFound", "no such community") }
         let role = community["role"]?.stringValue
         let accessType = community["accessType"]?.stringValue ?? "open"
+        let indexed = try await api.index.community(id: community["id"]?.stringValue ?? "")
         let context: [String: Any] = [
+            "inactive": indexed?.isInactive(days: api.generator.config.inactiveAfterDays) ?? false,
             "id": community["id"]?.stringValue ?? "", "name": community["name"]?.stringValue ?? "",
             "description": community["description"]?.stringValue ?? "", "stage": community["stage"]?.stringValue ?? "theme",
             "stageLabel": page.t("stage_" + (community["stage"]?.stringValue ?? "theme")),
@@ -158,6 +156,10 @@ extension DashboardPages {
         }
         context["posts"] = posts
         context["reasons"] = reasons(page)
+        context["charts"] = try await charts(page, id: id, configURI: view["uri"]?.stringValue ?? "")
+        if let indexed = try await api.index.community(id: id) {
+            context["suggestions"] = lifecycleNotes(page, community: indexed, isOwner: community["isOwner"] as? Bool == true)
+        }
         return html("community", context, page)
     }
 
@@ -186,6 +188,7 @@ extension DashboardPages {
             "moderators": moderators.joined(separator: "\n"),
         ]
         context["stages"] = stageOptions(page, current: view["stage"]?.stringValue ?? "theme", selected: view["stage"]?.stringValue ?? "theme")
+        context["hasStages"] = true
         return html("edit", context, page)
     }
 
@@ -215,7 +218,7 @@ extension DashboardPages {
                 "edit", page, error: error,
                 context: [
                     "community": community, "editing": true, "form": Self.echo(page),
-                    "stages": stageOptions(page, current: current, selected: page.field("stage") ?? current),
+                    "stages": stageOptions(page, current: current, selected: page.field("stage") ?? current), "hasStages": true,
                 ])
         }
     }
