@@ -147,4 +147,43 @@ struct DashboardPagesTests {
         let awake = try await server.query("app.bsky.feed.describeFeedGenerator", [])
         #expect(awake["feeds"]?.arrayValue?.first?["inactive"] == nil)
     }
+
+    /// Someone whose account is on another PDS signs in to the dashboard
+    /// (with their DID; the PLC directory leads to their PDS), consents on
+    /// their PDS's own pages, and creates a community: its records are
+    /// written to their repository there, with their DPoP-bound token.
+    @Test func someoneFromAnotherPDSSignsInAndCreatesACommunity() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: ProjectTools.python), "no Python venv: run scripts/test")
+        #expect(Self.chromiumInstalled, "no chromium-driver: run scripts/test")
+        guard FileManager.default.isExecutableFile(atPath: ProjectTools.python), Self.chromiumInstalled else { return }
+        let plc = try await FakePLCDirectory()
+        defer { plc.stop() }
+        let home = try await TestServer.start {
+            $0.plcDirectoryURL = plc.url
+            $0.allowPrivateOutbound = true
+        }
+        defer { Task { await home.stop() } }
+        let (dashboard, _) = try await TestServer.startWithDashboard(jetstreamURLs: ["ws://127.0.0.1:\(home.port)/subscribe"]) {
+            $0.plcDirectoryURL = plc.url
+            // Both servers are on loopback ports.
+            $0.allowPrivateOutbound = true
+        }
+        defer { Task { await dashboard.stop() } }
+        let person = try await home.createAccount("kingfisher", password: "kingfisher-password-1")
+        let screenshots = ProjectTools.root.appendingPathComponent(".build/dashboard-screenshots").path
+        let (status, output) = try await ProjectTools.runPython(
+            script: "Tests/Python/dashboard_remote_e2e.py",
+            arguments: [dashboard.baseURL, home.baseURL, person.did, person.handle, "kingfisher-password-1", screenshots])
+        print("dashboard remote e2e: \(output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(1500))")
+        #expect(status == 0, "\(output)")
+        #expect(output.hasSuffix("OK\n"))
+        // The records are in the person's repository on their own PDS, and
+        // the dashboard's server holds no repository for them.
+        #expect(try await home.records(person.did, AtrariumRecords.config.string).count == 1)
+        #expect(try await home.records(person.did, AtrariumRecords.feedGenerator.string).count == 1)
+        #expect(try await dashboard.services.accounts.account(did: try DID(person.did)) == nil)
+        // The grant the dashboard holds is one of the home server's.
+        let grants = try await home.services.oauth.grants.grants(did: try DID(person.did), now: Int(Date().timeIntervalSince1970))
+        #expect(grants.count == 1)
+    }
 }

@@ -24,13 +24,16 @@ extension TestServer {
     /// A server with the feed generator and the dashboard API; `remote`
     /// names accounts hosted elsewhere whose service tokens it accepts.
     static func startWithDashboard(
-        _ dashboard: DashboardConfig = DashboardConfig(), remote: [String: PublicKey] = [:], publicURL: String? = nil
+        _ dashboard: DashboardConfig = DashboardConfig(), remote: [String: PublicKey] = [:], publicURL: String? = nil,
+        jetstreamURLs: [String] = [], configure: @escaping (inout PDSConfig) -> Void = { _ in }
     ) async throws -> (TestServer, FeedGenBox) {
         let box = FeedGenBox()
         var feedConfig = FeedGenConfig()
         feedConfig.batchIntervalMilliseconds = 50
+        feedConfig.jetstreamURLs = jetstreamURLs
         let server = try await TestServer.start({ config in
             if let publicURL { config.publicURL = publicURL }
+            configure(&config)
         }) { services in
             let resolver = TestKeyResolver(remote: remote, local: LocalAccountKeyResolver(accounts: services.accounts))
             let (plugin, generator) = try AtrariumExtension.make(

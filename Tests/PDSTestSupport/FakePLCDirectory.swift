@@ -1,7 +1,6 @@
 import ATCrypto
 import ATProto
 import Foundation
-import PDSTestSupport
 import TestSupport
 import Hummingbird
 import Synchronization
@@ -12,16 +11,16 @@ import Synchronization
 /// DAG-CBOR hash must give the DID; of the previous operation otherwise)
 /// and its `prev` is the CID of the DID's last operation. `GET /<did>`
 /// answers the DID document, `GET /<did>/log/last` the last operation.
-final class FakePLCDirectory: Sendable {
-    let port: Int
+public final class FakePLCDirectory: Sendable {
+    public let port: Int
     let task: Task<Void, any Error>
-    let state = State()
+    public let state = State()
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
     /// - Parameter unavailableFor: how many submissions are first answered
     ///   `503 Service Unavailable`, as a directory that is down.
-    init(port fixedPort: Int? = nil, unavailableFor: Int = 0) async throws {
+    public init(port fixedPort: Int? = nil, unavailableFor: Int = 0) async throws {
         let port = try fixedPort ?? freePort()
         self.port = port
         let router = Router()
@@ -56,19 +55,19 @@ final class FakePLCDirectory: Sendable {
         try await waitUntilListening(port)
     }
 
-    func stop() { task.cancel() }
+    public func stop() { task.cancel() }
 
-    func operations(_ did: String) -> [DataValue] { state.log.withLock { $0[did] ?? [] } }
+    public func operations(_ did: String) -> [DataValue] { state.log.withLock { $0[did] ?? [] } }
 }
 
 extension FakePLCDirectory {
     /// The directory's operations and refusals.
-    final class State: Sendable {
+    public final class State: Sendable {
         /// The accepted operations per DID, in order.
-        let log = Mutex<[String: [DataValue]]>([:])
-        let refusals = Mutex<[String]>([])
+        public let log = Mutex<[String: [DataValue]]>([:])
+        public let refusals = Mutex<[String]>([])
         /// Submissions still to answer with 503.
-        let unavailable = Mutex(0)
+        public let unavailable = Mutex(0)
 
     func refuse(_ reason: String) -> Response {
         refusals.withLock { $0.append(reason) }
