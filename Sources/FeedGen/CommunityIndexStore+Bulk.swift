@@ -79,3 +79,37 @@ extension CommunityIndexStore {
         }
     }
 }
+
+/// A member written straight into a community (``CommunityIndexStore/bulkInsertMembers(_:)``).
+public struct MemberSeed: Sendable {
+    public var community: String
+    public var configURI: String
+    public var did: String
+    public var role: String
+    /// The claim's `joinedAt` (an atproto datetime).
+    public var joinedAt: String
+
+    public init(community: String, configURI: String, did: String, role: String, joinedAt: String) {
+        self.community = community
+        self.configURI = configURI
+        self.did = did
+        self.role = role
+        self.joinedAt = joinedAt
+    }
+}
+
+extension CommunityIndexStore {
+    /// Writes members and their claims straight into the index, in one
+    /// transaction (for `pds bench dashboard`).
+    public func bulkInsertMembers(_ members: [MemberSeed]) async throws {
+        try await pool.write { db in
+            let member = try db.makeStatement(sql: "INSERT OR IGNORE INTO community_member (community, did, role) VALUES (?, ?, ?)")
+            let claim = try db.makeStatement(
+                sql: "INSERT INTO membership_claim (uri, member_did, community_uri, active, joined_at) VALUES (?, ?, ?, 1, ?)")
+            for (n, m) in members.enumerated() {
+                try member.execute(arguments: [m.community, m.did, m.role])
+                try claim.execute(arguments: ["at://\(m.did)/net.atrarium.community.membership/bench\(n)", m.did, m.configURI, m.joinedAt])
+            }
+        }
+    }
+}

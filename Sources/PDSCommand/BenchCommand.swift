@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmarks and print figures with their targets (build with -c release).",
-        subcommands: [CodecBenchmark.self, RepoBenchmark.self, ServerBenchmark.self, FirehoseBenchmark.self, FeedGenBenchmark.self, SoakBenchmark.self]
+        subcommands: [CodecBenchmark.self, RepoBenchmark.self, ServerBenchmark.self, FirehoseBenchmark.self, FeedGenBenchmark.self, DashboardBenchmark.self, SoakBenchmark.self]
     )
 }
 

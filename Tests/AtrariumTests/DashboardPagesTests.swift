@@ -64,6 +64,11 @@ struct DashboardPagesTests {
         let client = try OAuthClient(loopbackClientID: registration.clientID)
         #expect(client.redirectURIs.contains(registration.redirectURI))
         #expect((try await server.request("GET", "/dashboard/client-metadata.json")).status == 404)
+        // On a development server, pages opened on localhost move to 127.0.0.1 (the callback's host).
+        let connection = try RawHTTPConnection(port: server.port)
+        #expect(connection.send("GET /dashboard/signin HTTP/1.1\r\nHost: localhost:\(server.port)\r\nConnection: close\r\n\r\n"))
+        let onLocalhost = (await connection.readResponse() ?? "").lowercased()
+        #expect(onLocalhost.contains(" 303 ") && onLocalhost.contains("location: http://127.0.0.1:\(server.port)/dashboard/signin"), "\(onLocalhost)")
         // The stylesheet and script are served; the pages forbid framing and foreign scripts.
         #expect((try await server.request("GET", "/dashboard/assets/dashboard.css")).status == 200)
         let page = try await server.request("GET", "/dashboard/signin")
@@ -185,5 +190,58 @@ struct DashboardPagesTests {
         // The grant the dashboard holds is one of the home server's.
         let grants = try await home.services.oauth.grants.grants(did: try DID(person.did), now: Int(Date().timeIntervalSince1970))
         #expect(grants.count == 1)
+    }
+
+    /// The feed page shows a post hosted on another PDS with its text, read
+    /// from the configured AppView (`app.bsky.feed.getPosts`, asked as the
+    /// signed-in user of this server with a service token).
+    @Test func postsFromOtherPDSesAreShownWithTheAppViewsText() async throws {
+        let plc = try await FakePLCDirectory()
+        defer { plc.stop() }
+        let appView = try await FakeAppView(plcURL: plc.url)
+        defer { appView.stop() }
+        let home = try await TestServer.start {
+            $0.plcDirectoryURL = plc.url
+            $0.allowPrivateOutbound = true
+        }
+        defer { Task { await home.stop() } }
+        let (dashboard, _) = try await TestServer.startWithDashboard(jetstreamURLs: ["ws://127.0.0.1:\(home.port)/subscribe"]) {
+            $0.plcDirectoryURL = plc.url
+            $0.allowPrivateOutbound = true
+            $0.appViewURL = appView.url
+            $0.appViewDID = appView.did
+        }
+        defer { Task { await dashboard.stop() } }
+        let owner = try await dashboard.createAccount("owner")
+        let author = try await home.createAccount("faraway")
+        let created = try await dashboard.api("POST", "/api/communities", #"{"name": "Herons"}"#, token: owner.accessJwt)
+        let id = try #require(created["community"]?["id"]?.stringValue)
+        let configURI = try #require(created["uri"]?.stringValue)
+        // The author joins from their own PDS, as the Atrarium client would, and posts.
+        _ = try await home.createRecord(
+            author, "net.atrarium.community.membership",
+            [
+                "$type": "net.atrarium.community.membership", "community": .string(configURI), "role": "member",
+                "joinedAt": .string(ATDatetime.now().string),
+            ])
+        let post = try await home.createPost(author, "a heron far away #atrarium_\(id)")
+        appView.answer(
+            "app.bsky.feed.getPosts",
+            with: [
+                "posts": [
+                    [
+                        "uri": .string(post), "cid": "bafyreib2rxk3rh6kzwq", "author": ["did": .string(author.did), "handle": "faraway.example"],
+                        "record": ["$type": "app.bsky.feed.post", "text": "a heron far away (from the AppView)", "createdAt": .string(ATDatetime.now().string)],
+                    ]
+                ]
+            ], rev: nil)
+        _ = try await dashboard.awaitDashboardFeed(id, [post], token: owner.accessJwt)
+        let session = try await Self.session(dashboard, did: owner.did)
+        let page = try await dashboard.request("GET", "/dashboard/c/\(id)", headers: ["Cookie": "atrarium-session=\(session.cookie)"])
+        #expect(page.status == 200)
+        #expect(page.text.contains("a heron far away (from the AppView)") && page.text.contains("@faraway.example"))
+        let asked = try #require(appView.requests.last { $0.nsid == "app.bsky.feed.getPosts" })
+        #expect(asked.failure == nil && asked.claims?.iss == owner.did && asked.claims?.lxm == "app.bsky.feed.getPosts")
+        #expect(asked.query.contains("uris="))
     }
 }

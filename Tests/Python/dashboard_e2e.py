@@ -217,11 +217,12 @@ jar.cookies.update(cookies)
 forged = jar.post(base + "/dashboard/c/%s/edit" % community_id, timeout=10, allow_redirects=False,
                   data={"name": "Taken over", "mixOwn": "100", "mixParent": "0", "mixGlobal": "0", "accessType": "open"})
 assert forged.status_code == 403, (forged.status_code, forged.text[:300])
+csrf = driver.find_element(By.NAME, "csrf").get_attribute("value")
+# The right token, but sent from another site's page: refused by the Origin check.
 cross_site = jar.post(base + "/dashboard/c/%s/edit" % community_id, timeout=10, allow_redirects=False,
                       headers={"Origin": "https://evil.example"},
-                      data={"csrf": "x", "name": "Taken over", "mixOwn": "100", "mixParent": "0", "mixGlobal": "0"})
-assert cross_site.status_code == 403, cross_site.status_code
-csrf = driver.find_element(By.NAME, "csrf").get_attribute("value")
+                      data={"csrf": csrf, "name": "Taken over", "mixOwn": "100", "mixParent": "0", "mixGlobal": "0", "accessType": "open"})
+assert cross_site.status_code == 403 and "another site" in cross_site.text, cross_site.status_code
 too_long = jar.post(base + "/dashboard/c/%s/edit" % community_id, timeout=10, allow_redirects=False,
                     data={"csrf": csrf, "name": "x" * 101, "mixOwn": "100", "mixParent": "0", "mixGlobal": "0", "accessType": "open"})
 assert too_long.status_code == 400 and 'id="name-error"' in too_long.text, (too_long.status_code, too_long.text[:500])

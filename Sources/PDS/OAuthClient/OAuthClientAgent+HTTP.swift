@@ -176,7 +176,7 @@ extension OAuthClientAgent {
     }
 
     /// SHA-256 of a secret, as stored in place of it.
-    static func hash(_ secret: String) -> String {
+    public static func hash(_ secret: String) -> String {
         SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 

@@ -31,6 +31,12 @@ public struct OAuthClientStore: Sendable {
         public var issuer: String
         public var tokenEndpoint: String
         public var revocationEndpoint: String?
+
+        public init(issuer: String, tokenEndpoint: String, revocationEndpoint: String?) {
+            self.issuer = issuer
+            self.tokenEndpoint = tokenEndpoint
+            self.revocationEndpoint = revocationEndpoint
+        }
     }
 
     /// A signed-in browser.
@@ -49,6 +55,26 @@ public struct OAuthClientStore: Sendable {
         public var csrf: String
         public var createdAt: Int
         public var expiresAt: Int
+
+        public init(
+            idHash: String, did: DID, server: AuthorizationServer, pdsURL: String, scope: String, accessToken: String, accessExpiresAt: Int,
+            refreshToken: String?, dpopKey: [UInt8], authNonce: String?, pdsNonce: String?, csrf: String, createdAt: Int, expiresAt: Int
+        ) {
+            self.idHash = idHash
+            self.did = did
+            self.server = server
+            self.pdsURL = pdsURL
+            self.scope = scope
+            self.accessToken = accessToken
+            self.accessExpiresAt = accessExpiresAt
+            self.refreshToken = refreshToken
+            self.dpopKey = dpopKey
+            self.authNonce = authNonce
+            self.pdsNonce = pdsNonce
+            self.csrf = csrf
+            self.createdAt = createdAt
+            self.expiresAt = expiresAt
+        }
     }
 
     public func save(_ request: Request) async throws {

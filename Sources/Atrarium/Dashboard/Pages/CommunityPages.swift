@@ -143,14 +143,20 @@ extension DashboardPages {
             throw DashboardError(.tooManyRequests, "RateLimitExceeded", "Too many feed reads; try again in \(wait) s", retryAfter: wait)
         }
         let feed = try await call(page, { try await $0.feed($1) }, query: [("limit", "50")])
+        let items = feed["feed"]?.arrayValue ?? []
+        // Posts hosted elsewhere: their text from the AppView, when one is configured.
+        let elsewhere = await AppViewPosts.posts(
+            items.filter { $0["text"] == nil }.compactMap { $0["uri"]?.stringValue }, reader: user.caller.did, services: services)
         var posts: [[String: Any]] = []
-        for (index, item) in (feed["feed"]?.arrayValue ?? []).enumerated() {
-            var author = ""
-            if let did = item["author"]?.stringValue.flatMap({ try? DID($0) }) { author = await name(of: did) }
-            let createdAt = item["createdAt"]?.stringValue ?? ""
+        for (index, item) in items.enumerated() {
+            let uri = item["uri"]?.stringValue ?? ""
+            let remote = elsewhere[uri]
+            var author = remote?.authorHandle.map { "@" + $0 } ?? ""
+            if author.isEmpty, let did = item["author"]?.stringValue.flatMap({ try? DID($0) }) { author = await name(of: did) }
+            let createdAt = item["createdAt"]?.stringValue ?? remote?.createdAt ?? ""
             let post: [String: Any] = [
-                "index": index, "uri": item["uri"]?.stringValue ?? "", "cid": item["cid"]?.stringValue ?? "", "author": author,
-                "text": item["text"]?.stringValue ?? "", "createdAt": createdAt, "when": Self.when(createdAt),
+                "index": index, "uri": uri, "cid": item["cid"]?.stringValue ?? "", "author": author,
+                "text": item["text"]?.stringValue ?? remote?.text ?? "", "createdAt": createdAt, "when": Self.when(createdAt),
             ]
             posts.append(post)
         }

@@ -110,6 +110,14 @@ struct DashboardPages: Sendable {
     // MARK: - Serving
 
     private func serve(_ request: Request, _ context: PDSRequestContext, needsUser: Bool, _ handler: Handler) async -> Response {
+        // A development server's dashboard is a loopback OAuth client whose
+        // callback is on 127.0.0.1: cookies set on `localhost` would not
+        // be sent there, so the pages are used on 127.0.0.1 from the start.
+        if request.method == .get, !agent.registration.clientID.hasPrefix("https://"),
+            let authority = request.head.authority, authority.lowercased().hasPrefix("localhost")
+        {
+            return Self.redirect("http://127.0.0.1:\(services.config.port)\(request.uri.string)")
+        }
         let cookies = Self.cookies(request)
         var language = PageLanguage.of(cookie: cookies[PageLanguage.cookieName], acceptLanguage: request.headers[.acceptLanguage])
         var setCookies: [String] = []

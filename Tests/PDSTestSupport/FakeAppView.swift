@@ -1,7 +1,6 @@
 import ATCrypto
 import ATProto
 import Foundation
-import PDSTestSupport
 import TestSupport
 import HTTPTypes
 import Hummingbird
@@ -17,30 +16,30 @@ import Synchronization
 /// the service JWT it receives: it resolves the issuer's DID document at the
 /// PLC directory over HTTP, checks the signature with its `#atproto` key,
 /// and records the claims, the query and the forwarded headers.
-final class FakeAppView: Sendable {
+public final class FakeAppView: Sendable {
     /// A method this double answers only after six seconds.
-    static let slowMethod = "app.bsky.unspecced.getSlowAnswerForTests"
+    public static let slowMethod = "app.bsky.unspecced.getSlowAnswerForTests"
     /// One request as received.
-    struct Received: Sendable {
-        let method: String
-        let nsid: String
-        let query: String
-        let claims: JWTClaims?
+    public struct Received: Sendable {
+        public let method: String
+        public let nsid: String
+        public let query: String
+        public let claims: JWTClaims?
         /// Why the token did not verify (nil when it did).
-        let failure: String?
-        let headers: [String: String]
-        let body: [UInt8]
+        public let failure: String?
+        public let headers: [String: String]
+        public let body: [UInt8]
     }
 
-    let port: Int
+    public let port: Int
     let task: Task<Void, any Error>
-    var did: String { "did:web:127.0.0.1%3A\(port)" }
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var did: String { "did:web:127.0.0.1%3A\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
     /// - Parameters:
     ///   - plcURL: where issuers' DID documents are resolved.
     ///   - feedGenerators: generator records' `did`, by `<repo>/<rkey>`.
-    init(plcURL: String, feedGenerators: [String: String] = [:]) async throws {
+    public init(plcURL: String, feedGenerators: [String: String] = [:]) async throws {
         let port = try freePort()
         self.port = port
         let router = Router()
@@ -137,16 +136,16 @@ final class FakeAppView: Sendable {
 
     /// Makes the double answer `nsid` with `body` (a verified token still
     /// needed), claiming to have seen the repositories up to `rev`.
-    func answer(_ nsid: String, with body: DataValue, rev: String?, status: HTTPResponse.Status = .ok) {
+    public func answer(_ nsid: String, with body: DataValue, rev: String?, status: HTTPResponse.Status = .ok) {
         answers.entries.withLock { $0[nsid] = Canned(body: body, rev: rev, status: status) }
     }
 
     private let log: Log
 
     /// Requests received so far.
-    var requests: [Received] { log.entries.withLock { $0 } }
+    public var requests: [Received] { log.entries.withLock { $0 } }
 
-    func stop() { task.cancel() }
+    public func stop() { task.cancel() }
 
     static func json(_ value: DataValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: ATProtoJSON.encode(value))))
