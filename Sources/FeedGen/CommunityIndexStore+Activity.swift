@@ -59,6 +59,15 @@ extension CommunityIndexStore {
         }
     }
 
+    /// Changes when a community is added or removed or a newer post than
+    /// any before is indexed: what a cached ranking is checked against.
+    public func activityStamp() async throws -> String {
+        try await pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MAX(last_post_at) AS latest FROM community")
+            return "\(row?["n"] as Int? ?? 0):\(row?["latest"] as Int64? ?? 0)"
+        }
+    }
+
     /// The `limit` communities with the most posts since `since` (unix
     /// seconds), busiest first, with those counts; communities without
     /// posts follow, by member count.

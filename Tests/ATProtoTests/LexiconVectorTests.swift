@@ -316,7 +316,7 @@ struct LexiconVectorTests {
             }
         }
         print("bundled lexicons: \(catalog.count) documents, \(checked) references resolved")
-        #expect(checked == 479)
+        #expect(checked == 480)
 
         // The interop example documents join the bundled ones (the
         // procedure refers to app.bsky.actor.defs#preferences).

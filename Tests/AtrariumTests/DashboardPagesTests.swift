@@ -143,7 +143,10 @@ struct DashboardPagesTests {
             try db.execute(sql: "UPDATE community SET indexed_at = ?, last_post_at = NULL WHERE id = ?", arguments: [old, id])
         }
         shown = try await page(ownerPage.cookie)
-        #expect(shown.text.contains("No posts for 14 days") && shown.text.contains("badge inactive"))
+        let stored = try await box.generator.index.community(id: id)
+        #expect(
+            shown.text.contains("No posts for 14 days") && shown.text.contains("badge inactive"),
+            "\(shown.status), last activity \(stored?.lastActivityAt ?? -1) (set \(old)): \(shown.text.suffix(1500))")
         let quiet = try await server.query("app.bsky.feed.describeFeedGenerator", [])
         #expect(quiet["feeds"]?.arrayValue?.first?["inactive"] == true)
         // A post wakes it up.
@@ -243,5 +246,29 @@ struct DashboardPagesTests {
         let asked = try #require(appView.requests.last { $0.nsid == "app.bsky.feed.getPosts" })
         #expect(asked.failure == nil && asked.claims?.iss == owner.did && asked.claims?.lxm == "app.bsky.feed.getPosts")
         #expect(asked.query.contains("uris="))
+    }
+
+    /// Every text a template names exists in English, and Japanese has
+    /// every English text (Mustache would render a missing one as nothing).
+    @Test func everyTextOfEveryTemplateIsTranslated() throws {
+        let folder = ProjectTools.root.appendingPathComponent("Sources/Atrarium/Dashboard/Pages/templates")
+        var named = Set<String>()
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".mustache") {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for match in text.matches(of: /\{\{t\.([a-z_]+)\}\}/) { named.insert(String(match.1)) }
+        }
+        #expect(named.count > 50)
+        #expect(named.subtracting(PageStrings.en.keys).isEmpty, "missing in English: \(named.subtracting(PageStrings.en.keys).sorted())")
+        #expect(Set(PageStrings.en.keys).subtracting(PageStrings.ja.keys).isEmpty, "missing in Japanese: \(Set(PageStrings.en.keys).subtracting(PageStrings.ja.keys).sorted())")
+        #expect(Set(PageStrings.ja.keys).subtracting(PageStrings.en.keys).isEmpty)
+        // The reasons, stages, roles and actions the code labels.
+        for reason in DashboardAPI.moderationReasons { #expect(PageStrings.en["reason_" + reason] != nil) }
+        for stage in DashboardAPI.stages { #expect(PageStrings.en["stage_" + stage] != nil) }
+        for key in ["role_owner", "role_moderator", "role_member", "role_pending", "action_hide_post", "action_block_user"] {
+            #expect(PageStrings.en[key] != nil)
+        }
+        #expect(PageLanguage.of(cookie: nil, acceptLanguage: "fr-FR, ja;q=0.8, en;q=0.5") == .ja)
+        #expect(PageLanguage.of(cookie: "en", acceptLanguage: "ja") == .en)
+        #expect(PageLanguage.of(cookie: "xx", acceptLanguage: nil) == .en)
     }
 }

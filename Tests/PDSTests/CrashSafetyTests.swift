@@ -31,7 +31,7 @@ struct CrashSafetyTests {
 
         for round in 0..<Self.rounds {
             // Six writers, two per account, write until the process dies, at
-            // a moment drawn between 0.2 and 1.2 s into the round.
+            // a moment drawn up to 1 s after the round's 15th acknowledgement.
             let process = server
             let writers = (0..<6).map { w in
                 Task {
@@ -49,7 +49,14 @@ struct CrashSafetyTests {
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...1200, using: &generator)))
+            // At least 15 writes acknowledged in the round first (on a
+            // loaded machine 0.2 s may see none), then a random moment.
+            let before = await acknowledged.all.count
+            let deadline = ContinuousClock.now + .seconds(30)
+            while await acknowledged.all.count < before + 15, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...1000, using: &generator)))
             await server.kill()
             for writer in writers { await writer.value }
 

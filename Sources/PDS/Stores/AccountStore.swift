@@ -108,6 +108,20 @@ public struct AccountStore: Sendable {
         try Row.fetchOne(tx.db.cachedStatement(sql: "SELECT * FROM account WHERE did = ?"), arguments: [did]).map(Account.init(row:))
     }
 
+    /// The handles of those of `dids` hosted here (deleted accounts apart),
+    /// in one read: a page naming hundreds of accounts asks once.
+    public func handles(of dids: [DID]) async throws -> [DID: Handle] {
+        guard !dids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var found: [DID: Handle] = [:]
+            let statement = try db.cachedStatement(sql: "SELECT handle FROM account WHERE did = ? AND status != 'deleted'")
+            for did in dids {
+                if let handle = try Handle.fetchOne(statement, arguments: [did]) { found[did] = handle }
+            }
+            return found
+        }
+    }
+
     /// The account a login identifier names: a DID, a handle or an email.
     public func account(identifier: String) async throws -> Account? {
         try await pool.read { db in try AccountStore.account(identifier: identifier, in: ReadTransaction(db)) }

@@ -12,18 +12,16 @@ extension DashboardPages {
     func home(_ page: inout Page) async throws -> Response {
         guard page.user != nil else { return try await signInPage(&page) }
         var context = baseContext(page, title: page.t("my_communities"))
-        let listed = try await call(page, { try await $0.listCommunities($1) }, query: [("member", "me"), ("limit", "500")])
+        // What `GET /api/communities?member=me` lists, read straight from
+        // the index (a read with no authority to check) so that each
+        // community's last activity comes with it.
         let me = try page.signedIn.caller.did
-        let inactive = Set(
-            try await api.index.communities(involving: me, limit: 500).filter { $0.community.isInactive(days: api.generator.config.inactiveAfterDays) }
-                .map(\.community.id))
-        let mine = (listed["communities"]?.arrayValue ?? []).map { community -> [String: Any] in
-            let role = community["role"]?.stringValue ?? "pending"
-            return [
-                "inactive": inactive.contains(community["id"]?.stringValue ?? ""),
-                "id": community["id"]?.stringValue ?? "", "name": community["name"]?.stringValue ?? "",
-                "roleLabel": page.t("role_" + role), "memberCount": Int(community["memberCount"]?.intValue ?? 0),
-                "stageLabel": page.t("stage_" + (community["stage"]?.stringValue ?? "theme")),
+        let inactiveDays = api.generator.config.inactiveAfterDays
+        let mine = try await api.index.communities(involving: me, limit: 500).map { community, role -> [String: Any] in
+            [
+                "id": community.id, "name": community.name, "roleLabel": page.t("role_" + (role ?? "pending")),
+                "memberCount": community.memberCount, "stageLabel": page.t("stage_" + community.stage),
+                "inactive": community.isInactive(days: inactiveDays),
             ]
         }
         context["mine"] = mine
@@ -147,12 +145,13 @@ extension DashboardPages {
         // Posts hosted elsewhere: their text from the AppView, when one is configured.
         let elsewhere = await AppViewPosts.posts(
             items.filter { $0["text"] == nil }.compactMap { $0["uri"]?.stringValue }, reader: user.caller.did, services: services)
+        let authors = await names(of: items.compactMap { $0["author"]?.stringValue.flatMap { try? DID($0) } })
         var posts: [[String: Any]] = []
         for (index, item) in items.enumerated() {
             let uri = item["uri"]?.stringValue ?? ""
             let remote = elsewhere[uri]
             var author = remote?.authorHandle.map { "@" + $0 } ?? ""
-            if author.isEmpty, let did = item["author"]?.stringValue.flatMap({ try? DID($0) }) { author = await name(of: did) }
+            if author.isEmpty, let did = item["author"]?.stringValue.flatMap({ try? DID($0) }) { author = authors[did] ?? did.string }
             let createdAt = item["createdAt"]?.stringValue ?? remote?.createdAt ?? ""
             let post: [String: Any] = [
                 "index": index, "uri": uri, "cid": item["cid"]?.stringValue ?? "", "author": author,

@@ -18,6 +18,7 @@ struct DashboardPages: Sendable {
     let api: DashboardAPI
     let agent: OAuthClientAgent
     let templates: PageTemplates
+    let busiestCommunities = BusiestCommunities()
     var services: PDSServices { api.services }
 
     static let sessionCookie = "atrarium-session"

@@ -21,10 +21,12 @@ extension DashboardPages {
         let owner = view["owner"]?.stringValue ?? ""
         let isOwner = me == owner, canModerate = community["canModerate"] as? Bool == true
         var pending: [[String: Any]] = [], active: [[String: Any]] = []
-        for member in (listed["members"]?.arrayValue ?? []).prefix(Self.membersShown) {
+        let shown = (listed["members"]?.arrayValue ?? []).prefix(Self.membersShown)
+        let names = await names(of: shown.compactMap { $0["did"]?.stringValue.flatMap { try? DID($0) } })
+        for member in shown {
             guard let did = member["did"]?.stringValue.flatMap({ try? DID($0) }) else { continue }
             let role = member["role"]?.stringValue ?? "member", status = member["status"]?.stringValue ?? "active"
-            var row: [String: Any] = ["did": did.string, "name": await name(of: did), "roleLabel": page.t("role_" + role)]
+            var row: [String: Any] = ["did": did.string, "name": names[did] ?? did.string, "roleLabel": page.t("role_" + role)]
             if status == "pending" {
                 pending.append(row)
                 continue
@@ -79,7 +81,10 @@ extension DashboardPages {
         // The latest action per target decides; only that one offers an undo.
         var seen = Set<String>()
         var rows: [[String: Any]] = []
-        for action in listed["actions"]?.arrayValue ?? [] {
+        let actions = listed["actions"]?.arrayValue ?? []
+        let names = await names(
+            of: actions.flatMap { [$0["author"]?.stringValue, $0["user"]?.stringValue].compactMap { $0.flatMap { try? DID($0) } } })
+        for action in actions {
             let kind = action["action"]?.stringValue ?? ""
             let post = action["post"]?.stringValue, user = action["user"]?.stringValue
             let target = post ?? user ?? ""
@@ -87,9 +92,9 @@ extension DashboardPages {
                 "when": Self.when(action["createdAt"]?.stringValue ?? ""), "createdAt": action["createdAt"]?.stringValue ?? "",
                 "actionLabel": page.t("action_" + kind), "target": target,
                 "reasonLabel": action["reason"]?.stringValue.map { page.strings["reason_" + $0] ?? $0 } ?? "",
-                "by": await action["author"]?.stringValue.flatMap { try? DID($0) }.asyncMap { await name(of: $0) } ?? "",
+                "by": action["author"]?.stringValue.flatMap { try? DID($0) }.map { names[$0] ?? $0.string } ?? "",
             ]
-            if let user, let did = try? DID(user) { row["target"] = await name(of: did) }
+            if let user, let did = try? DID(user) { row["target"] = names[did] ?? user }
             if let post, let parts = DashboardAPI.parts(ofURI: post),
                 let record = try await api.writer.record(did: parts.did, collection: parts.collection, rkey: parts.rkey)
             {
@@ -131,13 +136,5 @@ extension DashboardPages {
         _ = try await call(page, { try await $0.createModerationAction($1) }, body: body)
         let back = action == "hide_post" ? "/dashboard/c/\(id)?notice=hidden" : "/dashboard/c/\(id)/moderation?notice=shown"
         return Self.redirect(back, cookies: page.cookies)
-    }
-}
-
-extension Optional {
-    /// `map` with an async transform.
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

@@ -66,6 +66,12 @@ extension DashboardPages {
         return did.string
     }
 
+    /// ``name(of:)`` for many accounts, in one read.
+    func names(of dids: [DID]) async -> [DID: String] {
+        let handles = (try? await services.accounts.handles(of: dids)) ?? [:]
+        return Dictionary(dids.map { ($0, handles[$0].map { "@" + $0.string } ?? $0.string) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// A date as the pages show it (UTC, minutes).
     static func when(_ datetime: String) -> String {
         guard let date = (try? ATDatetime(datetime))?.date else { return datetime }

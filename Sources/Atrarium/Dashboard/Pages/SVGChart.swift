@@ -83,7 +83,10 @@ enum SVGChart {
 
     /// Horizontal bars, one per named item (the instance's busiest communities).
     static func ranking(_ title: String, _ items: [(name: String, value: Int)]) -> String {
-        let rowHeight = 22.0, labelWidth = 120.0
+        // Wider than the day charts: it stands alone on the page, and a
+        // narrow viewBox scaled to the page's width would blow its text up.
+        let width = 560.0
+        let rowHeight = 22.0, labelWidth = 180.0
         let chartHeight = Double(items.count) * rowHeight + 8
         let maxValue = Double(max(items.map(\.value).max() ?? 0, 1))
         let barSpace = width - labelWidth - 40
@@ -94,7 +97,7 @@ enum SVGChart {
             """
         for (index, item) in items.enumerated() {
             let y = 4 + Double(index) * rowHeight
-            let name = item.name.count > 18 ? String(item.name.prefix(17)) + "…" : item.name
+            let name = item.name.count > 28 ? String(item.name.prefix(27)) + "…" : item.name
             let barWidth = max(barSpace * Double(item.value) / maxValue, item.value > 0 ? 2 : 0)
             svg += """
                 <text x="\(labelWidth - 6)" y="\(number(y + 14))" text-anchor="end" font-size="11" fill="\(textColour)">\(escape(name))</text>\
