@@ -92,6 +92,18 @@ struct DashboardPagesTests {
         #expect(metadata.scope?.contains("repo:net.atrarium.moderation.action") == true)
     }
 
+    /// A page as a browser with the session cookie gets it. Over a raw
+    /// connection: Foundation's URLSession on Linux was seen to send such a
+    /// request without the Cookie header given (and then follow the
+    /// redirect to the sign-in page), under a full test run.
+    static func get(_ server: TestServer, _ path: String, cookie: String) async throws -> (status: Int, text: String) {
+        let connection = try RawHTTPConnection(port: server.port)
+        _ = connection.send(
+            "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\nCookie: atrarium-session=\(cookie)\r\nConnection: close\r\n\r\n")
+        let text = await connection.readUntilClosed(timeout: 10).text
+        return (Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0, text)
+    }
+
     /// A signed-in browser without the OAuth dance: a session row as the
     /// callback stores it, and its cookie.
     static func session(_ server: TestServer, did: String) async throws -> (cookie: String, csrf: String) {
@@ -120,8 +132,8 @@ struct DashboardPagesTests {
         let created = try await server.api("POST", "/api/communities", #"{"name": "Herons"}"#, token: owner.accessJwt)
         let id = try #require(created["community"]?["id"]?.stringValue)
         let ownerPage = try await Self.session(server, did: owner.did)
-        func page(_ cookie: String) async throws -> TestServer.Reply {
-            try await server.request("GET", "/dashboard/c/\(id)", headers: ["Cookie": "atrarium-session=\(cookie)"])
+        func page(_ cookie: String) async throws -> (status: Int, text: String) {
+            try await Self.get(server, "/dashboard/c/\(id)", cookie: cookie)
         }
         var shown = try await page(ownerPage.cookie)
         #expect(shown.status == 200 && !shown.text.contains("class=\"warn\""), "no suggestion for one member")
@@ -240,7 +252,7 @@ struct DashboardPagesTests {
             ], rev: nil)
         _ = try await dashboard.awaitDashboardFeed(id, [post], token: owner.accessJwt)
         let session = try await Self.session(dashboard, did: owner.did)
-        let page = try await dashboard.request("GET", "/dashboard/c/\(id)", headers: ["Cookie": "atrarium-session=\(session.cookie)"])
+        let page = try await Self.get(dashboard, "/dashboard/c/\(id)", cookie: session.cookie)
         #expect(page.status == 200)
         #expect(page.text.contains("a heron far away (from the AppView)") && page.text.contains("@faraway.example"))
         let asked = try #require(appView.requests.last { $0.nsid == "app.bsky.feed.getPosts" })

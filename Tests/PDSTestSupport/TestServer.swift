@@ -133,6 +133,10 @@ extension XRPCTestClient {
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         var request = URLRequest(url: components.url!)
         request.httpMethod = method
+        // Cookies are the test's to send: the shared cookie store would add
+        // (or put in place of a test's own) cookies other test servers set,
+        // since cookies are kept per host and every test server is 127.0.0.1.
+        request.httpShouldHandleCookies = false
         if let body { request.httpBody = Data(body) }
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }

@@ -51,6 +51,8 @@ extension DashboardAPI {
         do {
             reply = try await remote.agent.procedure(
                 remote.session, "com.atproto.repo.applyWrites", input: ["repo": .string(did.string), "writes": .array(writes)])
+        } catch .sessionEnded {
+            throw DashboardError.unauthorized("AuthenticationRequired", "your sign-in with your PDS has ended; sign in again")
         } catch {
             throw DashboardError(.badGateway, "UpstreamFailure", "your PDS could not be reached: \(error)")
         }
