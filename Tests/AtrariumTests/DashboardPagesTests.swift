@@ -283,4 +283,37 @@ struct DashboardPagesTests {
         #expect(PageLanguage.of(cookie: "en", acceptLanguage: "ja") == .en)
         #expect(PageLanguage.of(cookie: "xx", acceptLanguage: nil) == .en)
     }
+
+    /// The stylesheet's text colours reach WCAG AA contrast (4.5:1) on the
+    /// backgrounds they are used on.
+    @Test func theStylesheetsColoursHaveEnoughContrast() throws {
+        let css = try String(
+            contentsOf: ProjectTools.root.appendingPathComponent("Sources/Atrarium/Dashboard/Pages/assets/dashboard.css"), encoding: .utf8)
+        var variables: [String: String] = [:]
+        for match in css.matches(of: /--([a-z-]+):\s*(#[0-9a-fA-F]{6})/) { variables[String(match.1)] = String(match.2) }
+        func colour(_ name: String) throws -> String { try #require(name.hasPrefix("#") ? name : variables[name], "no colour \(name)") }
+        func luminance(_ hex: String) -> Double {
+            let value = Int(hex.dropFirst(), radix: 16) ?? 0
+            func linear(_ byte: Int) -> Double {
+                let c = Double(byte) / 255
+                return c <= 0.03928 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)
+            }
+            let red: Double = linear((value >> 16) & 0xff), green: Double = linear((value >> 8) & 0xff), blue: Double = linear(value & 0xff)
+            return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+        }
+        func contrast(_ a: String, _ b: String) throws -> Double {
+            let (x, y) = (luminance(try colour(a)), luminance(try colour(b)))
+            return (max(x, y) + 0.05) / (min(x, y) + 0.05)
+        }
+        // (text, background) as the stylesheet pairs them.
+        let pairs: [(String, String)] = [
+            ("ink", "bg"), ("ink", "card"), ("muted", "bg"), ("muted", "card"), ("accent", "card"), ("accent", "bg"),
+            ("accent-ink", "accent"), ("danger", "card"), ("ok", "#e7f3ea"), ("danger", "#fbeaea"), ("#6b4b00", "#fff4d6"),
+            ("ink", "#e4e9f2"), ("ink", "#eef1f6"),
+        ]
+        for (text, background) in pairs {
+            let ratio = try contrast(text, background)
+            #expect(ratio >= 4.5, "\(text) on \(background): \(String(format: "%.2f", ratio)):1")
+        }
+    }
 }

@@ -23,6 +23,7 @@ import requests
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -122,7 +123,8 @@ shot("05-new-community-refused")
 step("a feedMix summing to 90 is refused beside the field: %s" % error.text)
 fill("mix-own", "100")
 fill("mix-parent", "0")
-driver.find_element(By.ID, "create").click()
+# Submitted from the keyboard: Enter in a field sends the form.
+driver.find_element(By.ID, "mix-parent").send_keys(Keys.ENTER)
 hashtag = by_id("hashtag").text
 assert hashtag.startswith("#atrarium_") and len(hashtag) == 18, hashtag
 community_url = driver.current_url.split("?")[0]
