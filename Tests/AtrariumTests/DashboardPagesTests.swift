@@ -92,6 +92,24 @@ struct DashboardPagesTests {
         #expect(metadata.scope?.contains("repo:net.atrarium.moderation.action") == true)
     }
 
+    /// A plain PDS (`home`) and a dashboard server indexing it through its
+    /// Jetstream, both registering their accounts with `plc` and reaching
+    /// each other on loopback ports.
+    static func twoServers(plc: FakePLCDirectory, dashboardConfig: @escaping (inout PDSConfig) -> Void = { _ in }) async throws
+        -> (home: TestServer, dashboard: TestServer)
+    {
+        let home = try await TestServer.start {
+            $0.plcDirectoryURL = plc.url
+            $0.allowPrivateOutbound = true
+        }
+        let (dashboard, _) = try await TestServer.startWithDashboard(jetstreamURLs: ["ws://127.0.0.1:\(home.port)/subscribe"]) {
+            $0.plcDirectoryURL = plc.url
+            $0.allowPrivateOutbound = true
+            dashboardConfig(&$0)
+        }
+        return (home, dashboard)
+    }
+
     /// A page as a browser with the session cookie gets it. Over a raw
     /// connection: Foundation's URLSession on Linux was seen to send such a
     /// request without the Cookie header given (and then follow the
@@ -178,17 +196,8 @@ struct DashboardPagesTests {
         guard FileManager.default.isExecutableFile(atPath: ProjectTools.python), Self.chromiumInstalled else { return }
         let plc = try await FakePLCDirectory()
         defer { plc.stop() }
-        let home = try await TestServer.start {
-            $0.plcDirectoryURL = plc.url
-            $0.allowPrivateOutbound = true
-        }
-        defer { Task { await home.stop() } }
-        let (dashboard, _) = try await TestServer.startWithDashboard(jetstreamURLs: ["ws://127.0.0.1:\(home.port)/subscribe"]) {
-            $0.plcDirectoryURL = plc.url
-            // Both servers are on loopback ports.
-            $0.allowPrivateOutbound = true
-        }
-        defer { Task { await dashboard.stop() } }
+        let (home, dashboard) = try await Self.twoServers(plc: plc)
+        defer { Task { await home.stop(); await dashboard.stop() } }
         let person = try await home.createAccount("kingfisher", password: "kingfisher-password-1")
         let screenshots = ProjectTools.root.appendingPathComponent(".build/dashboard-screenshots").path
         let (status, output) = try await ProjectTools.runPython(
@@ -215,18 +224,11 @@ struct DashboardPagesTests {
         defer { plc.stop() }
         let appView = try await FakeAppView(plcURL: plc.url)
         defer { appView.stop() }
-        let home = try await TestServer.start {
-            $0.plcDirectoryURL = plc.url
-            $0.allowPrivateOutbound = true
-        }
-        defer { Task { await home.stop() } }
-        let (dashboard, _) = try await TestServer.startWithDashboard(jetstreamURLs: ["ws://127.0.0.1:\(home.port)/subscribe"]) {
-            $0.plcDirectoryURL = plc.url
-            $0.allowPrivateOutbound = true
+        let (home, dashboard) = try await Self.twoServers(plc: plc) {
             $0.appViewURL = appView.url
             $0.appViewDID = appView.did
         }
-        defer { Task { await dashboard.stop() } }
+        defer { Task { await home.stop(); await dashboard.stop() } }
         let owner = try await dashboard.createAccount("owner")
         let author = try await home.createAccount("faraway")
         let created = try await dashboard.api("POST", "/api/communities", #"{"name": "Herons"}"#, token: owner.accessJwt)

@@ -57,7 +57,7 @@ public final class AdminAuthGuard: Sendable {
     }
 
     /// Whether two byte strings are equal, in time that depends on neither.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         let left = Array(SHA256.hash(data: a))
         let right = Array(SHA256.hash(data: b))
         var diff: UInt8 = 0

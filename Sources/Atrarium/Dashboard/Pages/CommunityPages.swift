@@ -100,7 +100,7 @@ extension DashboardPages {
 
     /// The community of the `:id` in the path, as the API shows it to the
     /// caller, with what the templates need.
-    func community(_ page: Page) async throws -> (view: DataValue, context: [String: Any]) {
+    func community(_ page: Page) async throws -> (view: DataValue, context: [String: Any], indexed: IndexedCommunity?) {
         let answer = try await call(page, { try await $0.getCommunity($1) })
         guard let community = answer["community"] else { throw DashboardError.notFound("CommunityNotFound", "no such community") }
         let role = community["role"]?.stringValue
@@ -117,13 +117,13 @@ extension DashboardPages {
             "canModerate": role == "owner" || role == "moderator", "memberCount": Int(community["memberCount"]?.intValue ?? 0),
             "hashtag": community["hashtag"]?.stringValue ?? "", "feedUri": community["feedUri"]?.stringValue ?? "",
         ]
-        return (community, context)
+        return (community, context, indexed)
     }
 
     /// `GET /dashboard/c/:id`: the community, its hashtag and feed, its
     /// activity, and (for moderators) a hide button on each post.
     func communityPage(_ page: inout Page) async throws -> Response {
-        let (view, community) = try await community(page)
+        let (view, community, indexed) = try await community(page)
         var context = baseContext(page, title: community["name"] as? String ?? "")
         context["community"] = community
         let id = community["id"] as? String ?? ""
@@ -162,7 +162,7 @@ extension DashboardPages {
         context["posts"] = posts
         context["reasons"] = reasons(page)
         context["charts"] = try await charts(page, id: id, configURI: view["uri"]?.stringValue ?? "")
-        if let indexed = try await api.index.community(id: id) {
+        if let indexed {
             context["suggestions"] = lifecycleNotes(page, community: indexed, isOwner: community["isOwner"] as? Bool == true)
         }
         return html("community", context, page)
@@ -175,7 +175,7 @@ extension DashboardPages {
 
     /// `GET /dashboard/c/:id/edit` (the owner's).
     func editPage(_ page: inout Page) async throws -> Response {
-        let (view, community) = try await community(page)
+        let (view, community, _) = try await community(page)
         guard community["isOwner"] as? Bool == true else { throw DashboardError.forbidden("only the owner may edit this community") }
         var context = baseContext(page, title: page.t("edit_community"))
         context["community"] = community
@@ -212,7 +212,7 @@ extension DashboardPages {
 
     /// `POST /dashboard/c/:id/edit`.
     func saveCommunity(_ page: inout Page) async throws -> Response {
-        let (view, community) = try await community(page)
+        let (view, community, _) = try await community(page)
         let id = community["id"] as? String ?? ""
         do {
             _ = try await call(page, { try await $0.updateCommunity($1) }, body: try await communityBody(page, editing: true))

@@ -163,7 +163,7 @@ struct DashboardPages: Sendable {
         let form: OAuthForm
         do { form = try await OAuthForm.read(request) } catch { throw DashboardError.badRequest(error.message) }
         if let user {
-            guard let token = form["csrf"], Self.constantTimeEqual(token, user.session.csrf) else {
+            guard let token = form["csrf"], AdminAuthGuard.constantTimeEqual(Array(token.utf8), Array(user.session.csrf.utf8)) else {
                 throw DashboardError.forbidden("this form has expired or did not come from this dashboard; reload the page and try again")
             }
         }
@@ -250,12 +250,6 @@ struct DashboardPages: Sendable {
             }
         }
         return out
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// `Secure` on an https server; every dashboard cookie is HttpOnly and

@@ -13,7 +13,7 @@ extension DashboardPages {
     /// `GET /dashboard/c/:id/members`: claims waiting for approval (for
     /// moderators), then the members with the actions the caller may take.
     func membersPage(_ page: inout Page) async throws -> Response {
-        let (view, community) = try await community(page)
+        let (view, community, _) = try await community(page)
         var context = baseContext(page, title: page.t("members"))
         context["community"] = community
         let listed = try await call(page, { try await $0.listMembers($1) })
@@ -69,7 +69,7 @@ extension DashboardPages {
     /// `GET /dashboard/c/:id/moderation`: block an account; the history,
     /// with the hidden post's text where it is hosted here and an undo.
     func moderationPage(_ page: inout Page, form: [String: Any] = [:], error: DashboardError? = nil) async throws -> Response {
-        let (_, community) = try await community(page)
+        let (_, community, _) = try await community(page)
         guard community["canModerate"] as? Bool == true else { throw DashboardError.forbidden("only the owner or a moderator may moderate") }
         var context = baseContext(page, title: page.t("moderation"))
         context["community"] = community
